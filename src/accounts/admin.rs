@@ -1,0 +1,201 @@
+//! Administration of accounts: list, invite (emailing a one-time set-password link), send a new
+//! link, deactivate (ending the user's sessions at once) and re-activate.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::auth::AdminUser;
+use super::token;
+use super::user::{self, EmailAddress, NewUser, PersonName, User};
+use crate::AppState;
+use crate::error::AppError;
+use crate::mail;
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::page::{Page, flash};
+use crate::web::session_store::delete_sessions_of;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(index))
+        .route("/admin/invitations", post(invite))
+        .route("/admin/users/{id}/invitation", post(reinvite))
+        .route("/admin/users/{id}/deactivation", post(deactivate))
+        .route("/admin/users/{id}/activation", post(activate))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    page: Page,
+    users: Vec<User>,
+    form: InviteForm,
+    errors: FieldErrors,
+    mail_mode: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct InviteForm {
+    email: String,
+    name: String,
+    title: String,
+    admin: Option<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    page: Page,
+    form: InviteForm,
+    errors: FieldErrors,
+) -> Result<UsersPage, AppError> {
+    Ok(UsersPage {
+        page,
+        users: user::list(state.db.reader()).await?,
+        form,
+        errors,
+        mail_mode: state.mailer.describe(),
+    })
+}
+
+async fn index(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    page: Page,
+) -> Result<UsersPage, AppError> {
+    users_page(&state, page, InviteForm::default(), FieldErrors::default()).await
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    session: Session,
+    page: Page,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.add("email", e))
+        .ok();
+    let name = PersonName::parse(&form.name)
+        .map_err(|e| errors.add("name", e))
+        .ok();
+    if form.title.chars().count() > 100 {
+        errors.add("title", "Use at most 100 characters.");
+    }
+    let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
+        return unprocessable(&state, page, form, errors).await;
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let new_user = NewUser {
+        email: &email,
+        name: &name,
+        title: form.title.trim(),
+        password_hash: None,
+        is_admin: form.admin.is_some(),
+    };
+    let Some(user_id) = user::insert(&mut tx, new_user, now).await? else {
+        errors.add("email", "There is already an account with this email.");
+        return unprocessable(&state, page, form, errors).await;
+    };
+    let link = token::password_link(&mut tx, &state.config, user_id, now).await?;
+    tx.commit().await?;
+    tracing::info!(user.id = user_id, "user invited");
+    send_link(&state, &session, &admin, &email, &name, &link).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+async fn unprocessable(
+    state: &AppState,
+    page: Page,
+    form: InviteForm,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let page = users_page(state, page, form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn reinvite(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let user = user::find(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    let link = token::password_link(&mut tx, &state.config, id, state.clock.now()).await?;
+    tx.commit().await?;
+    let email = EmailAddress::parse(&user.email).map_err(|e| anyhow::anyhow!(e))?;
+    let name = PersonName::parse(&user.name).map_err(|e| anyhow::anyhow!(e))?;
+    send_link(&state, &session, &admin, &email, &name, &link).await?;
+    Ok(Redirect::to("/admin/users"))
+}
+
+/// Emails a set-password link and says on the next page whether it went out. When the mail
+/// server refuses, the admin is shown the link to pass on another way.
+async fn send_link(
+    state: &AppState,
+    session: &Session,
+    admin: &super::CurrentUser,
+    email: &EmailAddress,
+    name: &PersonName,
+    link: &str,
+) -> Result<(), AppError> {
+    let message = mail::invitation(&state.config, email, name, &admin.name, link)?;
+    let said = match state.mailer.send(message).await {
+        Ok(()) => format!("Invitation sent to {}.", name.as_str()),
+        Err(error) => {
+            tracing::warn!(error = %error, "invitation email not sent");
+            format!(
+                "The account for {} is ready, but the email could not be sent ({error}). \
+                 Give them this link yourself: {link}",
+                name.as_str()
+            )
+        }
+    };
+    flash(session, said).await
+}
+
+async fn deactivate(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    if id == admin.id {
+        return Err(AppError::Forbidden(
+            "You cannot deactivate your own account; ask another administrator.".into(),
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    if !user::set_active(&mut tx, id, false).await? {
+        return Err(AppError::NotFound);
+    }
+    delete_sessions_of(&mut *tx, id).await?;
+    tx.commit().await?;
+    tracing::info!(user.id = id, "user deactivated");
+    flash(&session, "Deactivated. Their sessions have ended.").await?;
+    Ok(Redirect::to("/admin/users"))
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    if !user::set_active(&mut tx, id, true).await? {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    flash(&session, "Re-activated. They can sign in again.").await?;
+    Ok(Redirect::to("/admin/users"))
+}

@@ -1,0 +1,132 @@
+//! Who is signed in: the session keys, the `CurrentUser` and `AdminUser` extractors, and the
+//! session lifetime rules (idle timeout from the store's expiry, absolute lifetime checked here,
+//! deactivated users rejected on their very next request).
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use tower_sessions::Session;
+
+use super::user::{self, User};
+use crate::AppState;
+use crate::clock::Millis;
+use crate::error::AppError;
+use crate::web::{csrf, page::session_of};
+
+/// Session key holding the signed-in user's id (also copied to `sessions.user_id`).
+pub const SESSION_USER_ID: &str = "user_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
+const SEEN_AT: &str = "seen_at";
+/// Activity refreshes the idle timeout at most this often (each refresh is a session write).
+const SEEN_REFRESH_MS: Millis = 60_000;
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub is_admin: bool,
+}
+
+impl From<&User> for CurrentUser {
+    fn from(user: &User) -> Self {
+        CurrentUser {
+            id: user.id,
+            name: user.name.clone(),
+            email: user.email.clone(),
+            is_admin: user.is_admin(),
+        }
+    }
+}
+
+impl CurrentUser {
+    /// The signed-in user, if any; remembered in the request so it is loaded once.
+    pub async fn optional(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<CurrentUser>, AppError> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(Some(user.clone()));
+        }
+        let session = session_of(parts)?;
+        let user = signed_in_user(&session, state).await?;
+        if let Some(user) = &user {
+            parts.extensions.insert(user.clone());
+        }
+        Ok(user)
+    }
+}
+
+async fn signed_in_user(
+    session: &Session,
+    state: &AppState,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(user_id) = session.get::<i64>(SESSION_USER_ID).await? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let signed_in_at = session.get::<Millis>(SIGNED_IN_AT).await?.unwrap_or(0);
+    let too_old = now - signed_in_at > state.config.session_max.as_millis() as i64;
+    let user = match too_old {
+        true => None,
+        false => user::find(state.db.reader(), user_id).await?,
+    };
+    let Some(user) = user.filter(User::is_active) else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    let seen_at = session.get::<Millis>(SEEN_AT).await?.unwrap_or(0);
+    if now - seen_at > SEEN_REFRESH_MS {
+        session.insert(SEEN_AT, now).await?;
+    }
+    Ok(Some(CurrentUser::from(&user)))
+}
+
+/// Signs `user` in: a new session id (no fixation), a new CSRF token, and the lifetime clock.
+pub async fn start_session(session: &Session, user: &User, now: Millis) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(SESSION_USER_ID, user.id).await?;
+    session.insert(SIGNED_IN_AT, now).await?;
+    session.insert(SEEN_AT, now).await?;
+    csrf::rotate(session).await?;
+    Ok(())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        CurrentUser::optional(parts, state)
+            .await?
+            .ok_or(AppError::SignInRequired)
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, AppError> {
+        CurrentUser::optional(parts, state).await
+    }
+}
+
+/// A signed-in administrator; anyone else gets 403.
+#[derive(Clone, Debug)]
+pub struct AdminUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user =
+            <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        if !user.is_admin {
+            return Err(AppError::Forbidden(
+                "Only administrators can open this page.".into(),
+            ));
+        }
+        Ok(AdminUser(user))
+    }
+}

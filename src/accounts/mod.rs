@@ -1,0 +1,25 @@
+//! Accounts: users, passwords, one-time links, sign-in with its throttle, and the admin pages.
+
+mod admin;
+mod auth;
+pub mod password;
+mod set_password;
+mod setup;
+mod sign_in;
+pub mod throttle;
+pub mod token;
+pub mod user;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub use auth::{AdminUser, CurrentUser, SESSION_USER_ID};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(sign_in::router())
+        .merge(setup::router())
+        .merge(set_password::router())
+        .merge(admin::router())
+}

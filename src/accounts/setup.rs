@@ -1,0 +1,122 @@
+//! The setup link printed on first start: it creates the first administrator, once.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::password::Password;
+use super::token::{self, Purpose};
+use super::user::{self, EmailAddress, NewUser, PersonName};
+use crate::AppState;
+use crate::error::AppError;
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::page::{Page, flash};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/setup/{token}", get(show).post(submit))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/setup.html")]
+struct SetupPage {
+    page: Page,
+    token: String,
+    form: SetupForm,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SetupForm {
+    name: String,
+    email: String,
+    password: String,
+    password_confirmation: String,
+}
+
+pub(super) fn link_used() -> AppError {
+    AppError::Gone(
+        "This link was already used or has expired. Ask an administrator for a new one.".into(),
+    )
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    page: Page,
+) -> Result<SetupPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    token::find_usable(&mut conn, Purpose::Setup, &token, state.clock.now())
+        .await?
+        .ok_or_else(link_used)?;
+    Ok(SetupPage {
+        page,
+        token,
+        form: SetupForm::default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    session: Session,
+    page: Page,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let name = PersonName::parse(&form.name)
+        .map_err(|e| errors.add("name", e))
+        .ok();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.add("email", e))
+        .ok();
+    let password = Password::parse(form.password.clone(), &form.password_confirmation)
+        .map_err(|e| errors.add("password", e))
+        .ok();
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        let page = SetupPage {
+            page,
+            token,
+            form,
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let hash = password.hash().await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    token::consume(&mut tx, Purpose::Setup, &token, now)
+        .await?
+        .ok_or_else(link_used)?;
+    let new_admin = NewUser {
+        email: &email,
+        name: &name,
+        title: "Administrator",
+        password_hash: Some(&hash),
+        is_admin: true,
+    };
+    if user::insert(&mut tx, new_admin, now).await?.is_none() {
+        errors.add("email", "An account with this email already exists.");
+        let page = SetupPage {
+            page,
+            token,
+            form,
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    tx.commit().await?;
+    flash(
+        &session,
+        "Your administrator account is ready. Sign in to continue.",
+    )
+    .await?;
+    Ok(Redirect::to("/sign-in").into_response())
+}

@@ -1,0 +1,110 @@
+//! Signing in and out. A wrong password, an unknown email and a deactivated account all get the
+//! same answer; repeated failures wait longer and longer (see `throttle`).
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{auth, password, throttle, user};
+use crate::AppState;
+use crate::error::AppError;
+use crate::web::forms::Form;
+use crate::web::page::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sign-in", get(show).post(submit))
+        .route("/sign-out", post(sign_out))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/sign_in.html")]
+struct SignInPage {
+    page: Page,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignInForm {
+    email: String,
+    password: String,
+}
+
+async fn show(page: Page) -> Response {
+    if page.user.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    SignInPage {
+        page,
+        email: String::new(),
+        error: None,
+    }
+    .into_response()
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    page: Page,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let keys = throttle::Keys::new(&form.email, peer.ip());
+    if let Some(wait) = throttle::current_wait(&state.db, &keys, now).await? {
+        let error = format!(
+            "Too many failed sign-in attempts. Wait {} and try again.",
+            throttle::in_words(wait)
+        );
+        return Ok(refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            page,
+            form.email,
+            error,
+        ));
+    }
+    let account = user::find_by_email(state.db.reader(), &form.email).await?;
+    let hash = account
+        .as_ref()
+        .filter(|account| account.is_active())
+        .and_then(|account| account.password_hash.clone());
+    // Always run the full argon2 check, so an unknown email takes as long as a wrong password.
+    let verified = password::verify(form.password, hash).await;
+    match account.filter(|_| verified) {
+        Some(account) => {
+            throttle::forget_account(&state.db, &keys).await?;
+            auth::start_session(&session, &account, now).await?;
+            tracing::info!(user.id = account.id, "signed in");
+            Ok(Redirect::to("/").into_response())
+        }
+        None => {
+            throttle::record_failure(&state.db, &keys, now).await?;
+            let error = "That email and password do not match an active account.".to_owned();
+            Ok(refused(StatusCode::UNAUTHORIZED, page, form.email, error))
+        }
+    }
+}
+
+fn refused(status: StatusCode, page: Page, email: String, error: String) -> Response {
+    let form = SignInPage {
+        page,
+        email,
+        error: Some(error),
+    };
+    (status, form).into_response()
+}
+
+async fn sign_out(session: Session) -> Result<Redirect, AppError> {
+    session.flush().await?;
+    Ok(Redirect::to("/sign-in"))
+}

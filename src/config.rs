@@ -1,0 +1,417 @@
+//! Configuration: flags and `ACCORD_*` variables parsed once into a validated [`Config`].
+//!
+//! A bad value becomes a [`ConfigError`] naming the variable; `main` prints it on one line and
+//! exits with code 2. Secrets (the SMTP password) never appear in `Debug` output.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use lettre::message::Mailbox;
+use url::Url;
+
+use crate::db::Backend;
+
+/// Accord coordinates customer escalations so the customer hears one voice.
+#[derive(Parser, Debug)]
+#[command(name = "accord", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Serve the web application (the default when no command is given).
+    Serve,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Load the demo story (Northwind Logistics) and print the demo accounts' credentials.
+    Demo,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum UserCommand {
+    /// Create a user and print a one-time link to set their password.
+    Add {
+        /// The user's email address (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// The user's display name.
+        #[arg(long)]
+        name: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// Every setting, as given on the command line or in the environment (not yet validated).
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Folder for Accord's data: the SQLite database and locally written mail.
+    #[arg(
+        long,
+        env = "ACCORD_DATA_DIR",
+        default_value = "accord-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite in the data dir]
+    #[arg(
+        long,
+        env = "ACCORD_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "ACCORD_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Public URL of this Accord, used in links in emails [default: http://BIND]
+    #[arg(long, env = "ACCORD_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// SMTP server: smtp://[USER:PASSWORD@]HOST[:PORT] or smtps://… [default: write .eml files to DATA_DIR/mail]
+    #[arg(long, env = "ACCORD_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of every email Accord sends.
+    #[arg(
+        long,
+        env = "ACCORD_MAIL_FROM",
+        default_value = "Accord <accord@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Minutes of inactivity after which a session ends.
+    #[arg(
+        long,
+        env = "ACCORD_SESSION_IDLE_MINUTES",
+        default_value = "720",
+        global = true
+    )]
+    pub session_idle_minutes: String,
+
+    /// Hours after sign-in after which a session ends regardless of activity.
+    #[arg(
+        long,
+        env = "ACCORD_SESSION_MAX_HOURS",
+        default_value = "168",
+        global = true
+    )]
+    pub session_max_hours: String,
+
+    /// Log filter (tracing's EnvFilter syntax), e.g. info or accord=debug.
+    #[arg(long, env = "ACCORD_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+/// A setting that could not be used: which variable, and what is wrong with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// The validated configuration every part of Accord reads.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub base_url: Url,
+    pub smtp: Option<SmtpUrl>,
+    pub mail_from: Mailbox,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+}
+
+impl Config {
+    /// Whether cookies must carry `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
+    /// An absolute link to `path` on this Accord (`path` starts with `/`).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.base_url.as_str().trim_end_matches('/'), path)
+    }
+
+    /// Where the local mail transport writes `.eml` files.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+}
+
+/// A database URL whose scheme Accord supports. Its `Debug` hides any password.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    url: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, ConfigError> {
+        let variable = "ACCORD_DATABASE_URL";
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            invalid(
+                variable,
+                "expected a URL starting with sqlite:// or postgres://",
+            )
+        })?;
+        if backend == Backend::Postgres {
+            Url::parse(url).map_err(|e| invalid(variable, format!("not a valid URL ({e})")))?;
+        }
+        Ok(DatabaseUrl {
+            url: url.to_owned(),
+            backend,
+        })
+    }
+
+    /// The SQLite database in `data_dir`, created on first start.
+    pub fn default_in(data_dir: &Path) -> DatabaseUrl {
+        DatabaseUrl {
+            url: format!("sqlite://{}?mode=rwc", data_dir.join("accord.db").display()),
+            backend: Backend::Sqlite,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Url::parse(&self.url) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("REDACTED"));
+                write!(f, "{url}")
+            }
+            _ => write!(f, "{}", self.url),
+        }
+    }
+}
+
+/// An SMTP server URL. Its `Debug` hides the password.
+#[derive(Clone)]
+pub struct SmtpUrl(Url);
+
+impl SmtpUrl {
+    pub fn parse(raw: &str) -> Result<SmtpUrl, ConfigError> {
+        let variable = "ACCORD_SMTP_URL";
+        let url =
+            Url::parse(raw).map_err(|e| invalid(variable, format!("not a valid URL ({e})")))?;
+        if !matches!(url.scheme(), "smtp" | "smtps") {
+            return Err(invalid(
+                variable,
+                "expected smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid(variable, "the URL has no host"));
+        }
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(raw)
+            .map_err(|e| invalid(variable, format!("unusable SMTP URL ({e})")))?;
+        Ok(SmtpUrl(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// Host and port, for start-up messages (no credentials).
+    pub fn server(&self) -> String {
+        let host = self.0.host_str().unwrap_or_default();
+        match self.0.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut url = self.0.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(Some("REDACTED"));
+        }
+        write!(f, "{url}")
+    }
+}
+
+impl Settings {
+    /// Checks every value, returning the first problem found.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("ACCORD_DATA_DIR", "must not be empty"));
+        }
+        let database_url = match self.database_url.as_deref().map(str::trim) {
+            None | Some("") => DatabaseUrl::default_in(&self.data_dir),
+            Some(url) => DatabaseUrl::parse(url)?,
+        };
+        let bind: SocketAddr = self.bind.trim().parse().map_err(|_| {
+            invalid(
+                "ACCORD_BIND",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.bind),
+            )
+        })?;
+        let base_url = parse_base_url(self.base_url.as_deref(), bind)?;
+        let smtp = match self.smtp_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(SmtpUrl::parse(raw)?),
+        };
+        let mail_from: Mailbox = self.mail_from.parse().map_err(|e| {
+            invalid(
+                "ACCORD_MAIL_FROM",
+                format!("not an address like \"Accord <accord@example.com>\" ({e})"),
+            )
+        })?;
+        let session_idle = positive(
+            "ACCORD_SESSION_IDLE_MINUTES",
+            &self.session_idle_minutes,
+            60,
+        )?;
+        let session_max = positive("ACCORD_SESSION_MAX_HOURS", &self.session_max_hours, 3600)?;
+        Ok(Config {
+            data_dir: self.data_dir.clone(),
+            database_url,
+            bind,
+            base_url,
+            smtp,
+            mail_from,
+            session_idle,
+            session_max,
+        })
+    }
+}
+
+fn parse_base_url(raw: Option<&str>, bind: SocketAddr) -> Result<Url, ConfigError> {
+    let variable = "ACCORD_BASE_URL";
+    let raw = match raw.map(str::trim) {
+        None | Some("") => format!("http://{bind}"),
+        Some(raw) => raw.to_owned(),
+    };
+    let url = Url::parse(&raw).map_err(|e| invalid(variable, format!("not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            variable,
+            "expected http://HOST[:PORT] or https://…",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(variable, "must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn positive(variable: &'static str, raw: &str, unit_secs: u64) -> Result<Duration, ConfigError> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n > 0 && n < 1_000_000 => Ok(Duration::from_secs(n * unit_secs)),
+        _ => Err(invalid(
+            variable,
+            format!("{raw:?} is not a whole number between 1 and 999999"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Cli::try_parse_from(["accord"]).unwrap().settings
+    }
+
+    #[test]
+    fn defaults_are_valid_and_use_sqlite_in_the_data_dir() {
+        let config = settings().validate().unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.database_url.backend(), Backend::Sqlite);
+        assert!(config.database_url.as_str().contains("accord-data"));
+        assert!(config.smtp.is_none());
+        assert!(!config.secure_cookies());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        type Spoil = fn(&mut Settings);
+        let cases: [(Spoil, &str); 6] = [
+            (
+                |s| s.database_url = Some("mysql://x".into()),
+                "ACCORD_DATABASE_URL",
+            ),
+            (|s| s.bind = "localhost".into(), "ACCORD_BIND"),
+            (|s| s.base_url = Some("ftp://x".into()), "ACCORD_BASE_URL"),
+            (|s| s.smtp_url = Some("http://x".into()), "ACCORD_SMTP_URL"),
+            (
+                |s| s.mail_from = "not an address".into(),
+                "ACCORD_MAIL_FROM",
+            ),
+            (
+                |s| s.session_idle_minutes = "0".into(),
+                "ACCORD_SESSION_IDLE_MINUTES",
+            ),
+        ];
+        for (spoil, variable) in cases {
+            let mut s = settings();
+            spoil(&mut s);
+            assert_eq!(s.validate().unwrap_err().variable, variable);
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let smtp = SmtpUrl::parse("smtps://user:hunter2@mail.example.com").unwrap();
+        assert!(!format!("{smtp:?}").contains("hunter2"));
+        let db = DatabaseUrl::parse("postgres://app:hunter2@db/accord").unwrap();
+        assert!(!format!("{db:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn https_base_url_makes_cookies_secure_and_links_absolute() {
+        let mut s = settings();
+        s.base_url = Some("https://accord.example.com/".into());
+        let config = s.validate().unwrap();
+        assert!(config.secure_cookies());
+        assert_eq!(
+            config.link("/sign-in"),
+            "https://accord.example.com/sign-in"
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! The `accord` command: parse the configuration, start logging, hand over to the library.
+
+use std::process::ExitCode;
+
+use accord::config::{Cli, Command, ConfigError};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.settings.validate() {
+        Ok(config) => config,
+        Err(error) => return config_error(&error),
+    };
+    let filter = match EnvFilter::try_new(&cli.settings.log) {
+        Ok(filter) => filter,
+        Err(e) => {
+            return config_error(&ConfigError {
+                variable: "ACCORD_LOG",
+                message: format!("not a valid log filter ({e})"),
+            });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("accord: cannot start the async runtime ({error})");
+            return ExitCode::FAILURE;
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    match runtime.block_on(accord::cli::run(command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => match error.downcast_ref::<ConfigError>() {
+            Some(config) => config_error(config),
+            None => {
+                eprintln!("accord: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// A bad setting: one line naming it, exit code 2.
+fn config_error(error: &ConfigError) -> ExitCode {
+    eprintln!("accord: {error}");
+    ExitCode::from(2)
+}

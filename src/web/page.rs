@@ -1,0 +1,60 @@
+//! `Page`: what the layout needs on every page — who is signed in, the CSRF token for forms,
+//! and a one-shot flash message.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use tower_sessions::Session;
+
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::error::AppError;
+use crate::web::csrf;
+
+const FLASH: &str = "flash";
+
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+impl Page {
+    /// The context of a page rendered outside a session (error pages).
+    pub fn anonymous() -> Page {
+        Page::default()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|user| user.is_admin)
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = CurrentUser::optional(parts, state).await?;
+        let session = session_of(parts)?;
+        Ok(Page {
+            user,
+            csrf: csrf::token(&session).await?,
+            flash: session.remove::<String>(FLASH).await?,
+        })
+    }
+}
+
+/// Leaves a message for the next page this session renders ("Invitation sent").
+pub async fn flash(session: &Session, message: impl Into<String>) -> Result<(), AppError> {
+    session.insert(FLASH, message.into()).await?;
+    Ok(())
+}
+
+/// The request's session (the session layer wraps every route).
+pub fn session_of(parts: &Parts) -> Result<Session, AppError> {
+    parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session layer missing")))
+}
