@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::web::errors::error_page;
@@ -21,11 +21,6 @@ pub enum AppError {
     /// A one-time link that was used, expired or never existed.
     #[error("{0}")]
     Gone(String),
-    #[error("{message}")]
-    TooManyRequests {
-        message: String,
-        retry_after_secs: u64,
-    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -64,17 +59,6 @@ impl IntoResponse for AppError {
                 response
             }
             AppError::Gone(why) => error_page(StatusCode::GONE, "Link no longer valid", &why),
-            AppError::TooManyRequests {
-                message,
-                retry_after_secs,
-            } => {
-                let mut response =
-                    error_page(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", &message);
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-                response
-            }
             AppError::Internal(error) => {
                 let mut response = error_page(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -66,12 +66,12 @@ async fn submit(
             "Too many failed sign-in attempts. Wait {} and try again.",
             throttle::in_words(wait)
         );
-        return Ok(refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            page,
-            form.email,
-            error,
-        ));
+        let mut response = refused(StatusCode::TOO_MANY_REQUESTS, page, form.email, error);
+        let retry_after = HeaderValue::from(wait.as_secs().max(1));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after);
+        return Ok(response);
     }
     let account = user::find_by_email(state.db.reader(), &form.email).await?;
     let hash = account

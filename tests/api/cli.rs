@@ -1,0 +1,195 @@
+//! The `accord` binary itself: configuration errors, `user add`, `demo`, graceful shutdown.
+
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Client, TestApp, TestData};
+
+fn accord(data: &TestData, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(args)
+        .env("ACCORD_DATA_DIR", data.dir.path())
+        .env("ACCORD_DATABASE_URL", &data.database_url)
+        .env_remove("ACCORD_SMTP_URL")
+        .env_remove("ACCORD_BIND")
+        .env_remove("ACCORD_BASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_bad_database_url_exits_2_with_one_line_naming_the_variable() {
+    for url in [
+        "mysql://localhost/accord",
+        "sqlite:///no/such/folder/accord.db",
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_accord"))
+            .env("ACCORD_DATABASE_URL", url)
+            .env("ACCORD_DATA_DIR", tempfile::tempdir().unwrap().path())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        let stderr = stderr_of(&output);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("accord: ACCORD_DATABASE_URL: "),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[tokio::test]
+async fn bad_values_for_other_settings_exit_2_naming_them() {
+    let cases = [
+        ("ACCORD_BIND", "not-an-address"),
+        ("ACCORD_BASE_URL", "ftp://accord.example.com"),
+        ("ACCORD_SMTP_URL", "http://mail.example.com"),
+        ("ACCORD_MAIL_FROM", "nobody"),
+    ];
+    for (variable, value) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_accord"))
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}");
+        let stderr = stderr_of(&output);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(variable), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn help_documents_every_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for variable in [
+        "ACCORD_DATABASE_URL",
+        "ACCORD_BIND",
+        "ACCORD_BASE_URL",
+        "ACCORD_DATA_DIR",
+        "ACCORD_SMTP_URL",
+        "ACCORD_MAIL_FROM",
+        "ACCORD_SESSION_IDLE_MINUTES",
+        "ACCORD_SESSION_MAX_HOURS",
+        "ACCORD_LOG",
+    ] {
+        assert!(
+            help.contains(variable),
+            "--help does not mention {variable}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn user_add_prints_a_one_time_link_that_sets_the_password() {
+    let app = TestApp::spawn().await;
+    let output = accord(
+        &app.data,
+        &[
+            "user",
+            "add",
+            "--email",
+            "ravi@example.com",
+            "--name",
+            "Ravi Menon",
+            "--admin",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let path = &stdout[stdout.find("/password/").expect("a link is printed")..];
+    let path = path.split_whitespace().next().unwrap();
+    let client = app.client();
+    let fields = [
+        ("password", crate::helpers::PASSWORD),
+        ("password_confirmation", crate::helpers::PASSWORD),
+    ];
+    let set = client.post_form(path, &fields).await;
+    assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    client
+        .sign_in("ravi@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(client.page("/admin/users").await.0, StatusCode::OK);
+
+    let again = accord(
+        &app.data,
+        &[
+            "user",
+            "add",
+            "--email",
+            "ravi@example.com",
+            "--name",
+            "Ravi",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr_of(&again).contains("already an account"));
+}
+
+#[tokio::test]
+async fn demo_prints_credentials_that_sign_in() {
+    let app = TestApp::spawn().await;
+    let output = accord(&app.data, &["demo"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("DEMO CREDENTIALS"));
+    let line = stdout
+        .lines()
+        .find(|line| line.contains("sam.okafor@accord.example"))
+        .expect("the CX product manager is a demo account");
+    let password = line.split_whitespace().last().unwrap();
+    let client = app.client();
+    let response = client.sign_in("sam.okafor@accord.example", password).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(client.page("/").await.1.contains("Sam Okafor"));
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully() {
+    let data = TestData::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .env("ACCORD_DATA_DIR", data.dir.path())
+        .env("ACCORD_DATABASE_URL", &data.database_url)
+        .env("ACCORD_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(response) = client.http.get(client.url("/healthz")).send().await {
+            ready = response.status() == StatusCode::OK;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(ready, "the server did not come up");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Accord is running at"));
+    assert!(stdout.contains("/setup/"));
+    assert!(stdout.contains("Accord stopped."));
+}

@@ -1,0 +1,334 @@
+//! Spawning the real application and talking to it like a browser.
+
+use std::sync::Arc;
+
+use accord::Application;
+use accord::accounts::password::Password;
+use accord::accounts::user::{self, EmailAddress, NewUser, PersonName};
+use accord::clock::Clock;
+use accord::config::{Cli, Config};
+use accord::db::Db;
+use clap::Parser;
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use sqlx::Connection;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::smtp::SmtpSink;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Where a test's data lives: a temporary folder, and a fresh database in it or on PostgreSQL.
+#[derive(Clone)]
+pub struct TestData {
+    pub dir: Arc<TempDir>,
+    pub database_url: String,
+}
+
+impl TestData {
+    pub async fn new() -> TestData {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = match std::env::var("ACCORD_TEST_POSTGRES_URL") {
+            Ok(server) => fresh_postgres_database(&server).await,
+            Err(_) => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("accord.db").display()
+            ),
+        };
+        TestData {
+            dir: Arc::new(dir),
+            database_url,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}
+
+async fn fresh_postgres_database(server: &str) -> String {
+    let name = format!("accord_test_{}", &accord::secrets::random_token()[..16]);
+    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(server).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// Extra settings for one test's server.
+#[derive(Clone, Default)]
+pub struct Options {
+    pub smtp_url: Option<String>,
+    pub base_url: Option<String>,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub clock: Clock,
+    pub data: TestData,
+    pub setup_link: Option<String>,
+    pub smtp: SmtpSink,
+    pub config: Config,
+    options: Options,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    /// A server on a fresh database that sends mail to a test SMTP listener.
+    pub async fn spawn() -> TestApp {
+        let smtp = SmtpSink::start().await;
+        let options = Options {
+            smtp_url: Some(smtp.url()),
+            ..Options::default()
+        };
+        Self::start(TestData::new().await, options, smtp, Clock::manual(now())).await
+    }
+
+    /// A server with the local `.eml` transport (no SMTP configured) or other options.
+    pub async fn spawn_with(options: Options) -> TestApp {
+        let smtp = SmtpSink::start().await;
+        Self::start(TestData::new().await, options, smtp, Clock::manual(now())).await
+    }
+
+    async fn start(data: TestData, options: Options, smtp: SmtpSink, clock: Clock) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let config = config_for(&data, &options, &address);
+        let app = Application::build(config.clone(), clock.clone(), listener)
+            .await
+            .expect("the application builds");
+        let setup_link = app.setup_link().map(str::to_owned);
+        let (shutdown, stop) = oneshot::channel();
+        let server = tokio::spawn(app.run(async {
+            let _ = stop.await;
+        }));
+        TestApp {
+            address,
+            clock,
+            data,
+            setup_link,
+            smtp,
+            config,
+            options,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server (letting requests finish) and starts a new one on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let (data, options, smtp, clock) = (
+            self.data.clone(),
+            self.options.clone(),
+            self.smtp.clone(),
+            self.clock.clone(),
+        );
+        Self::start(data, options, smtp, clock).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.address)
+    }
+
+    /// A second connection to the same database, for checking what a request changed.
+    pub async fn db(&self) -> Db {
+        Db::connect(&self.data.database_url).await.unwrap()
+    }
+
+    /// Creates a user with [`PASSWORD`] straight in the database.
+    pub async fn create_user(&self, email: &str, name: &str, admin: bool) -> i64 {
+        let db = self.db().await;
+        let hash = Password::parse(PASSWORD.into(), PASSWORD)
+            .unwrap()
+            .hash()
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        let new_user = NewUser {
+            email: &EmailAddress::parse(email).unwrap(),
+            name: &PersonName::parse(name).unwrap(),
+            title: "",
+            password_hash: Some(&hash),
+            is_admin: admin,
+        };
+        let id = user::insert(&mut tx, new_user, self.clock.now())
+            .await
+            .unwrap()
+            .expect("the email is new");
+        tx.commit().await.unwrap();
+        db.close().await;
+        id
+    }
+
+    /// A signed-in client for a new user.
+    pub async fn signed_in(&self, email: &str, name: &str, admin: bool) -> (Client, i64) {
+        let id = self.create_user(email, name, admin).await;
+        let client = self.client();
+        let response = client.sign_in(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in failed");
+        (client, id)
+    }
+
+    pub async fn user_count(&self) -> i64 {
+        let db = self.db().await;
+        let count = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        db.close().await;
+        count
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn config_for(data: &TestData, options: &Options, address: &str) -> Config {
+    let mut args = vec![
+        "accord".to_owned(),
+        "--data-dir".into(),
+        data.dir.path().display().to_string(),
+        "--database-url".into(),
+        data.database_url.clone(),
+        "--bind".into(),
+        address.trim_start_matches("http://").to_owned(),
+        "--base-url".into(),
+        options
+            .base_url
+            .clone()
+            .unwrap_or_else(|| address.to_owned()),
+    ];
+    if let Some(smtp) = &options.smtp_url {
+        args.extend(["--smtp-url".into(), smtp.clone()]);
+    }
+    Cli::try_parse_from(args)
+        .unwrap()
+        .settings
+        .validate()
+        .unwrap()
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects, sends the CSRF token.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Client {
+    fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Client {
+            http,
+            base: base.to_owned(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GETs a page and returns its status and body.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// The CSRF token of this client's session, as a page would carry it.
+    pub async fn csrf_token(&self) -> String {
+        let mut response = self.get("/sign-in").await;
+        if response.status().is_redirection() {
+            let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+            response = self.get(&location).await;
+        }
+        csrf_in(&response.text().await.unwrap())
+    }
+
+    /// POSTs a form with this session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.http
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/sign-in", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Whether this client's session belongs to a signed-in user.
+    pub async fn is_signed_in(&self) -> bool {
+        self.get("/").await.status() == StatusCode::OK
+    }
+}
+
+/// The CSRF token in a page (the layout puts it in `hx-headers`).
+pub fn csrf_in(html: &str) -> String {
+    let marker = "\"X-CSRF-Token\": \"";
+    let start = html.find(marker).expect("the page carries a CSRF token") + marker.len();
+    html[start..start + 64].to_owned()
+}
+
+pub fn location(response: &reqwest::Response) -> &str {
+    response.headers()[LOCATION].to_str().unwrap()
+}
+
+/// Renames a PostgreSQL database, first ending every connection to it (as a server restart
+/// would). Retries while the application's pool races to reconnect.
+pub async fn rename_database(server: &str, from: &str, to: &str) {
+    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
+    for _ in 0..100 {
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(from)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let renamed = sqlx::query(&format!("ALTER DATABASE {from} RENAME TO {to}"))
+            .execute(&mut admin)
+            .await;
+        if renamed.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("could not rename database {from}");
+}

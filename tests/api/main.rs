@@ -1,0 +1,9 @@
+//! The black-box suite: the real server on port 0, a fresh database per test (SQLite, or
+//! PostgreSQL when `ACCORD_TEST_POSTGRES_URL` is set), a real SMTP listener.
+
+mod accounts;
+mod admin;
+mod cli;
+mod helpers;
+mod security;
+mod smtp;

@@ -1,0 +1,203 @@
+//! CSRF, security headers, the body limit, error pages, static assets and health checks.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.signed_in("morgan@example.com", "Morgan", true).await;
+    let token = admin.csrf_token().await;
+    let response = admin
+        .http
+        .post(admin.url("/admin/invitations"))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("name", "Eve"),
+            ("email", "eve@example.com"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("<html"));
+    assert_eq!(app.user_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_post_without_the_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.signed_in("morgan@example.com", "Morgan", true).await;
+    let without = admin
+        .http
+        .post(admin.url("/admin/invitations"))
+        .form(&[("name", "Eve"), ("email", "eve@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    assert!(
+        without
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired")
+    );
+    let wrong = admin
+        .http
+        .post(admin.url("/admin/invitations"))
+        .form(&[
+            ("name", "Eve"),
+            ("email", "eve@example.com"),
+            ("csrf_token", &"0".repeat(64)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.user_count().await, 1);
+    assert!(
+        admin.is_signed_in().await,
+        "a refused POST does not sign anyone out"
+    );
+}
+
+#[tokio::test]
+async fn an_htmx_request_may_carry_the_token_in_a_header() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.signed_in("morgan@example.com", "Morgan", true).await;
+    let token = admin.csrf_token().await;
+    let response = admin
+        .http
+        .post(admin.url("/admin/invitations"))
+        .header("hx-request", "true")
+        .header("x-csrf-token", token)
+        .form(&[("name", "Sam"), ("email", "sam@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.user_count().await, 2);
+}
+
+#[tokio::test]
+async fn a_five_mebibyte_body_gets_a_413_page() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let token = client.csrf_token().await;
+    let big = "a".repeat(5 * 1024 * 1024);
+    let response = client
+        .http
+        .post(client.url("/sign-in"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-csrf-token", token)
+        .body(format!("email={big}&password=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("too large"));
+    assert!(html.contains("<html"));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    for path in ["/sign-in", "/no-such-page", "/static/style.css", "/healthz"] {
+        let response = client.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_a_404_through_the_layout() {
+    let app = TestApp::spawn().await;
+    let (status, html) = app.client().page("/no-such-page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Not found"));
+    assert!(html.contains("/static/style.css"));
+}
+
+#[tokio::test]
+async fn static_assets_are_served_with_caching_headers_and_revalidate() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let htmx = client.get("/static/vendor/htmx-2.0.11.min.js").await;
+    assert_eq!(htmx.status(), StatusCode::OK);
+    assert!(
+        htmx.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let etag = htmx.headers()[ETAG].clone();
+    assert!(htmx.text().await.unwrap().contains("htmx"));
+    let again = client
+        .http
+        .get(client.url("/static/vendor/htmx-2.0.11.min.js"))
+        .header(IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        client.get("/static/../Cargo.toml").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    assert_eq!(client.page("/healthz").await, (StatusCode::OK, "ok".into()));
+    assert_eq!(
+        client.page("/readyz").await,
+        (StatusCode::OK, "ready".into())
+    );
+}
+
+/// PostgreSQL only: the database is taken away (connections killed, database renamed) and
+/// brought back; `/readyz` says 503 meanwhile and Accord serves again without a restart.
+#[tokio::test]
+async fn readiness_follows_the_database_going_away_and_coming_back() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.client().page("/readyz").await.0, StatusCode::OK);
+    if !app.data.is_postgres() {
+        return; // an embedded SQLite file cannot go away like a server
+    }
+    let (client, _) = app.signed_in("dana@example.com", "Dana", false).await;
+    let server = std::env::var("ACCORD_TEST_POSTGRES_URL").unwrap();
+    let name = url::Url::parse(&app.data.database_url).unwrap().path()[1..].to_owned();
+    let hidden = format!("{name}_away");
+    crate::helpers::rename_database(&server, &name, &hidden).await;
+    assert_eq!(
+        client.page("/readyz").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        client.get("/").await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    crate::helpers::rename_database(&server, &hidden, &name).await;
+    assert_eq!(client.page("/readyz").await.0, StatusCode::OK);
+    assert!(client.is_signed_in().await);
+}
