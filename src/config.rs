@@ -189,13 +189,17 @@ impl DatabaseUrl {
                 "expected a URL starting with sqlite:// or postgres://",
             )
         })?;
-        if backend == Backend::Postgres {
-            Url::parse(url).map_err(|e| invalid(variable, format!("not a valid URL ({e})")))?;
-        }
-        Ok(DatabaseUrl {
-            url: url.to_owned(),
-            backend,
-        })
+        let url = match backend {
+            Backend::Postgres => {
+                Url::parse(url).map_err(|e| invalid(variable, format!("not a valid URL ({e})")))?;
+                url.to_owned()
+            }
+            // Create the SQLite file on first start unless the URL says otherwise.
+            Backend::Sqlite if url.contains("mode=") => url.to_owned(),
+            Backend::Sqlite if url.contains('?') => format!("{url}&mode=rwc"),
+            Backend::Sqlite => format!("{url}?mode=rwc"),
+        };
+        Ok(DatabaseUrl { url, backend })
     }
 
     /// The SQLite database in `data_dir`, created on first start.
@@ -393,6 +397,14 @@ mod tests {
             spoil(&mut s);
             assert_eq!(s.validate().unwrap_err().variable, variable);
         }
+    }
+
+    #[test]
+    fn a_sqlite_database_is_created_unless_the_url_says_otherwise() {
+        let plain = DatabaseUrl::parse("sqlite://data/a.db").unwrap();
+        assert_eq!(plain.as_str(), "sqlite://data/a.db?mode=rwc");
+        let read_only = DatabaseUrl::parse("sqlite://data/a.db?mode=ro").unwrap();
+        assert_eq!(read_only.as_str(), "sqlite://data/a.db?mode=ro");
     }
 
     #[test]
