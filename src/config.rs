@@ -116,6 +116,15 @@ pub struct Settings {
     )]
     pub session_max_hours: String,
 
+    /// Touches of one customer contact in 7 days above which Accord warns.
+    #[arg(
+        long,
+        env = "ACCORD_CONTACT_TOUCH_LIMIT",
+        default_value = "3",
+        global = true
+    )]
+    pub contact_touch_limit: String,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. info or accord=debug.
     #[arg(long, env = "ACCORD_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -154,6 +163,7 @@ pub struct Config {
     pub mail_from: Mailbox,
     pub session_idle: Duration,
     pub session_max: Duration,
+    pub contact_touch_limit: i64,
 }
 
 impl Config {
@@ -311,6 +321,8 @@ impl Settings {
             60,
         )?;
         let session_max = positive("ACCORD_SESSION_MAX_HOURS", &self.session_max_hours, 3600)?;
+        let contact_touch_limit =
+            positive("ACCORD_CONTACT_TOUCH_LIMIT", &self.contact_touch_limit, 1)?.as_secs() as i64;
         Ok(Config {
             data_dir: self.data_dir.clone(),
             database_url,
@@ -320,6 +332,7 @@ impl Settings {
             mail_from,
             session_idle,
             session_max,
+            contact_touch_limit,
         })
     }
 }

@@ -16,6 +16,9 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Forbidden(String),
+    /// Refused by a rule of the room (closed, a role still held, …); nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
     #[error("sign-in required")]
     SignInRequired,
     /// A one-time link that was used, expired or never existed.
@@ -50,6 +53,9 @@ impl IntoResponse for AppError {
                 "There is nothing here, or you do not have access to it.",
             ),
             AppError::Forbidden(why) => error_page(StatusCode::FORBIDDEN, "Not allowed", &why),
+            AppError::Conflict(why) => {
+                error_page(StatusCode::CONFLICT, "Not possible right now", &why)
+            }
             AppError::SignInRequired => {
                 let mut response = Redirect::to("/sign-in").into_response();
                 // htmx follows HX-Redirect instead of swapping the sign-in page into a fragment.

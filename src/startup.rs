@@ -27,7 +27,6 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::db::{Backend, Db};
 use crate::error::AppError;
-use crate::home;
 use crate::mail::{self, Mailer};
 use crate::web::session_store::DbSessionStore;
 use crate::web::{assets, csrf, errors, headers, health};
@@ -137,7 +136,8 @@ pub fn router(state: AppState) -> Router {
             state.config.session_idle.as_secs() as i64,
         )));
     Router::new()
-        .merge(home::router())
+        .merge(crate::rooms::router())
+        .merge(crate::customers::router())
         .merge(accounts::router())
         .merge(mail::router())
         .merge(health::router())

@@ -110,6 +110,15 @@ pub async fn list<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec
     .await
 }
 
+/// Everyone who can be added to a room.
+pub async fn list_active<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<User>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} WHERE is_active = 1 ORDER BY name, id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
 pub async fn count(db: &mut AnyConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(db)

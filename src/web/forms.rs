@@ -3,7 +3,8 @@
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
-/// `axum::Form`, but a body that cannot be read renders Accord's 400 page instead of plain text.
+/// Like `axum::Form`, but repeated fields fill a `Vec`, and a body that cannot be read renders
+/// Accord's 400 page instead of plain text.
 /// Form structs give every field `#[serde(default)]`, so a missing field becomes a message next to
 /// that field, not a rejection here.
 pub struct Form<T>(pub T);
@@ -17,10 +18,13 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::response::IntoResponse;
-        match axum::Form::<T>::from_request(request, state).await {
-            Ok(axum::Form(value)) => Ok(Form(value)),
-            Err(rejection) => Err(rejection.status().into_response()),
-        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // serde_html_form reads repeated keys (checkbox lists) into a Vec.
+        serde_html_form::from_bytes(&bytes)
+            .map(Form)
+            .map_err(|_| axum::http::StatusCode::BAD_REQUEST.into_response())
     }
 }
 

@@ -9,3 +9,4 @@ pub mod headers;
 pub mod health;
 pub mod page;
 pub mod session_store;
+pub mod time;

@@ -1,0 +1,193 @@
+//! Customers (an account: name, email domain) and their contacts, with the typed inputs that
+//! describe them and the queries over `customers` and `contacts`.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::accounts::user::EmailAddress;
+use crate::clock::Millis;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub email_domain: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Contact {
+    pub id: i64,
+    pub customer_id: i64,
+    pub name: String,
+    pub email: String,
+    pub title: String,
+}
+
+impl Contact {
+    /// "Jordan Reyes (IT director)".
+    pub fn label(&self) -> String {
+        match self.title.is_empty() {
+            true => self.name.clone(),
+            false => format!("{} ({})", self.name, self.title),
+        }
+    }
+}
+
+/// Trimmed text of 1 to `max` characters.
+pub fn required_text(raw: &str, max: usize, empty: &'static str) -> Result<String, String> {
+    let text = raw.trim();
+    match text.chars().count() {
+        0 => Err(empty.to_owned()),
+        n if n > max => Err(format!("Use at most {max} characters.")),
+        _ => Ok(text.to_owned()),
+    }
+}
+
+/// Trimmed text of at most `max` characters (may be empty).
+pub fn optional_text(raw: &str, max: usize) -> Result<String, String> {
+    let text = raw.trim();
+    match text.chars().count() > max {
+        true => Err(format!("Use at most {max} characters.")),
+        false => Ok(text.to_owned()),
+    }
+}
+
+/// An email domain like `northwind.example`, lower-cased; empty is allowed.
+pub fn parse_domain(raw: &str) -> Result<String, String> {
+    let domain = raw.trim().trim_start_matches('@').to_lowercase();
+    let valid_label = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if domain.is_empty() || (domain.contains('.') && domain.split('.').all(valid_label)) {
+        Ok(domain)
+    } else {
+        Err("Enter a domain like northwind.example, or leave it empty.".to_owned())
+    }
+}
+
+/// A new contact's fields, checked.
+pub struct NewContact {
+    pub name: String,
+    pub email: EmailAddress,
+    pub title: String,
+}
+
+pub async fn list<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<Customer>> {
+    sqlx::query_as("SELECT id, name, email_domain FROM customers ORDER BY name_key")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn find<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: i64,
+) -> sqlx::Result<Option<Customer>> {
+    sqlx::query_as("SELECT id, name, email_domain FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Inserts a customer; `None` when one with the same name (ignoring case) exists.
+pub async fn insert(
+    tx: &mut AnyConnection,
+    name: &str,
+    email_domain: &str,
+    now: Millis,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO customers (name, name_key, email_domain, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name_key) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(name.to_lowercase())
+    .bind(email_domain)
+    .bind(now)
+    .fetch_optional(tx)
+    .await
+}
+
+const CONTACT_COLUMNS: &str = "id, customer_id, name, email, title FROM contacts";
+
+pub async fn contacts_of<'e>(
+    db: impl Executor<'e, Database = Any>,
+    customer_id: i64,
+) -> sqlx::Result<Vec<Contact>> {
+    sqlx::query_as(&format!(
+        "SELECT {CONTACT_COLUMNS} WHERE customer_id = $1 ORDER BY name, id"
+    ))
+    .bind(customer_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn all_contacts<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<Contact>> {
+    sqlx::query_as(&format!(
+        "SELECT {CONTACT_COLUMNS} ORDER BY customer_id, name, id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find_contact<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: i64,
+) -> sqlx::Result<Option<Contact>> {
+    sqlx::query_as(&format!("SELECT {CONTACT_COLUMNS} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Inserts a contact; `None` when the email already belongs to a contact.
+pub async fn insert_contact(
+    tx: &mut AnyConnection,
+    customer_id: i64,
+    contact: &NewContact,
+    now: Millis,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO contacts (customer_id, name, email, title, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(customer_id)
+    .bind(&contact.name)
+    .bind(contact.email.as_str())
+    .bind(&contact.title)
+    .bind(now)
+    .fetch_optional(tx)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_checked_and_normalised() {
+        assert_eq!(
+            parse_domain(" @Northwind.Example ").unwrap(),
+            "northwind.example"
+        );
+        assert_eq!(parse_domain("").unwrap(), "");
+        for bad in [
+            "northwind",
+            "north wind.example",
+            "-a.example",
+            "a..example",
+        ] {
+            assert!(parse_domain(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn text_fields_are_trimmed_and_bounded() {
+        assert_eq!(required_text("  x ", 5, "empty").unwrap(), "x");
+        assert_eq!(required_text(" ", 5, "empty").unwrap_err(), "empty");
+        assert!(required_text("abcdef", 5, "empty").is_err());
+        assert_eq!(optional_text("", 5).unwrap(), "");
+    }
+}

@@ -1,0 +1,433 @@
+//! Decision types and decisions: who decides what, proposals, the owner's decision, and
+//! superseding an earlier decision (linked both ways).
+
+pub mod model;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::customers::model::{optional_text, required_text};
+use crate::error::AppError;
+use crate::members::model::{self as members, Member};
+use crate::members::rules::can_hold_work;
+use crate::rooms::access::{Action, check};
+use crate::rooms::change::{RoomChange, read_room};
+use crate::rooms::model::Room;
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::page::Page;
+use model::{Decision, DecisionStatus, DecisionType, NewDecision};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}/decisions/new", get(new_decision))
+        .route("/rooms/{id}/decisions", post(propose))
+        .route("/rooms/{id}/decisions/{decision}/outcome", post(settle))
+        .route("/rooms/{id}/decision-types", get(types_page).post(add_type))
+        .route("/rooms/{id}/decision-types/{type}", post(update_type))
+}
+
+/// Why `user_id` may not settle `decision` as `outcome` now (only the type's owner decides).
+pub fn settle_refusal(decision: &Decision, owner: i64, user_id: i64) -> Option<String> {
+    if owner != user_id {
+        return Some(format!(
+            "Only the owner of “{}” decisions can decide or reject this.",
+            decision.type_name
+        ));
+    }
+    if decision.status != DecisionStatus::Proposed {
+        return Some(format!(
+            "This decision is already {}.",
+            decision.status.label().to_lowercase()
+        ));
+    }
+    None
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "decisions/new.html")]
+struct NewDecisionPage {
+    page: Page,
+    room: Room,
+    types: Vec<DecisionType>,
+    decided: Vec<Decision>,
+    form: ProposeForm,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProposeForm {
+    decision_type: String,
+    title: String,
+    rationale: String,
+    supersedes: String,
+}
+
+async fn decision_form(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    room_id: i64,
+    form: ProposeForm,
+    errors: FieldErrors,
+) -> Result<NewDecisionPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, room_id, user).await?;
+    check(&viewer, &room, Action::Contribute)?;
+    let types = model::types(&mut conn, room_id).await?;
+    let decided = model::list(&mut conn, room_id, None)
+        .await?
+        .into_iter()
+        .filter(|d| d.status == DecisionStatus::Decided)
+        .collect();
+    Ok(NewDecisionPage {
+        page,
+        room,
+        types,
+        decided,
+        form,
+        errors,
+    })
+}
+
+async fn new_decision(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+) -> Result<NewDecisionPage, AppError> {
+    decision_form(
+        &state,
+        &user,
+        page,
+        room_id,
+        ProposeForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn propose(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+    Form(form): Form<ProposeForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let title = required_text(&form.title, 200, "Say what is being decided.")
+        .map_err(|e| errors.add("title", e))
+        .ok();
+    let rationale = optional_text(&form.rationale, 5000)
+        .map_err(|e| errors.add("rationale", e))
+        .ok();
+    let type_id: Option<i64> = form.decision_type.parse().ok();
+    let supersedes: Option<i64> = form.supersedes.parse().ok();
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let types = model::types(change.conn(), room_id).await?;
+    let decision_type = types.iter().find(|t| Some(t.id) == type_id);
+    if decision_type.is_none() {
+        errors.add("decision_type", "Choose the kind of decision.");
+    }
+    if let Some(older) = supersedes {
+        let older = model::find(change.conn(), room_id, older).await?;
+        if older.is_none_or(|d| d.status != DecisionStatus::Decided) {
+            errors.add(
+                "supersedes",
+                "Only a decision that was made can be superseded.",
+            );
+        }
+    }
+    let (Some(title), Some(rationale), Some(decision_type), true) =
+        (title, rationale, decision_type, errors.is_empty())
+    else {
+        drop(change);
+        let page = decision_form(&state, &user, page, room_id, form, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let new = NewDecision {
+        room_id,
+        decision_type_id: decision_type.id,
+        title: &title,
+        rationale: &rationale,
+        supersedes_id: supersedes,
+        proposed_by: user.id,
+    };
+    let now = change.now;
+    let id = model::insert(change.conn(), &new, now).await?;
+    let summary = format!(
+        "{} proposed a {} decision: “{title}” (for {} to decide).",
+        user.name, decision_type.name, decision_type.owner_name
+    );
+    change
+        .record(
+            "decisions.proposed",
+            &summary,
+            &format!("/rooms/{room_id}#decision-{id}"),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OutcomeForm {
+    outcome: String,
+}
+
+async fn settle(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((room_id, decision_id)): Path<(i64, i64)>,
+    Form(form): Form<OutcomeForm>,
+) -> Result<Redirect, AppError> {
+    let outcome = match form.outcome.as_str() {
+        "decided" => DecisionStatus::Decided,
+        "rejected" => DecisionStatus::Rejected,
+        _ => return Err(AppError::Conflict("Choose to decide or to reject.".into())),
+    };
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let decision = model::find(change.conn(), room_id, decision_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let types = model::types(change.conn(), room_id).await?;
+    let owner = types
+        .iter()
+        .find(|t| t.id == decision.decision_type_id)
+        .map_or(0, |t| t.owner_user_id);
+    if let Some(why) = settle_refusal(&decision, owner, user.id) {
+        return Err(AppError::Forbidden(why));
+    }
+    let now = change.now;
+    model::settle(change.conn(), &decision, outcome, user.id, now).await?;
+    let verb = if outcome == DecisionStatus::Decided {
+        "decided"
+    } else {
+        "rejected"
+    };
+    let mut summary = format!(
+        "{} {verb} “{}” ({}).",
+        user.name, decision.title, decision.type_name
+    );
+    if let (DecisionStatus::Decided, Some(older)) = (outcome, decision.supersedes_id) {
+        summary.push_str(&format!(" It supersedes decision #{older}."));
+    }
+    let link = format!("/rooms/{room_id}#decision-{decision_id}");
+    change
+        .record(&format!("decisions.{verb}"), &summary, &link)
+        .await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "decisions/types.html")]
+struct TypesPage {
+    page: Page,
+    room: Room,
+    types: Vec<DecisionType>,
+    owners: Vec<Member>,
+    form: TypeForm,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TypeForm {
+    name: String,
+    owner: String,
+}
+
+async fn types_form(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    room_id: i64,
+    form: TypeForm,
+    errors: FieldErrors,
+) -> Result<TypesPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, room_id, user).await?;
+    check(&viewer, &room, Action::ManageDecisionTypes)?;
+    let owners = members::list(&mut conn, room_id)
+        .await?
+        .into_iter()
+        .filter(|m| can_hold_work(m.kind))
+        .collect();
+    Ok(TypesPage {
+        page,
+        types: model::types(&mut conn, room_id).await?,
+        room,
+        owners,
+        form,
+        errors,
+    })
+}
+
+async fn types_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+) -> Result<TypesPage, AppError> {
+    types_form(
+        &state,
+        &user,
+        page,
+        room_id,
+        TypeForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+/// The checked name and owner of a type form, or messages.
+async fn parse_type(
+    change: &mut RoomChange,
+    form: &TypeForm,
+    errors: &mut FieldErrors,
+) -> Result<Option<(String, Member)>, AppError> {
+    let name = required_text(&form.name, 80, "Name the kind of decision.")
+        .map_err(|e| errors.add("name", e))
+        .ok();
+    let room_id = change.room.id;
+    let owner_id: Option<i64> = form.owner.parse().ok();
+    let owner = members::list(change.conn(), room_id)
+        .await?
+        .into_iter()
+        .find(|m| Some(m.user_id) == owner_id && can_hold_work(m.kind));
+    if owner.is_none() {
+        errors.add(
+            "owner",
+            "Choose a product manager or partner of this room as the owner.",
+        );
+    }
+    Ok(name.zip(owner))
+}
+
+async fn add_type(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+    Form(form): Form<TypeForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::ManageDecisionTypes).await?;
+    if let Some((name, owner)) = parse_type(&mut change, &form, &mut errors).await? {
+        if model::insert_type(change.conn(), room_id, &name, owner.user_id)
+            .await?
+            .is_some()
+        {
+            let summary = format!(
+                "{} added the decision type “{name}”, owned by {}.",
+                user.name, owner.name
+            );
+            change.record("decisions.type_added", &summary, "").await?;
+            change.commit().await?;
+            return Ok(Redirect::to(&format!("/rooms/{room_id}/decision-types")).into_response());
+        }
+        errors.add(
+            "name",
+            "This room already has a decision type with this name.",
+        );
+    }
+    drop(change);
+    let page = types_form(&state, &user, page, room_id, form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn update_type(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, type_id)): Path<(i64, i64)>,
+    Form(form): Form<TypeForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::ManageDecisionTypes).await?;
+    let types = model::types(change.conn(), room_id).await?;
+    let current = types
+        .into_iter()
+        .find(|t| t.id == type_id)
+        .ok_or(AppError::NotFound)?;
+    if let Some((name, owner)) = parse_type(&mut change, &form, &mut errors).await? {
+        if model::update_type(change.conn(), type_id, &name, owner.user_id).await? {
+            let mut said = Vec::new();
+            if name != current.name {
+                said.push(format!("renamed “{}” to “{name}”", current.name));
+            }
+            if owner.user_id != current.owner_user_id {
+                said.push(format!(
+                    "gave “{name}” decisions to {} (was {})",
+                    owner.name, current.owner_name
+                ));
+            }
+            if !said.is_empty() {
+                let summary = format!("{} {}.", user.name, said.join(" and "));
+                change
+                    .record("decisions.type_changed", &summary, "")
+                    .await?;
+            }
+            change.commit().await?;
+            return Ok(Redirect::to(&format!("/rooms/{room_id}/decision-types")).into_response());
+        }
+        errors.add(
+            "name",
+            "This room already has a decision type with this name.",
+        );
+    }
+    drop(change);
+    let page = types_form(&state, &user, page, room_id, form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proposed() -> Decision {
+        Decision {
+            id: 7,
+            decision_type_id: 1,
+            type_name: "Commercial".into(),
+            title: "Extend the trial".into(),
+            rationale: String::new(),
+            status: DecisionStatus::Proposed,
+            proposed_by: "Lee".into(),
+            proposed_at: 0,
+            decided_by: None,
+            decided_at: None,
+            supersedes_id: None,
+            superseded_by_id: None,
+        }
+    }
+
+    #[test]
+    fn only_the_owner_of_the_type_settles_a_decision() {
+        assert!(settle_refusal(&proposed(), 5, 5).is_none());
+        let refusal = settle_refusal(&proposed(), 5, 6).unwrap();
+        assert!(refusal.contains("owner of “Commercial”"));
+    }
+
+    #[test]
+    fn a_settled_decision_cannot_be_settled_again() {
+        let decided = Decision {
+            status: DecisionStatus::Decided,
+            ..proposed()
+        };
+        assert_eq!(
+            settle_refusal(&decided, 5, 5).unwrap(),
+            "This decision is already decided."
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! `/`: the dashboard. What needs me, the rooms I am in, then (for admins) every other room —
+//! filtered by status, severity and customer, searchable, paginated. Every list is one indexed
+//! query with a LIMIT; nothing loads all rooms.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use serde::Deserialize;
+use sqlx::{AnyConnection, Row};
+
+use super::model::{RoomStatus, Severity};
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::clock::Millis;
+use crate::customers::model::{self as customers, Customer};
+use crate::error::AppError;
+use crate::web::page::Page;
+use crate::web::time::{self, Int, OptionalInt};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(show))
+}
+
+pub const PER_PAGE: i64 = 25;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DashboardQuery {
+    pub status: String,
+    pub severity: String,
+    pub customer: String,
+    pub q: String,
+    pub page: Option<i64>,
+}
+
+impl DashboardQuery {
+    fn status(&self) -> Option<RoomStatus> {
+        RoomStatus::parse(&self.status)
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Severity::parse(&self.severity)
+    }
+
+    fn customer(&self) -> Option<i64> {
+        self.customer.parse().ok()
+    }
+
+    fn page(&self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 10_000)
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.status().is_some()
+            || self.severity().is_some()
+            || self.customer().is_some()
+            || !self.q.trim().is_empty()
+    }
+
+    /// The query string for another page of the same filters.
+    pub fn page_url(&self, page: i64) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("status", &self.status)
+            .append_pair("severity", &self.severity)
+            .append_pair("customer", &self.customer)
+            .append_pair("q", &self.q)
+            .append_pair("page", &page.to_string())
+            .finish();
+        format!("/?{query}")
+    }
+}
+
+/// One room in a list.
+#[derive(Clone, Debug)]
+pub struct RoomRow {
+    pub id: i64,
+    pub title: String,
+    pub customer: String,
+    pub severity: Severity,
+    pub status: RoomStatus,
+    pub lead: String,
+    pub updated_at: Millis,
+    pub customer_due: Option<Millis>,
+    pub leadership_due: Option<Millis>,
+}
+
+/// Something waiting for the signed-in person.
+#[derive(Clone, Debug)]
+pub struct NeedsMe {
+    pub room_id: i64,
+    pub room_title: String,
+    pub what: String,
+    pub link: String,
+}
+
+const ROW_SELECT: &str = "SELECT r.id, r.title, c.name, r.severity, r.status, u.name, r.updated_at, \
+     r.next_customer_update_due, r.next_leadership_update_due FROM rooms r \
+     JOIN customers c ON c.id = r.customer_id JOIN users u ON u.id = r.lead_user_id";
+
+/// Rooms the user is a member of (`mine`), or rooms they are not a member of (admins only).
+async fn rooms(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    mine: bool,
+    filter: &DashboardQuery,
+    offset: i64,
+) -> sqlx::Result<Vec<RoomRow>> {
+    let membership = if mine { "EXISTS" } else { "NOT EXISTS" };
+    let search = filter.q.trim().to_lowercase();
+    let sql = format!(
+        "{ROW_SELECT} WHERE {membership} (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1) \
+         AND ($2 = '' OR r.status = $2) AND ($3 = '' OR r.severity = $3) AND ($4 = 0 OR r.customer_id = $4) \
+         AND ($5 = '' OR r.search_key LIKE $6) \
+         ORDER BY r.updated_at DESC, r.id DESC LIMIT $7 OFFSET $8"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(filter.status().map_or("", RoomStatus::as_str))
+        .bind(filter.severity().map_or("", Severity::as_str))
+        .bind(filter.customer().unwrap_or(0))
+        .bind(&search)
+        .bind(format!("%{}%", search.replace(['%', '_'], "")))
+        .bind(PER_PAGE + 1)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let severity: String = row.try_get(3)?;
+            let status: String = row.try_get(4)?;
+            Ok(RoomRow {
+                id: row.try_get(0)?,
+                title: row.try_get(1)?,
+                customer: row.try_get(2)?,
+                severity: Severity::parse(&severity).unwrap_or(Severity::S3),
+                status: RoomStatus::parse(&status).unwrap_or(RoomStatus::Open),
+                lead: row.try_get(5)?,
+                updated_at: row.try_get(6)?,
+                customer_due: row.try_get(7)?,
+                leadership_due: row.try_get(8)?,
+            })
+        })
+        .collect()
+}
+
+async fn needs_me(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: Millis,
+) -> sqlx::Result<Vec<NeedsMe>> {
+    let mut needs = Vec::new();
+    let overdue = sqlx::query(
+        "SELECT w.room_id, r.title, w.id, w.title, w.due_at FROM workstreams w JOIN rooms r ON r.id = w.room_id \
+         WHERE w.driver_user_id = $1 AND w.status <> 'done' AND w.due_at < $2 AND r.status = 'open' \
+         ORDER BY w.due_at LIMIT 20",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in overdue {
+        let (room_id, ws_id, due): (i64, i64, Millis) =
+            (row.try_get(0)?, row.try_get(2)?, row.try_get(4)?);
+        let title: String = row.try_get(3)?;
+        needs.push(NeedsMe {
+            room_id,
+            room_title: row.try_get(1)?,
+            what: format!("You drive “{title}”, {}.", time::due(due, now)),
+            link: format!("/rooms/{room_id}#workstream-{ws_id}"),
+        });
+    }
+    let proposed = sqlx::query(
+        "SELECT d.room_id, r.title, d.id, d.title, t.name FROM decision_types t \
+         JOIN decisions d ON d.decision_type_id = t.id JOIN rooms r ON r.id = d.room_id \
+         WHERE t.owner_user_id = $1 AND d.status = 'proposed' AND r.status <> 'closed' \
+         ORDER BY d.id LIMIT 20",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in proposed {
+        let (room_id, decision_id): (i64, i64) = (row.try_get(0)?, row.try_get(2)?);
+        let (title, kind): (String, String) = (row.try_get(3)?, row.try_get(4)?);
+        needs.push(NeedsMe {
+            room_id,
+            room_title: row.try_get(1)?,
+            what: format!("Decide “{title}” ({kind} is yours)."),
+            link: format!("/rooms/{room_id}#decision-{decision_id}"),
+        });
+    }
+    let late = sqlx::query(
+        "SELECT id, title, next_customer_update_due, next_leadership_update_due FROM rooms \
+         WHERE lead_user_id = $1 AND status = 'open' \
+         AND (next_customer_update_due < $2 OR next_leadership_update_due < $2) LIMIT 20",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in late {
+        let room_id: i64 = row.try_get(0)?;
+        let title: String = row.try_get(1)?;
+        let dues: [(Option<Millis>, &str); 2] = [
+            (row.try_get(2)?, "customer"),
+            (row.try_get(3)?, "leadership"),
+        ];
+        for (due, audience) in dues {
+            if let Some(due) = due.filter(|due| *due < now) {
+                needs.push(NeedsMe {
+                    room_id,
+                    room_title: title.clone(),
+                    what: format!(
+                        "You lead this room: the {audience} update is {}.",
+                        time::due(due, now)
+                    ),
+                    link: format!("/rooms/{room_id}"),
+                });
+            }
+        }
+    }
+    Ok(needs)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "rooms/dashboard.html")]
+struct DashboardPage {
+    page: Page,
+    user: CurrentUser,
+    filter: DashboardQuery,
+    customers: Vec<Customer>,
+    needs: Vec<NeedsMe>,
+    mine: Vec<RoomRow>,
+    others: Vec<RoomRow>,
+    more: bool,
+    now: Millis,
+    statuses: &'static [RoomStatus],
+    severities: &'static [Severity],
+}
+
+impl DashboardPage {
+    fn due(&self, at: impl Int) -> String {
+        time::due(at.int(), self.now)
+    }
+
+    fn ago(&self, at: impl Int) -> String {
+        time::relative(at.int(), self.now)
+    }
+
+    fn is_late(&self, at: impl OptionalInt) -> bool {
+        at.optional_int().is_some_and(|at| at < self.now)
+    }
+
+    fn current_page(&self) -> i64 {
+        self.filter.page()
+    }
+
+    fn filtered(&self) -> bool {
+        self.filter.is_filtered()
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Query(filter): Query<DashboardQuery>,
+) -> Result<DashboardPage, AppError> {
+    let now = state.clock.now();
+    let mut conn = state.db.reader().acquire().await?;
+    let offset = (filter.page() - 1) * PER_PAGE;
+    let mut mine = rooms(&mut conn, user.id, true, &filter, offset).await?;
+    let mut others = match user.is_admin {
+        true => rooms(&mut conn, user.id, false, &filter, offset).await?,
+        false => Vec::new(),
+    };
+    let more = mine.len() as i64 > PER_PAGE || others.len() as i64 > PER_PAGE;
+    mine.truncate(PER_PAGE as usize);
+    others.truncate(PER_PAGE as usize);
+    Ok(DashboardPage {
+        page,
+        needs: needs_me(&mut conn, user.id, now).await?,
+        customers: customers::list(&mut *conn).await?,
+        user,
+        filter,
+        mine,
+        others,
+        more,
+        now,
+        statuses: RoomStatus::ALL,
+        severities: Severity::ALL,
+    })
+}

@@ -1,0 +1,29 @@
+//! Escalation rooms: opening one, the room page with its live updates, the lifecycle, and the
+//! dashboard. The rules of who may do what live in `access`; every change goes through `change`.
+
+pub mod access;
+pub mod change;
+pub mod dashboard;
+pub mod lifecycle;
+pub mod model;
+pub mod open;
+pub mod roles;
+pub mod show;
+
+use axum::Router;
+
+use crate::AppState;
+
+/// Every page about rooms and what is in them.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(dashboard::router())
+        .merge(open::router())
+        .merge(show::router())
+        .merge(lifecycle::router())
+        .merge(crate::members::router())
+        .merge(crate::workstreams::router())
+        .merge(crate::decisions::router())
+        .merge(crate::questions::router())
+        .merge(crate::contact_log::router())
+}

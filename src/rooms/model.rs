@@ -1,0 +1,205 @@
+//! The room itself: its row, its states, and the queries over the `rooms` table.
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::clock::Millis;
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// How bad it is for the customer.
+    pub enum Severity {
+        S1 = "S1" => "S1 critical",
+        S2 = "S2" => "S2 high",
+        S3 = "S3" => "S3 normal",
+    }
+}
+
+impl Severity {
+    /// What the level means, shown on the form.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Severity::S1 => "Production is down or the customer is about to leave. Daily updates.",
+            Severity::S2 => {
+                "A key workflow is blocked or trust is at risk. Updates every few days."
+            }
+            Severity::S3 => "A real problem with a workaround. Weekly updates.",
+        }
+    }
+}
+
+text_enum! {
+    /// Open → resolved → closed; reopening goes back to open.
+    pub enum RoomStatus {
+        Open = "open" => "Open",
+        Resolved = "resolved" => "Resolved",
+        Closed = "closed" => "Closed",
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Room {
+    pub id: i64,
+    pub customer_id: i64,
+    pub title: String,
+    pub problem: String,
+    severity: String,
+    pub escalated_by_contact_id: Option<i64>,
+    pub escalated_at: Millis,
+    status: String,
+    pub resolution: String,
+    pub lead_user_id: i64,
+    pub communicator_user_id: i64,
+    pub next_customer_update_due: Option<Millis>,
+    pub next_leadership_update_due: Option<Millis>,
+    pub opened_by: i64,
+    pub opened_at: Millis,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+impl Room {
+    pub fn severity(&self) -> Severity {
+        Severity::parse(&self.severity).unwrap_or(Severity::S3)
+    }
+
+    pub fn status(&self) -> RoomStatus {
+        RoomStatus::parse(&self.status).unwrap_or(RoomStatus::Open)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.status() == RoomStatus::Closed
+    }
+}
+
+const COLUMNS: &str = "id, customer_id, title, problem, severity, escalated_by_contact_id, \
+     escalated_at, status, resolution, lead_user_id, communicator_user_id, \
+     next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at, \
+     version FROM rooms";
+
+pub async fn find<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: i64,
+) -> sqlx::Result<Option<Room>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The text a search for customer or title matches against.
+pub fn search_key(customer_name: &str, title: &str) -> String {
+    format!("{} {}", customer_name, title).to_lowercase()
+}
+
+pub struct NewRoom<'a> {
+    pub customer_id: i64,
+    pub customer_name: &'a str,
+    pub title: &'a str,
+    pub problem: &'a str,
+    pub severity: Severity,
+    pub escalated_by_contact_id: Option<i64>,
+    pub escalated_at: Millis,
+    pub lead_user_id: i64,
+    pub communicator_user_id: i64,
+    pub next_customer_update_due: Option<Millis>,
+    pub next_leadership_update_due: Option<Millis>,
+    pub opened_by: i64,
+}
+
+pub async fn insert(tx: &mut AnyConnection, room: &NewRoom<'_>, now: Millis) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO rooms (customer_id, title, search_key, problem, severity, \
+         escalated_by_contact_id, escalated_at, status, lead_user_id, communicator_user_id, \
+         next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+    )
+    .bind(room.customer_id)
+    .bind(room.title)
+    .bind(search_key(room.customer_name, room.title))
+    .bind(room.problem)
+    .bind(room.severity.as_str())
+    .bind(room.escalated_by_contact_id)
+    .bind(room.escalated_at)
+    .bind(room.lead_user_id)
+    .bind(room.communicator_user_id)
+    .bind(room.next_customer_update_due)
+    .bind(room.next_leadership_update_due)
+    .bind(room.opened_by)
+    .bind(now)
+    .fetch_one(tx)
+    .await
+}
+
+/// Takes the room's write lock (a row lock on PostgreSQL; SQLite's writer is already exclusive)
+/// and announces a change to live pages. `false` when there is no such room.
+pub async fn lock_for_change(tx: &mut AnyConnection, id: i64, now: Millis) -> sqlx::Result<bool> {
+    let result =
+        sqlx::query("UPDATE rooms SET version = version + 1, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(tx)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The version live pages compare against.
+pub async fn version<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT version FROM rooms WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn set_role(
+    tx: &mut AnyConnection,
+    id: i64,
+    role: super::access::Role,
+    user_id: i64,
+) -> sqlx::Result<()> {
+    let column = match role {
+        super::access::Role::Lead => "lead_user_id",
+        super::access::Role::Communicator => "communicator_user_id",
+    };
+    sqlx::query(&format!("UPDATE rooms SET {column} = $1 WHERE id = $2"))
+        .bind(user_id)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// An open room whose lead and communicator are the given users.
+    pub(crate) fn room_with_roles(lead: i64, communicator: i64) -> Room {
+        Room {
+            id: 1,
+            customer_id: 1,
+            title: "Capacity planning".into(),
+            problem: String::new(),
+            severity: "S2".into(),
+            escalated_by_contact_id: None,
+            escalated_at: 0,
+            status: "open".into(),
+            resolution: String::new(),
+            lead_user_id: lead,
+            communicator_user_id: communicator,
+            next_customer_update_due: None,
+            next_leadership_update_due: None,
+            opened_by: lead,
+            opened_at: 0,
+            updated_at: 0,
+            version: 1,
+        }
+    }
+
+    pub(crate) fn closed(mut room: Room) -> Room {
+        room.status = "closed".into();
+        room
+    }
+}

@@ -1,0 +1,424 @@
+//! `/rooms/new`: opening an escalation in one form — customer (existing or new), the problem,
+//! severity, who escalated and when, and the people — in one transaction that also creates the
+//! default decision types and the first timeline entry.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use sqlx::AnyConnection;
+
+use super::access::MemberKind;
+use super::model::{self, NewRoom, Severity};
+use super::roles::{self, Roles, Staffing};
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::accounts::user::{self, User};
+use crate::clock::Millis;
+use crate::customers::model::{self as customers, Contact, Customer, parse_domain, required_text};
+use crate::customers::{ContactForm, DUPLICATE_CONTACT};
+use crate::decisions;
+use crate::error::AppError;
+use crate::members::model as members;
+use crate::timeline;
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::page::Page;
+use crate::web::time;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/rooms/new", get(show).post(create))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OpenForm {
+    customer: String,
+    new_customer_name: String,
+    new_customer_domain: String,
+    title: String,
+    problem: String,
+    severity: String,
+    escalated_by: String,
+    new_contact_name: String,
+    new_contact_email: String,
+    new_contact_title: String,
+    escalated_at: String,
+    my_kind: String,
+    pms: Vec<i64>,
+    partners: Vec<i64>,
+    leadership: Vec<i64>,
+    lead: String,
+    communicator: String,
+    next_customer_update_due: String,
+    next_leadership_update_due: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "rooms/new.html")]
+struct NewRoomPage {
+    page: Page,
+    form: OpenForm,
+    errors: FieldErrors,
+    customers: Vec<Customer>,
+    contacts: Vec<(Contact, String)>,
+    people: Vec<User>,
+    me: i64,
+    severities: &'static [Severity],
+}
+
+impl NewRoomPage {
+    fn is_checked(&self, list: &[i64], id: &i64) -> bool {
+        list.contains(id)
+    }
+}
+
+async fn render(
+    state: &AppState,
+    page: Page,
+    user: &CurrentUser,
+    form: OpenForm,
+    errors: FieldErrors,
+) -> Result<NewRoomPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let customer_list = customers::list(&mut *conn).await?;
+    let contacts = customers::all_contacts(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|contact| {
+            let customer = customer_list
+                .iter()
+                .find(|c| c.id == contact.customer_id)
+                .map_or(String::new(), |c| c.name.clone());
+            (contact, customer)
+        })
+        .collect();
+    Ok(NewRoomPage {
+        page,
+        form,
+        errors,
+        customers: customer_list,
+        contacts,
+        people: user::list_active(&mut *conn).await?,
+        me: user.id,
+        severities: Severity::ALL,
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+) -> Result<NewRoomPage, AppError> {
+    let form = OpenForm {
+        severity: Severity::S2.as_str().to_owned(),
+        escalated_at: time::to_input(state.clock.now()),
+        ..OpenForm::default()
+    };
+    render(&state, page, &user, form, FieldErrors::default()).await
+}
+
+/// The form's values, checked and typed.
+struct Opening {
+    customer: CustomerChoice,
+    title: String,
+    problem: String,
+    severity: Severity,
+    escalated_by: ContactChoice,
+    escalated_at: Millis,
+    roles: Roles,
+    next_customer_update_due: Option<Millis>,
+    next_leadership_update_due: Option<Millis>,
+}
+
+enum CustomerChoice {
+    Existing(i64),
+    New { name: String, domain: String },
+}
+
+enum ContactChoice {
+    Nobody,
+    Existing(i64),
+    New(customers::NewContact),
+}
+
+fn id_or_none(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+impl OpenForm {
+    fn parse(&self, opener: i64, now: Millis, errors: &mut FieldErrors) -> Option<Opening> {
+        let customer = match self.customer.as_str() {
+            "new" => {
+                let name = required_text(
+                    &self.new_customer_name,
+                    120,
+                    "Enter the new customer's name.",
+                )
+                .map_err(|e| errors.add("new_customer_name", e))
+                .ok();
+                let domain = parse_domain(&self.new_customer_domain)
+                    .map_err(|e| errors.add("new_customer_domain", e))
+                    .ok();
+                name.zip(domain)
+                    .map(|(name, domain)| CustomerChoice::New { name, domain })
+            }
+            raw => id_or_none(raw).map(CustomerChoice::Existing).or_else(|| {
+                errors.add("customer", "Choose the customer, or add a new one.");
+                None
+            }),
+        };
+        let title = required_text(&self.title, 160, "Give the escalation a short title.")
+            .map_err(|e| errors.add("title", e))
+            .ok();
+        let problem = required_text(
+            &self.problem,
+            5000,
+            "Describe the problem in the customer's words.",
+        )
+        .map_err(|e| errors.add("problem", e))
+        .ok();
+        let severity = Severity::parse(&self.severity).or_else(|| {
+            errors.add("severity", "Choose a severity.");
+            None
+        });
+        let escalated_by = match self.escalated_by.as_str() {
+            "" => Some(ContactChoice::Nobody),
+            "new" => {
+                let contact = ContactForm {
+                    name: self.new_contact_name.clone(),
+                    email: self.new_contact_email.clone(),
+                    title: self.new_contact_title.clone(),
+                };
+                contact
+                    .parse(
+                        errors,
+                        ["new_contact_name", "new_contact_email", "new_contact_title"],
+                    )
+                    .map(ContactChoice::New)
+            }
+            raw => id_or_none(raw).map(ContactChoice::Existing),
+        };
+        let escalated_at = match time::parse_input(&self.escalated_at) {
+            Ok(at) => Some(at.unwrap_or(now)),
+            Err(e) => {
+                errors.add("escalated_at", e);
+                None
+            }
+        };
+        let mut due = |raw: &str, field| match time::parse_input(raw) {
+            Ok(at) => Some(at),
+            Err(e) => {
+                errors.add(field, e);
+                None
+            }
+        };
+        let next_customer_update_due =
+            due(&self.next_customer_update_due, "next_customer_update_due");
+        let next_leadership_update_due = due(
+            &self.next_leadership_update_due,
+            "next_leadership_update_due",
+        );
+        let staffing = Staffing {
+            opener,
+            opener_kind: MemberKind::parse(&self.my_kind),
+            pms: self.pms.clone(),
+            partners: self.partners.clone(),
+            leadership: self.leadership.clone(),
+            lead: id_or_none(&self.lead),
+            communicator: id_or_none(&self.communicator),
+        };
+        let roles = roles::resolve(&staffing)
+            .map_err(|problems| {
+                for (field, message) in problems {
+                    errors.add(field, message);
+                }
+            })
+            .ok();
+        Some(Opening {
+            customer: customer?,
+            title: title?,
+            problem: problem?,
+            severity: severity?,
+            escalated_by: escalated_by?,
+            escalated_at: escalated_at?,
+            roles: roles?,
+            next_customer_update_due: next_customer_update_due?,
+            next_leadership_update_due: next_leadership_update_due?,
+        })
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(form): Form<OpenForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let mut errors = FieldErrors::default();
+    if let Some(opening) = form.parse(user.id, now, &mut errors) {
+        let mut tx = state.db.begin_write().await?;
+        match open_room(&mut tx, &opening, &user, now, &mut errors).await? {
+            Some(room_id) => {
+                tx.commit().await?;
+                tracing::info!(room.id = room_id, "room opened");
+                return Ok(Redirect::to(&format!("/rooms/{room_id}")).into_response());
+            }
+            None => drop(tx),
+        }
+    }
+    let page = render(&state, page, &user, form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Writes the room and everything it opens with; `None` (with messages) when a reference turns
+/// out to be stale or taken — the caller then rolls back.
+async fn open_room(
+    tx: &mut AnyConnection,
+    opening: &Opening,
+    opener: &CurrentUser,
+    now: Millis,
+    errors: &mut FieldErrors,
+) -> Result<Option<i64>, AppError> {
+    let Some(customer) = resolve_customer(tx, &opening.customer, now, errors).await? else {
+        return Ok(None);
+    };
+    let Some(escalated_by) =
+        resolve_contact(tx, &opening.escalated_by, &customer, now, errors).await?
+    else {
+        return Ok(None);
+    };
+    for user_id in opening.roles.members.keys() {
+        if !user::find(&mut *tx, *user_id)
+            .await?
+            .is_some_and(|u| u.is_active())
+        {
+            errors.add("pms", "Someone you named no longer has an active account.");
+            return Ok(None);
+        }
+    }
+    let room = NewRoom {
+        customer_id: customer.id,
+        customer_name: &customer.name,
+        title: &opening.title,
+        problem: &opening.problem,
+        severity: opening.severity,
+        escalated_by_contact_id: escalated_by.as_ref().map(|c| c.id),
+        escalated_at: opening.escalated_at,
+        lead_user_id: opening.roles.lead,
+        communicator_user_id: opening.roles.communicator,
+        next_customer_update_due: opening.next_customer_update_due,
+        next_leadership_update_due: opening.next_leadership_update_due,
+        opened_by: opener.id,
+    };
+    let room_id = model::insert(tx, &room, now).await?;
+    for (user_id, kind) in &opening.roles.members {
+        members::insert(tx, room_id, *user_id, *kind, opener.id, now).await?;
+    }
+    decisions::model::insert_default_types(
+        tx,
+        room_id,
+        opening.roles.lead,
+        opening.roles.communicator,
+    )
+    .await?;
+    let escalated = escalated_by.map_or(String::new(), |c| format!(", escalated by {}", c.name));
+    let summary = format!(
+        "{} opened the room for {} ({}){escalated}. Lead and communicator assigned.",
+        opener.name,
+        customer.name,
+        opening.severity.label()
+    );
+    timeline::record(
+        tx,
+        room_id,
+        Some(opener.id),
+        "room.opened",
+        &summary,
+        "",
+        now,
+    )
+    .await?;
+    Ok(Some(room_id))
+}
+
+async fn resolve_customer(
+    tx: &mut AnyConnection,
+    choice: &CustomerChoice,
+    now: Millis,
+    errors: &mut FieldErrors,
+) -> Result<Option<Customer>, AppError> {
+    match choice {
+        CustomerChoice::Existing(id) => {
+            let found = customers::find(&mut *tx, *id).await?;
+            if found.is_none() {
+                errors.add(
+                    "customer",
+                    "That customer no longer exists; choose another.",
+                );
+            }
+            Ok(found)
+        }
+        CustomerChoice::New { name, domain } => {
+            match customers::insert(tx, name, domain, now).await? {
+                Some(id) => Ok(Some(Customer {
+                    id,
+                    name: name.clone(),
+                    email_domain: domain.clone(),
+                })),
+                None => {
+                    errors.add(
+                        "new_customer_name",
+                        "This customer already exists; choose it from the list.",
+                    );
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// The escalating contact: `Some(None)` for nobody, `None` when the choice is not usable.
+async fn resolve_contact(
+    tx: &mut AnyConnection,
+    choice: &ContactChoice,
+    customer: &Customer,
+    now: Millis,
+    errors: &mut FieldErrors,
+) -> Result<Option<Option<Contact>>, AppError> {
+    match choice {
+        ContactChoice::Nobody => Ok(Some(None)),
+        ContactChoice::Existing(id) => {
+            let contact = customers::find_contact(&mut *tx, *id).await?;
+            match contact.filter(|c| c.customer_id == customer.id) {
+                Some(contact) => Ok(Some(Some(contact))),
+                None => {
+                    errors.add(
+                        "escalated_by",
+                        format!("Choose a contact of {}, or add a new one.", customer.name),
+                    );
+                    Ok(None)
+                }
+            }
+        }
+        ContactChoice::New(new) => {
+            match customers::insert_contact(tx, customer.id, new, now).await? {
+                Some(id) => Ok(Some(Some(Contact {
+                    id,
+                    customer_id: customer.id,
+                    name: new.name.clone(),
+                    email: new.email.as_str().to_owned(),
+                    title: new.title.clone(),
+                }))),
+                None => {
+                    errors.add("new_contact_email", DUPLICATE_CONTACT);
+                    Ok(None)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! `/rooms/{id}`: the room page, and `/rooms/{id}/live`, which the page polls every two seconds:
+//! `204 No Content` after one version compare when nothing changed, the re-rendered live part of
+//! the page when something did (on any instance: the version lives in the database).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use sqlx::AnyConnection;
+
+use super::access::{Abilities, Viewer};
+use super::change::read_room;
+use super::model::Room;
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::clock::Millis;
+use crate::contact_log::rules::ContactActivity;
+use crate::contact_log::{self, LoggedTouch};
+use crate::customers::model::{self as customers, Contact, Customer};
+use crate::decisions::model::{self as decisions, Decision, DecisionStatus, DecisionType};
+use crate::error::AppError;
+use crate::members::model::{self as members, Member};
+use crate::questions::model::{self as questions, Question};
+use crate::timeline::{self, Category, Event};
+use crate::web::page::Page;
+use crate::web::time::{self, Int, OptionalInt};
+use crate::workstreams::model::{self as workstreams, Workstream};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}", get(show))
+        .route("/rooms/{id}/live", get(live))
+}
+
+/// Timeline events per page.
+const EVENTS_PER_PAGE: i64 = 20;
+
+/// The filters of the room page, carried in its query string.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    pub decision_type: Option<i64>,
+    pub category: Option<String>,
+    pub before: Option<i64>,
+    pub version: Option<i64>,
+}
+
+impl Filters {
+    fn category(&self) -> Option<Category> {
+        self.category.as_deref().and_then(Category::parse)
+    }
+
+    /// The query string that keeps these filters (without the version).
+    pub fn query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(id) = self.decision_type {
+            query.append_pair("decision_type", &id.to_string());
+        }
+        if let Some(category) = self.category() {
+            query.append_pair("category", category.as_str());
+        }
+        if let Some(before) = self.before {
+            query.append_pair("before", &before.to_string());
+        }
+        query.finish()
+    }
+}
+
+/// Everything the room page shows, read on one connection.
+pub struct RoomView {
+    pub room: Room,
+    pub customer: Customer,
+    pub escalated_by: Option<Contact>,
+    pub viewer: Viewer,
+    pub can: Abilities,
+    pub members: Vec<Member>,
+    pub types: Vec<DecisionType>,
+    pub workstreams: Vec<Workstream>,
+    pub decisions: Vec<Decision>,
+    pub questions: Vec<Question>,
+    pub activity: Vec<(Contact, ContactActivity)>,
+    pub touches: Vec<LoggedTouch>,
+    pub events: Vec<Event>,
+    pub older_events: Option<i64>,
+    pub filters: Filters,
+    pub categories: &'static [Category],
+    pub touch_limit: i64,
+    pub now: Millis,
+}
+
+impl RoomView {
+    async fn load(
+        conn: &mut AnyConnection,
+        state: &AppState,
+        room: Room,
+        viewer: Viewer,
+        filters: Filters,
+    ) -> Result<RoomView, AppError> {
+        let now = state.clock.now();
+        let id = room.id;
+        let customer = customers::find(&mut *conn, room.customer_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let escalated_by = match room.escalated_by_contact_id {
+            Some(contact) => customers::find_contact(&mut *conn, contact).await?,
+            None => None,
+        };
+        let mut events = timeline::page(
+            conn,
+            id,
+            filters.category(),
+            filters.before,
+            EVENTS_PER_PAGE + 1,
+        )
+        .await?;
+        let older_events = (events.len() as i64 > EVENTS_PER_PAGE).then(|| {
+            events.truncate(EVENTS_PER_PAGE as usize);
+            events.last().map_or(0, |e| e.id)
+        });
+        Ok(RoomView {
+            can: Abilities::of(&viewer, &room),
+            members: members::list(conn, id).await?,
+            types: decisions::types(conn, id).await?,
+            workstreams: workstreams::list(conn, id).await?,
+            decisions: decisions::list(conn, id, filters.decision_type).await?,
+            questions: questions::list(conn, id).await?,
+            activity: contact_log::activity(conn, customer.id, now).await?,
+            touches: contact_log::recent_in_room(conn, id, 10).await?,
+            events,
+            older_events,
+            categories: Category::ALL,
+            touch_limit: state.config.contact_touch_limit,
+            filters,
+            customer,
+            escalated_by,
+            viewer,
+            room,
+            now,
+        })
+    }
+
+    pub fn name_of(&self, user_id: i64) -> &str {
+        self.members
+            .iter()
+            .find(|m| m.user_id == user_id)
+            .map_or("someone no longer in the room", |m| m.name.as_str())
+    }
+
+    pub fn lead(&self) -> &str {
+        self.name_of(self.room.lead_user_id)
+    }
+
+    pub fn communicator(&self) -> &str {
+        self.name_of(self.room.communicator_user_id)
+    }
+
+    pub fn members_of(&self, kind: &super::access::MemberKind) -> Vec<&Member> {
+        self.members.iter().filter(|m| m.kind == *kind).collect()
+    }
+
+    pub fn kinds(&self) -> &'static [super::access::MemberKind] {
+        super::access::MemberKind::ALL
+    }
+
+    pub fn when(&self, at: impl Int) -> String {
+        time::when(at.int())
+    }
+
+    pub fn ago(&self, at: impl Int) -> String {
+        time::relative(at.int(), self.now)
+    }
+
+    pub fn due(&self, at: impl Int) -> String {
+        time::due(at.int(), self.now)
+    }
+
+    pub fn is_overdue(&self, at: impl OptionalInt) -> bool {
+        at.optional_int().is_some_and(|at| at < self.now)
+    }
+
+    pub fn is_past(&self, at: impl Int) -> bool {
+        at.int() < self.now
+    }
+
+    pub fn may_settle(&self, decision: &Decision) -> bool {
+        self.can.contribute
+            && decision.status == DecisionStatus::Proposed
+            && self.types.iter().any(|t| {
+                t.id == decision.decision_type_id && t.owner_user_id == self.viewer.user_id
+            })
+    }
+
+    pub fn live_url(&self) -> String {
+        let query = self.filters.query();
+        let sep = if query.is_empty() { "" } else { "&" };
+        format!(
+            "/rooms/{}/live?version={}{sep}{query}",
+            self.room.id, self.room.version
+        )
+    }
+
+    /// The page URL with one filter changed.
+    pub fn with_category(&self, category: Option<&Category>) -> String {
+        let filters = Filters {
+            category: category.map(|c| c.as_str().to_owned()),
+            before: None,
+            ..self.filters.clone()
+        };
+        format!("/rooms/{}?{}#timeline", self.room.id, filters.query())
+    }
+
+    pub fn with_decision_type(&self, type_id: Option<impl Int>) -> String {
+        let filters = Filters {
+            decision_type: type_id.map(|id| id.int()),
+            ..self.filters.clone()
+        };
+        format!("/rooms/{}?{}#decisions", self.room.id, filters.query())
+    }
+
+    pub fn older_url(&self, before: impl Int) -> String {
+        let filters = Filters {
+            before: Some(before.int()),
+            ..self.filters.clone()
+        };
+        format!("/rooms/{}?{}#timeline", self.room.id, filters.query())
+    }
+
+    pub fn is_decision_type(&self, type_id: impl Int) -> bool {
+        self.filters.decision_type == Some(type_id.int())
+    }
+
+    pub fn is_category(&self, category: &Category) -> bool {
+        self.filters.category() == Some(*category)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "rooms/show.html")]
+struct ShowPage {
+    page: Page,
+    view: RoomView,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "rooms/show.html", block = "live")]
+struct LiveFragment {
+    page: Page,
+    view: RoomView,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(id): Path<i64>,
+    Query(filters): Query<Filters>,
+) -> Result<ShowPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, id, &user).await?;
+    let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
+    Ok(ShowPage { page, view })
+}
+
+async fn live(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(id): Path<i64>,
+    Query(filters): Query<Filters>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    // Membership is checked on every poll: a removed member stops receiving anything at once.
+    let (room, viewer) = read_room(&mut conn, id, &user).await?;
+    if Some(room.version) == filters.version {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
+    Ok(LiveFragment { page, view }.into_response())
+}

@@ -1,0 +1,384 @@
+//! Workstreams: creating and editing them. Exactly one driver, chosen among the room's members;
+//! reassigning the driver is recorded, and only a PM, an admin or the current driver may do it.
+
+pub mod model;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::customers::model::{optional_text, required_text};
+use crate::error::AppError;
+use crate::members::model::{self as members, Member};
+use crate::members::rules::can_hold_work;
+use crate::rooms::access::{Action, Viewer, check};
+use crate::rooms::change::{RoomChange, read_room};
+use crate::rooms::model::Room;
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::page::Page;
+use crate::web::time;
+use model::{Workstream, WorkstreamFields, WorkstreamStatus};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}/workstreams/new", get(new))
+        .route("/rooms/{id}/workstreams", post(create))
+        .route("/rooms/{id}/workstreams/{ws}/edit", get(edit))
+        .route("/rooms/{id}/workstreams/{ws}", post(update))
+}
+
+/// Whether `viewer` may give the workstream a new driver.
+pub fn may_reassign_driver(viewer: &Viewer, current_driver: i64) -> bool {
+    viewer.is_admin || viewer.is_pm() || viewer.user_id == current_driver
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WorkstreamForm {
+    title: String,
+    driver: String,
+    navigators: Vec<i64>,
+    status: String,
+    next_step: String,
+    due_at: String,
+}
+
+impl WorkstreamForm {
+    fn from(ws: &Workstream) -> WorkstreamForm {
+        WorkstreamForm {
+            title: ws.title.clone(),
+            driver: ws.driver_user_id.to_string(),
+            navigators: ws.navigators.iter().map(|(id, _)| *id).collect(),
+            status: ws.status.as_str().to_owned(),
+            next_step: ws.next_step.clone(),
+            due_at: ws.due_at.map(time::to_input).unwrap_or_default(),
+        }
+    }
+}
+
+/// The checked fields, or `None` with messages added.
+struct Checked {
+    title: String,
+    driver: Member,
+    status: WorkstreamStatus,
+    next_step: String,
+    due_at: Option<i64>,
+    navigators: Vec<i64>,
+}
+
+fn check_form(
+    form: &WorkstreamForm,
+    members: &[Member],
+    errors: &mut FieldErrors,
+) -> Option<Checked> {
+    let title = required_text(&form.title, 160, "Name the workstream.")
+        .map_err(|e| errors.add("title", e))
+        .ok();
+    let driver = members
+        .iter()
+        .find(|m| form.driver.parse() == Ok(m.user_id) && can_hold_work(m.kind))
+        .cloned();
+    if driver.is_none() {
+        errors.add(
+            "driver",
+            "Choose one driver among the room's product managers and partners.",
+        );
+    }
+    let status = WorkstreamStatus::parse(&form.status);
+    if status.is_none() {
+        errors.add("status", "Choose a status.");
+    }
+    let next_step = optional_text(&form.next_step, 500)
+        .map_err(|e| errors.add("next_step", e))
+        .ok();
+    let due_at = time::parse_input(&form.due_at)
+        .map_err(|e| errors.add("due_at", e))
+        .ok();
+    let navigators: Vec<i64> = form
+        .navigators
+        .iter()
+        .copied()
+        .filter(|id| Some(*id) != driver.as_ref().map(|d| d.user_id))
+        .collect();
+    if navigators
+        .iter()
+        .any(|id| !members.iter().any(|m| m.user_id == *id))
+    {
+        errors.add("navigators", "Navigators must be members of the room.");
+    }
+    if !errors.is_empty() {
+        return None;
+    }
+    Some(Checked {
+        title: title?,
+        driver: driver?,
+        status: status?,
+        next_step: next_step?,
+        due_at: due_at?,
+        navigators,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workstreams/form.html")]
+struct FormPage {
+    page: Page,
+    room: Room,
+    workstream_id: Option<i64>,
+    members: Vec<Member>,
+    form: WorkstreamForm,
+    errors: FieldErrors,
+    statuses: &'static [WorkstreamStatus],
+}
+
+async fn form_page(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    room_id: i64,
+    workstream_id: Option<i64>,
+    form: Option<WorkstreamForm>,
+    errors: FieldErrors,
+) -> Result<FormPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, room_id, user).await?;
+    check(&viewer, &room, Action::Contribute)?;
+    let form = match (form, workstream_id) {
+        (Some(form), _) => form,
+        (None, Some(id)) => {
+            let all = model::list(&mut conn, room_id).await?;
+            let ws = all.iter().find(|w| w.id == id).ok_or(AppError::NotFound)?;
+            WorkstreamForm::from(ws)
+        }
+        (None, None) => WorkstreamForm {
+            driver: user.id.to_string(),
+            status: WorkstreamStatus::Active.as_str().to_owned(),
+            ..WorkstreamForm::default()
+        },
+    };
+    Ok(FormPage {
+        page,
+        room,
+        workstream_id,
+        members: members::list(&mut conn, room_id).await?,
+        form,
+        errors,
+        statuses: WorkstreamStatus::ALL,
+    })
+}
+
+async fn new(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+) -> Result<FormPage, AppError> {
+    form_page(
+        &state,
+        &user,
+        page,
+        room_id,
+        None,
+        None,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, ws)): Path<(i64, i64)>,
+) -> Result<FormPage, AppError> {
+    form_page(
+        &state,
+        &user,
+        page,
+        room_id,
+        Some(ws),
+        None,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+fn fields(checked: &Checked) -> WorkstreamFields<'_> {
+    WorkstreamFields {
+        title: &checked.title,
+        driver_user_id: checked.driver.user_id,
+        status: checked.status,
+        next_step: &checked.next_step,
+        due_at: checked.due_at,
+        navigators: &checked.navigators,
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+    Form(form): Form<WorkstreamForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let members = members::list(change.conn(), room_id).await?;
+    let Some(checked) = check_form(&form, &members, &mut errors) else {
+        drop(change);
+        let page = form_page(&state, &user, page, room_id, None, Some(form), errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let now = change.now;
+    let id = model::insert(change.conn(), room_id, &fields(&checked), now).await?;
+    let summary = format!(
+        "{} started the workstream “{}”, driven by {}.",
+        user.name, checked.title, checked.driver.name
+    );
+    change
+        .record(
+            "workstreams.created",
+            &summary,
+            &format!("/rooms/{room_id}#workstream-{id}"),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}#workstreams")).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, ws_id)): Path<(i64, i64)>,
+    Form(form): Form<WorkstreamForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let current = model::list(change.conn(), room_id)
+        .await?
+        .into_iter()
+        .find(|w| w.id == ws_id)
+        .ok_or(AppError::NotFound)?;
+    let members = members::list(change.conn(), room_id).await?;
+    let Some(checked) = check_form(&form, &members, &mut errors) else {
+        drop(change);
+        let page = form_page(
+            &state,
+            &user,
+            page,
+            room_id,
+            Some(ws_id),
+            Some(form),
+            errors,
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let reassigned = checked.driver.user_id != current.driver_user_id;
+    if reassigned && !may_reassign_driver(&change.viewer, current.driver_user_id) {
+        return Err(AppError::Forbidden(
+            "Only a product manager, an admin or the current driver can change the driver.".into(),
+        ));
+    }
+    let now = change.now;
+    model::update(change.conn(), ws_id, &fields(&checked), now).await?;
+    let link = format!("/rooms/{room_id}#workstream-{ws_id}");
+    if reassigned {
+        let summary = format!(
+            "{} made {} the driver of “{}” (was {}).",
+            user.name, checked.driver.name, checked.title, current.driver_name
+        );
+        change
+            .record("workstreams.driver_reassigned", &summary, &link)
+            .await?;
+    }
+    let summary = format!(
+        "{} updated “{}”: {}{}.",
+        user.name,
+        checked.title,
+        checked.status.label().to_lowercase(),
+        if checked.next_step.is_empty() {
+            String::new()
+        } else {
+            format!("; next: {}", checked.next_step)
+        }
+    );
+    change
+        .record("workstreams.updated", &summary, &link)
+        .await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}#workstreams")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rooms::access::MemberKind;
+
+    fn viewer(user_id: i64, kind: MemberKind) -> Viewer {
+        Viewer {
+            user_id,
+            name: String::new(),
+            is_admin: false,
+            kind: Some(kind),
+        }
+    }
+
+    #[test]
+    fn pms_admins_and_the_driver_may_reassign_the_driver() {
+        assert!(may_reassign_driver(&viewer(1, MemberKind::Pm), 2));
+        assert!(may_reassign_driver(&viewer(2, MemberKind::Partner), 2));
+        assert!(!may_reassign_driver(&viewer(3, MemberKind::Partner), 2));
+        let admin = Viewer {
+            is_admin: true,
+            kind: None,
+            ..viewer(9, MemberKind::Partner)
+        };
+        assert!(may_reassign_driver(&admin, 2));
+    }
+
+    #[test]
+    fn a_workstream_is_overdue_only_while_not_done() {
+        let mut ws = Workstream {
+            id: 1,
+            title: "Integration".into(),
+            driver_user_id: 1,
+            driver_name: "Dana".into(),
+            status: WorkstreamStatus::Active,
+            next_step: String::new(),
+            due_at: Some(100),
+            navigators: vec![],
+        };
+        assert!(ws.is_overdue(101));
+        assert!(!ws.is_overdue(99));
+        ws.status = WorkstreamStatus::Done;
+        assert!(!ws.is_overdue(101));
+    }
+
+    #[test]
+    fn the_form_needs_a_driver_who_can_hold_work() {
+        let members = vec![Member {
+            user_id: 4,
+            name: "Elena".into(),
+            title: String::new(),
+            kind: MemberKind::Leadership,
+        }];
+        let form = WorkstreamForm {
+            title: "Integration".into(),
+            driver: "4".into(),
+            status: "active".into(),
+            ..WorkstreamForm::default()
+        };
+        let mut errors = FieldErrors::default();
+        assert!(check_form(&form, &members, &mut errors).is_none());
+        assert!(errors.get("driver").is_some());
+    }
+}
