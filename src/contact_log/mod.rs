@@ -252,9 +252,9 @@ async fn create(
     };
     insert(change.conn(), &touch, now).await?;
     let said = format!(
-        "{} logged a {} with {}: {summary}",
+        "{} logged {} with {}: {summary}",
         user.name,
-        channel.label().to_lowercase(),
+        channel.with_article(),
         contact.name
     );
     change

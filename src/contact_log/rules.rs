@@ -17,6 +17,16 @@ text_enum! {
 }
 
 impl Channel {
+    /// "an email", "a call": for sentences.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Channel::Email => "an email",
+            Channel::Call => "a call",
+            Channel::Meeting => "a meeting",
+            Channel::Chat => "a chat",
+        }
+    }
+
     /// Written channels speak for the company: they belong to the communicator.
     pub fn is_written(self) -> bool {
         matches!(self, Channel::Email | Channel::Chat)

@@ -134,6 +134,17 @@ impl TestApp {
         Self::start(data, options, smtp, clock).await
     }
 
+    /// A second server on the same database (as behind a load balancer).
+    pub async fn another_instance(&self) -> TestApp {
+        let (data, options, smtp, clock) = (
+            self.data.clone(),
+            self.options.clone(),
+            self.smtp.clone(),
+            self.clock.clone(),
+        );
+        Self::start(data, options, smtp, clock).await
+    }
+
     pub async fn stop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
@@ -331,4 +342,127 @@ pub async fn rename_database(server: &str, from: &str, to: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("could not rename database {from}");
+}
+
+/// The demo story's people, each signed in: two PMs, two partners, a director and an outsider.
+pub struct Team {
+    pub dana: (Client, i64),
+    pub sam: (Client, i64),
+    pub lee: (Client, i64),
+    pub ravi: (Client, i64),
+    pub elena: (Client, i64),
+    pub outsider: (Client, i64),
+}
+
+impl TestApp {
+    pub async fn team(&self) -> Team {
+        Team {
+            dana: self
+                .signed_in("dana@example.com", "Dana Whitfield", false)
+                .await,
+            sam: self.signed_in("sam@example.com", "Sam Okafor", false).await,
+            lee: self.signed_in("lee@example.com", "Lee Park", false).await,
+            ravi: self
+                .signed_in("ravi@example.com", "Ravi Menon", false)
+                .await,
+            elena: self
+                .signed_in("elena@example.com", "Elena Vasquez", false)
+                .await,
+            outsider: self
+                .signed_in("olga@example.com", "Olga Outsider", false)
+                .await,
+        }
+    }
+}
+
+/// The id at the end of a redirect to `/rooms/{id}…`.
+pub fn room_id_from(response: &reqwest::Response) -> i64 {
+    let location = location(response);
+    let rest = location
+        .strip_prefix("/rooms/")
+        .expect("a redirect to a room");
+    rest.split(['/', '#', '?']).next().unwrap().parse().unwrap()
+}
+
+impl Team {
+    /// Lee (a partner) opens the Northwind room: Dana leads, Sam communicates, Ravi partners,
+    /// Elena reads. Returns the room id.
+    pub async fn open_northwind(&self) -> i64 {
+        let (pms, partners, leadership) = (
+            self.dana.1.to_string(),
+            self.ravi.1.to_string(),
+            self.elena.1.to_string(),
+        );
+        let (sam, dana) = (self.sam.1.to_string(), self.dana.1.to_string());
+        let fields = [
+            ("customer", "new"),
+            ("new_customer_name", "Northwind Logistics"),
+            ("new_customer_domain", "northwind.example"),
+            ("title", "Capacity monitoring does not say when to order"),
+            ("problem", "Jordan cannot tell when to order hardware."),
+            ("severity", "S2"),
+            ("escalated_by", "new"),
+            ("new_contact_name", "Jordan Reyes"),
+            ("new_contact_email", "jordan@northwind.example"),
+            ("new_contact_title", "IT director"),
+            ("escalated_at", "2026-11-20T09:00"),
+            ("my_kind", "partner"),
+            ("pms", pms.as_str()),
+            ("pms", sam.as_str()),
+            ("partners", partners.as_str()),
+            ("leadership", leadership.as_str()),
+            ("lead", dana.as_str()),
+            ("communicator", sam.as_str()),
+        ];
+        let response = self.lee.0.post_form("/rooms/new", &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.text().await.unwrap()
+        );
+        room_id_from(&response)
+    }
+}
+
+impl Team {
+    /// Dana (a PM) opens another room for an existing customer; she leads, Sam communicates.
+    pub async fn open_another_for(&self, customer: i64) -> i64 {
+        let customer = customer.to_string();
+        let (sam, ravi, elena) = (
+            self.sam.1.to_string(),
+            self.ravi.1.to_string(),
+            self.elena.1.to_string(),
+        );
+        let fields = [
+            ("customer", customer.as_str()),
+            ("title", "Another escalation"),
+            ("problem", "Something else went wrong."),
+            ("severity", "S3"),
+            ("my_kind", "pm"),
+            ("pms", sam.as_str()),
+            ("partners", ravi.as_str()),
+            ("leadership", elena.as_str()),
+            ("communicator", sam.as_str()),
+        ];
+        let response = self.dana.0.post_form("/rooms/new", &fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.text().await.unwrap()
+        );
+        room_id_from(&response)
+    }
+}
+
+/// A count from the test's database (`SELECT COUNT(*) …`).
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    let db = app.db().await;
+    let n = sqlx::query_scalar(sql)
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    db.close().await;
+    n
 }

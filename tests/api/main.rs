@@ -5,5 +5,8 @@ mod accounts;
 mod admin;
 mod cli;
 mod helpers;
+mod live;
+mod room_rules;
+mod rooms;
 mod security;
 mod smtp;

@@ -1,5 +1,8 @@
-//! `accord demo`: loads the people of the demo story (Northwind Logistics escalation) and prints
-//! their sign-in credentials. Running it again resets the demo passwords.
+//! `accord demo`: loads the people of the demo story and the Northwind Logistics escalation, and
+//! prints the people's sign-in credentials. Running it again resets the demo passwords and leaves
+//! the room as it is.
+
+mod northwind;
 
 use crate::accounts::password::Password;
 use crate::accounts::user::{self, EmailAddress, NewUser, PersonName};
@@ -59,6 +62,7 @@ pub async fn load(config: &Config, clock: &Clock) -> anyhow::Result<()> {
     let db = open_database(config).await?;
     let now = clock.now();
     let mut credentials = Vec::new();
+    let mut ids = Vec::new();
     for person in &PEOPLE {
         let password = random_token()[..16].to_owned();
         let hash = Password::parse(password.clone(), &password)
@@ -75,18 +79,34 @@ pub async fn load(config: &Config, clock: &Clock) -> anyhow::Result<()> {
             password_hash: Some(&hash),
             is_admin: person.admin,
         };
-        if user::insert(&mut tx, new_user, now).await?.is_none() {
-            let existing = user::find_by_email(&mut *tx, email.as_str())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("demo user vanished"))?;
-            user::set_password(&mut tx, existing.id, &hash).await?;
-            user::set_active(&mut tx, existing.id, true).await?;
-        }
+        let id = match user::insert(&mut tx, new_user, now).await? {
+            Some(id) => id,
+            None => {
+                let existing = user::find_by_email(&mut *tx, email.as_str())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("demo user vanished"))?;
+                user::set_password(&mut tx, existing.id, &hash).await?;
+                user::set_active(&mut tx, existing.id, true).await?;
+                existing.id
+            }
+        };
         tx.commit().await?;
+        ids.push(id);
         credentials.push((person, password));
     }
+    let people = northwind::People {
+        dana: ids[0],
+        sam: ids[1],
+        lee: ids[2],
+        ravi: ids[3],
+        elena: ids[4],
+    };
+    let room = northwind::load(&db, &people, now).await?;
     db.close().await;
-    println!("Demo loaded: the Northwind Logistics escalation team.");
+    println!(
+        "Demo loaded: the Northwind Logistics escalation ({}).",
+        config.link(&format!("/rooms/{room}"))
+    );
     println!();
     println!("DEMO CREDENTIALS (for trying Accord only; run `accord demo` again to reset them):");
     for (person, password) in credentials {

@@ -1,0 +1,306 @@
+//! The Northwind Logistics escalation of the demo story: the IT director says capacity monitoring
+//! does not tell him when to order more hardware. Written through the same queries the
+//! application uses, with timeline entries, so the room looks lived in.
+
+use sqlx::AnyConnection;
+
+use crate::accounts::user::EmailAddress;
+use crate::clock::Millis;
+use crate::contact_log::rules::Channel;
+use crate::contact_log::{self, NewTouch};
+use crate::customers::model::{self as customers, NewContact};
+use crate::db::Db;
+use crate::decisions::model::{self as decisions, DecisionStatus, NewDecision};
+use crate::members::model as members;
+use crate::questions::model::{self as questions, NewQuestion};
+use crate::rooms::access::MemberKind;
+use crate::rooms::model::{self as rooms, NewRoom, Severity};
+use crate::timeline;
+use crate::workstreams::model::{self as workstreams, WorkstreamFields, WorkstreamStatus};
+
+const HOUR: Millis = 3600 * 1000;
+const DAY: Millis = 24 * HOUR;
+
+/// The demo accounts that take part.
+pub struct People {
+    pub dana: i64,
+    pub sam: i64,
+    pub lee: i64,
+    pub ravi: i64,
+    pub elena: i64,
+}
+
+/// Loads the room once and returns its id (the existing one when already loaded).
+pub async fn load(db: &Db, people: &People, now: Millis) -> anyhow::Result<i64> {
+    let mut tx = db.begin_write().await?;
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT r.id FROM rooms r JOIN customers c ON c.id = r.customer_id \
+         WHERE c.name_key = 'northwind logistics' ORDER BY r.id LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(room) = existing {
+        return Ok(room);
+    }
+    let room = write_room(&mut tx, people, now).await?;
+    tx.commit().await?;
+    Ok(room)
+}
+
+fn contact(name: &str, email: &str, title: &str) -> anyhow::Result<NewContact> {
+    Ok(NewContact {
+        name: name.to_owned(),
+        email: EmailAddress::parse(email).map_err(|e| anyhow::anyhow!(e))?,
+        title: title.to_owned(),
+    })
+}
+
+/// Timeline entries, written in time order once the room is complete.
+#[derive(Default)]
+struct Story(Vec<(Millis, i64, &'static str, String)>);
+
+impl Story {
+    fn add(&mut self, actor: i64, kind: &'static str, summary: impl Into<String>, at: Millis) {
+        self.0.push((at, actor, kind, summary.into()));
+    }
+
+    async fn write(mut self, tx: &mut AnyConnection, room: i64) -> anyhow::Result<()> {
+        self.0.sort_by_key(|(at, ..)| *at);
+        for (at, actor, kind, summary) in self.0 {
+            timeline::record(tx, room, Some(actor), kind, &summary, "", at).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::Result<i64> {
+    let opened = now - 3 * DAY;
+    let customer = customers::insert(tx, "Northwind Logistics", "northwind.example", opened)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("Northwind Logistics exists without its room"))?;
+    let jordan = customers::insert_contact(
+        tx,
+        customer,
+        &contact(
+            "Jordan Reyes",
+            "jordan.reyes@northwind.example",
+            "IT director",
+        )?,
+        opened,
+    )
+    .await?;
+    let priya = customers::insert_contact(
+        tx,
+        customer,
+        &contact(
+            "Priya Shah",
+            "priya.shah@northwind.example",
+            "Infrastructure lead",
+        )?,
+        opened,
+    )
+    .await?;
+    let tom = customers::insert_contact(
+        tx,
+        customer,
+        &contact(
+            "Tom Becker",
+            "tom.becker@northwind.example",
+            "Procurement manager",
+        )?,
+        opened,
+    )
+    .await?;
+    let (Some(jordan), Some(priya), Some(tom)) = (jordan, priya, tom) else {
+        anyhow::bail!("the Northwind contacts already exist");
+    };
+    let new_room = NewRoom {
+        customer_id: customer,
+        customer_name: "Northwind Logistics",
+        title: "Capacity monitoring does not say when to order hardware",
+        problem: "Jordan Reyes (IT director) says our capacity monitoring shows today's usage but not when \
+                  Northwind will run out. Procurement orders hardware once a quarter, and twice this year \
+                  they ordered too late. He wants to know, per cluster, when to place the next order — and \
+                  he is evaluating a competitor that promises exactly that.",
+        severity: Severity::S2,
+        escalated_by_contact_id: Some(jordan),
+        escalated_at: opened - 2 * HOUR,
+        lead_user_id: p.dana,
+        communicator_user_id: p.sam,
+        next_customer_update_due: Some(now + DAY),
+        next_leadership_update_due: Some(now + 2 * DAY),
+        opened_by: p.lee,
+    };
+    let room = rooms::insert(tx, &new_room, opened).await?;
+    let mut story = Story::default();
+    for (user, kind) in [
+        (p.dana, MemberKind::Pm),
+        (p.sam, MemberKind::Pm),
+        (p.lee, MemberKind::Partner),
+        (p.ravi, MemberKind::Partner),
+        (p.elena, MemberKind::Leadership),
+    ] {
+        members::insert(tx, room, user, kind, p.lee, opened).await?;
+    }
+    decisions::insert_default_types(tx, room, p.dana, p.sam).await?;
+    let commercial: i64 = sqlx::query_scalar(
+        "SELECT id FROM decision_types WHERE room_id = $1 AND name = 'Commercial'",
+    )
+    .bind(room)
+    .fetch_one(&mut *tx)
+    .await?;
+    decisions::update_type(tx, commercial, "Commercial", p.lee).await?;
+    story.add(p.lee, "room.opened", "Lee Park opened the room for Northwind Logistics (S2 high), escalated by Jordan Reyes. Lead: Dana Whitfield; communicator: Sam Okafor.", opened);
+    story.add(
+        p.dana,
+        "decisions.type_changed",
+        "Dana Whitfield gave “Commercial” decisions to Lee Park (was Dana Whitfield).",
+        opened + HOUR,
+    );
+
+    let forecast = WorkstreamFields {
+        title: "Forecast from telemetry",
+        driver_user_id: p.dana,
+        status: WorkstreamStatus::Active,
+        next_step: "Prototype a 90-day storage forecast per cluster on Northwind's telemetry",
+        due_at: Some(now + 4 * DAY),
+        navigators: &[p.ravi],
+    };
+    workstreams::insert(tx, room, &forecast, opened + 2 * HOUR).await?;
+    story.add(p.dana, "workstreams.created", "Dana Whitfield started the workstream “Forecast from telemetry”, driven by Dana Whitfield.", opened + 2 * HOUR);
+    let experience = WorkstreamFields {
+        title: "Customer experience and communication",
+        driver_user_id: p.sam,
+        status: WorkstreamStatus::Active,
+        next_step: "Walk Jordan through the interim capacity report",
+        due_at: Some(now + DAY),
+        navigators: &[p.lee],
+    };
+    workstreams::insert(tx, room, &experience, opened + 2 * HOUR).await?;
+    story.add(p.sam, "workstreams.created", "Sam Okafor started the workstream “Customer experience and communication”, driven by Sam Okafor.", opened + 2 * HOUR);
+
+    let types = decisions::types(tx, room).await?;
+    let type_id = |name: &str| types.iter().find(|t| t.name == name).map_or(0, |t| t.id);
+    let scope = NewDecision {
+        room_id: room,
+        decision_type_id: type_id("Product scope"),
+        title: "Forecast storage per cluster, 90 days ahead",
+        rationale: "Procurement works in quarters; per-cluster is how Northwind orders hardware.",
+        supersedes_id: None,
+        proposed_by: p.dana,
+    };
+    let decided = decisions::insert(tx, &scope, opened + DAY).await?;
+    let decided = decisions::find(tx, room, decided)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("decision vanished"))?;
+    decisions::settle(
+        tx,
+        &decided,
+        DecisionStatus::Decided,
+        p.dana,
+        opened + DAY + HOUR,
+    )
+    .await?;
+    story.add(
+        p.dana,
+        "decisions.decided",
+        "Dana Whitfield decided “Forecast storage per cluster, 90 days ahead” (Product scope).",
+        opened + DAY + HOUR,
+    );
+    let trial = NewDecision {
+        room_id: room,
+        decision_type_id: type_id("Commercial"),
+        title: "Extend Northwind's premium support trial by 60 days",
+        rationale: "Buys time for the forecast to prove itself before their renewal.",
+        supersedes_id: None,
+        proposed_by: p.sam,
+    };
+    decisions::insert(tx, &trial, now - 6 * HOUR).await?;
+    story.add(p.sam, "decisions.proposed", "Sam Okafor proposed a Commercial decision: “Extend Northwind's premium support trial by 60 days” (for Lee Park to decide).", now - 6 * HOUR);
+
+    let question = NewQuestion {
+        room_id: room,
+        customer_id: customer,
+        body: "When do you plan to buy more capacity?",
+        stakeholder_contact_id: Some(jordan),
+        stakeholder_name: "",
+        asked_by: p.dana,
+        asked_despite: "",
+    };
+    let asked = questions::insert(tx, &question, now - 2 * DAY).await?;
+    questions::answer(
+        tx,
+        asked,
+        "Procurement orders hardware once a quarter; the next order window closes on 15 January.",
+        p.sam,
+        now - 2 * DAY + 5 * HOUR,
+    )
+    .await?;
+    story.add(
+        p.dana,
+        "questions.asked",
+        "Dana Whitfield recorded a question: “When do you plan to buy more capacity?”",
+        now - 2 * DAY,
+    );
+    story.add(
+        p.sam,
+        "questions.answered",
+        "Sam Okafor recorded the answer to “When do you plan to buy more capacity?”.",
+        now - 2 * DAY + 5 * HOUR,
+    );
+
+    let touches = [
+        (
+            jordan,
+            Channel::Call,
+            "Heard the escalation first-hand; agreed Sam is our single point of contact.",
+            now - 2 * DAY,
+            p.sam,
+        ),
+        (
+            tom,
+            Channel::Meeting,
+            "Procurement calendar: quarterly order windows, next one closes 15 January.",
+            now - DAY,
+            p.lee,
+        ),
+        (
+            priya,
+            Channel::Chat,
+            "Asked for read access to cluster telemetry exports.",
+            now - 20 * HOUR,
+            p.sam,
+        ),
+        (
+            jordan,
+            Channel::Email,
+            "Sent the interim plan and the date of our next update.",
+            now - 5 * HOUR,
+            p.sam,
+        ),
+    ];
+    for (contact_id, channel, summary, at, by) in touches {
+        let touch = NewTouch {
+            room_id: room,
+            contact_id,
+            channel,
+            summary,
+            touched_at: at,
+            by,
+        };
+        contact_log::insert(tx, &touch, at).await?;
+        let who = if by == p.sam {
+            "Sam Okafor"
+        } else {
+            "Lee Park"
+        };
+        story.add(
+            by,
+            "contacts.touched",
+            format!("{who} logged {}: {summary}", channel.with_article()),
+            at,
+        );
+    }
+    story.write(tx, room).await?;
+    Ok(room)
+}
