@@ -107,10 +107,17 @@ async fn rooms(
     filter: &DashboardQuery,
     offset: i64,
 ) -> sqlx::Result<Vec<RoomRow>> {
-    let membership = if mine { "EXISTS" } else { "NOT EXISTS" };
+    // Members' rooms are found through the membership index; an admin's other rooms by walking
+    // the recently-changed index and skipping their own.
+    let scope = match mine {
+        true => "JOIN members me ON me.room_id = r.id AND me.user_id = $1 WHERE 1 = 1",
+        false => {
+            "WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1)"
+        }
+    };
     let search = filter.q.trim().to_lowercase();
     let sql = format!(
-        "{ROW_SELECT} WHERE {membership} (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1) \
+        "{ROW_SELECT} {scope} \
          AND ($2 = '' OR r.status = $2) AND ($3 = '' OR r.severity = $3) AND ($4 = 0 OR r.customer_id = $4) \
          AND ($5 = '' OR r.search_key LIKE $6) \
          ORDER BY r.updated_at DESC, r.id DESC LIMIT $7 OFFSET $8"

@@ -32,6 +32,7 @@ macro_rules! asset {
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     [
         asset!("style.css", "text/css; charset=utf-8"),
+        asset!("favicon.svg", "image/svg+xml"),
         asset!(
             "vendor/htmx-2.0.11.min.js",
             "text/javascript; charset=utf-8"

@@ -80,6 +80,7 @@ async fn help_documents_every_variable() {
         "ACCORD_MAIL_FROM",
         "ACCORD_SESSION_IDLE_MINUTES",
         "ACCORD_SESSION_MAX_HOURS",
+        "ACCORD_CONTACT_TOUCH_LIMIT",
         "ACCORD_LOG",
     ] {
         assert!(
@@ -151,6 +152,23 @@ async fn demo_prints_credentials_that_sign_in() {
     let response = client.sign_in("sam.okafor@accord.example", password).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(client.page("/").await.1.contains("Sam Okafor"));
+    let (status, room) = client.page("/rooms/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(room.contains("Northwind Logistics"));
+    assert!(
+        room.contains("Extend Northwind&#39;s premium support trial")
+            || room.contains("Extend Northwind's premium support trial")
+    );
+    let again = accord(&app.data, &["demo"]);
+    assert!(
+        again.status.success(),
+        "a second `accord demo` works: {}",
+        stderr_of(&again)
+    );
+    assert_eq!(
+        crate::helpers::count(&app, "SELECT COUNT(*) FROM rooms").await,
+        1
+    );
 }
 
 #[tokio::test]
