@@ -116,6 +116,10 @@ pub struct Settings {
     )]
     pub session_max_hours: String,
 
+    /// Seconds to wait for the mail server to answer a message before its delivery is unknown.
+    #[arg(long, env = "ACCORD_SMTP_TIMEOUT_SECS", default_value = "30", global = true)]
+    pub smtp_timeout_secs: String,
+
     /// Touches of one customer contact in 7 days above which Accord warns.
     #[arg(
         long,
@@ -164,6 +168,7 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_max: Duration,
     pub contact_touch_limit: i64,
+    pub smtp_timeout: Duration,
 }
 
 impl Config {
@@ -323,6 +328,7 @@ impl Settings {
         let session_max = positive("ACCORD_SESSION_MAX_HOURS", &self.session_max_hours, 3600)?;
         let contact_touch_limit =
             positive("ACCORD_CONTACT_TOUCH_LIMIT", &self.contact_touch_limit, 1)?.as_secs() as i64;
+        let smtp_timeout = positive("ACCORD_SMTP_TIMEOUT_SECS", &self.smtp_timeout_secs, 1)?;
         Ok(Config {
             data_dir: self.data_dir.clone(),
             database_url,
@@ -333,6 +339,7 @@ impl Settings {
             session_idle,
             session_max,
             contact_touch_limit,
+            smtp_timeout,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! The library builds the whole application ([`Application`]); `main.rs` is a thin CLI over it.
 
 pub mod accounts;
+pub mod approvals;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,9 +13,12 @@ pub mod customers;
 pub mod db;
 pub mod decisions;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod mail;
 pub mod members;
+pub mod outbox;
+pub mod outreach;
 pub mod questions;
 pub mod rooms;
 pub mod secrets;

@@ -28,6 +28,7 @@ use crate::config::{Config, ConfigError};
 use crate::db::{Backend, Db};
 use crate::error::AppError;
 use crate::mail::{self, Mailer};
+use crate::outbox::{self, Wakeup};
 use crate::web::session_store::DbSessionStore;
 use crate::web::{assets, csrf, errors, headers, health};
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub mailer: Mailer,
     pub clock: Clock,
+    /// Wakes this instance's outbox worker after a message is queued.
+    pub outbox: Wakeup,
 }
 
 pub struct Application {
@@ -79,6 +82,7 @@ impl Application {
             config: Arc::new(config),
             mailer,
             clock,
+            outbox: Wakeup::default(),
         };
         Ok(Application {
             listener,
@@ -108,6 +112,14 @@ impl Application {
             listener, state, ..
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        if state.db.backend() == Backend::Sqlite {
+            // One process owns a SQLite file: whatever it left in `sending` was interrupted.
+            if let Err(error) = outbox::effects::recover_interrupted(&state).await {
+                tracing::error!(error = %error, "outbox: could not recover interrupted deliveries");
+            }
+        }
+        let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(outbox::worker::run(state.clone(), state.outbox.clone(), worker_stop));
         let app = router(state.clone());
         // Without TCP_NODELAY small responses wait on Nagle's algorithm (measured: 20x slower).
         let listener = listener.tap_io(|tcp| {
@@ -120,6 +132,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         housekeeping.abort();
+        // Let deliveries in flight finish (bounded by the SMTP timeout) so none is left ambiguous.
+        let _ = stop_worker.send(true);
+        let _ = tokio::time::timeout(state.config.smtp_timeout + Duration::from_secs(5), worker).await;
         state.db.close().await;
         served
     }

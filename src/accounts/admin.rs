@@ -17,6 +17,7 @@ use super::user::{self, EmailAddress, NewUser, PersonName, User};
 use crate::AppState;
 use crate::error::AppError;
 use crate::mail;
+use crate::outbox::{self, model::{MessageKind, Outgoing}};
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::page::{Page, flash};
 use crate::web::session_store::delete_sessions_of;
@@ -106,9 +107,11 @@ async fn invite(
         return unprocessable(&state, page, form, errors).await;
     };
     let link = token::password_link(&mut tx, &state.config, user_id, now).await?;
+    queue_link(&state, &mut tx, &admin, &email, &name, &link).await?;
     tx.commit().await?;
+    state.outbox.wake();
     tracing::info!(user.id = user_id, "user invited");
-    send_link(&state, &session, &admin, &email, &name, &link).await?;
+    flash(&session, format!("Invitation to {} is on its way.", name.as_str())).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -131,36 +134,35 @@ async fn reinvite(
     let mut tx = state.db.begin_write().await?;
     let user = user::find(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
     let link = token::password_link(&mut tx, &state.config, id, state.clock.now()).await?;
-    tx.commit().await?;
     let email = EmailAddress::parse(&user.email).map_err(|e| anyhow::anyhow!(e))?;
     let name = PersonName::parse(&user.name).map_err(|e| anyhow::anyhow!(e))?;
-    send_link(&state, &session, &admin, &email, &name, &link).await?;
+    queue_link(&state, &mut tx, &admin, &email, &name, &link).await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    flash(&session, format!("A new link is on its way to {}.", name.as_str())).await?;
     Ok(Redirect::to("/admin/users"))
 }
 
-/// Emails a set-password link and says on the next page whether it went out. When the mail
-/// server refuses, the admin is shown the link to pass on another way.
-async fn send_link(
+/// Queues the email with a set-password link (in the caller's transaction).
+async fn queue_link(
     state: &AppState,
-    session: &Session,
+    tx: &mut sqlx::AnyConnection,
     admin: &super::CurrentUser,
     email: &EmailAddress,
     name: &PersonName,
     link: &str,
 ) -> Result<(), AppError> {
     let message = mail::invitation(&state.config, email, name, &admin.name, link)?;
-    let said = match state.mailer.send(message).await {
-        Ok(()) => format!("Invitation sent to {}.", name.as_str()),
-        Err(error) => {
-            tracing::warn!(error = %error, "invitation email not sent");
-            format!(
-                "The account for {} is ready, but the email could not be sent ({error}). \
-                 Give them this link yourself: {link}",
-                name.as_str()
-            )
-        }
+    let outgoing = Outgoing {
+        kind: MessageKind::Invitation,
+        room_id: None,
+        draft_id: None,
+        sender_id: Some(admin.id),
+        contact_ids: Vec::new(),
+        message,
     };
-    flash(session, said).await
+    outbox::model::enqueue(tx, state.db.backend(), &outgoing, state.clock.now()).await?;
+    Ok(())
 }
 
 async fn deactivate(

@@ -1,5 +1,5 @@
-//! `/admin/mail`: what the local transport wrote, so a newcomer without SMTP sees what Accord
-//! would have sent. Admins only; the files are read from the mail folder, newest first.
+//! `/admin/mail`: the outbox with each message's delivery state, and what the local transport
+//! wrote, so a newcomer without SMTP sees what Accord would have sent. Admins only.
 
 use std::path::Path as FsPath;
 use std::time::SystemTime;
@@ -13,6 +13,7 @@ use axum::routing::get;
 use crate::AppState;
 use crate::accounts::AdminUser;
 use crate::error::AppError;
+use crate::outbox::model::{self as outbox, Entry};
 use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
@@ -34,6 +35,7 @@ struct LocalMessage {
 struct MailPage {
     page: Page,
     mail_mode: String,
+    outbox: Vec<Entry>,
     messages: Vec<LocalMessage>,
 }
 
@@ -56,9 +58,11 @@ async fn index(
         Some(dir) => read_messages(dir).await?,
         None => Vec::new(),
     };
+    let mut conn = state.db.reader().acquire().await?;
     Ok(MailPage {
         page,
         mail_mode: state.mailer.describe(),
+        outbox: outbox::recent(&mut conn, SHOWN as i64).await?,
         messages,
     })
 }

@@ -15,10 +15,6 @@ use crate::config::Config;
 
 pub use local_inbox::router;
 
-/// lettre's own timeout covers only the TCP connect; a server that takes the data and never
-/// answers would otherwise hold a send forever.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
@@ -73,21 +69,71 @@ impl Mailer {
         }
     }
 
-    pub async fn send(&self, message: Message) -> anyhow::Result<()> {
+    /// Delivers exact message bytes. The outcome says whether retrying is safe.
+    pub async fn send_raw(&self, from: &str, to: &[String], raw: &[u8], timeout: Duration) -> Delivered {
+        let envelope = match envelope(from, to) {
+            Ok(envelope) => envelope,
+            Err(error) => return Delivered::Permanent(error),
+        };
         let sent = match self {
             Mailer::Smtp { transport, .. } => {
-                tokio::time::timeout(SEND_TIMEOUT, transport.send(message))
+                tokio::time::timeout(timeout, transport.send_raw(&envelope, raw))
                     .await
-                    .map(|result| result.map(drop).map_err(anyhow::Error::from))
+                    .map(|result| result.map(drop).map_err(classify))
             }
-            Mailer::Local { transport, .. } => {
-                tokio::time::timeout(SEND_TIMEOUT, transport.send(message))
-                    .await
-                    .map(|result| result.map(drop).map_err(anyhow::Error::from))
-            }
+            Mailer::Local { transport, .. } => tokio::time::timeout(timeout, transport.send_raw(&envelope, raw))
+                .await
+                .map(|result| result.map(drop).map_err(|e| Delivered::Transient(e.to_string()))),
         };
-        sent.unwrap_or_else(|_| Err(anyhow::anyhow!("the mail server did not answer in time")))
+        match sent {
+            Ok(Ok(())) => Delivered::Accepted,
+            Ok(Err(outcome)) => outcome,
+            // The data may have been sent and only the reply is missing: nobody can know.
+            Err(_) => Delivered::Unknown(format!(
+                "The mail server did not answer within {} seconds after the message was handed over.",
+                timeout.as_secs()
+            )),
+        }
     }
+}
+
+/// How one delivery attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// The server replied 250: the message is theirs.
+    Accepted,
+    /// Safe to try again later (no connection, 4xx).
+    Transient(String),
+    /// The server refused the message for good (5xx).
+    Permanent(String),
+    /// The server may or may not have accepted it; only a person can decide.
+    Unknown(String),
+}
+
+fn envelope(from: &str, to: &[String]) -> Result<lettre::address::Envelope, String> {
+    let parse = |a: &str| a.parse::<lettre::Address>().map_err(|e| format!("bad address in the envelope: {e}"));
+    let to = to.iter().map(|a| parse(a)).collect::<Result<Vec<_>, _>>()?;
+    let from = if from.is_empty() { None } else { Some(parse(from)?) };
+    lettre::address::Envelope::new(from, to).map_err(|e| e.to_string())
+}
+
+fn classify(error: lettre::transport::smtp::Error) -> Delivered {
+    let reply = match error.status() {
+        Some(code) => format!("{code} {error}"),
+        None => error.to_string(),
+    };
+    if error.is_permanent() {
+        Delivered::Permanent(reply)
+    } else {
+        Delivered::Transient(reply)
+    }
+}
+
+/// A new, globally unique Message-ID on the sender's domain, fixed when a message is queued so
+/// a resend is recognisably the same message.
+pub fn message_id(config: &Config) -> String {
+    let domain = config.mail_from.email.domain().to_owned();
+    format!("<{}@{domain}>", &crate::secrets::random_token()[..32])
 }
 
 /// The invitation to set a password, sent when an admin invites someone.
@@ -111,6 +157,7 @@ pub fn invitation(
         .from(config.mail_from.clone())
         .to(to)
         .subject("You are invited to Accord")
+        .message_id(Some(message_id(config)))
         .header(ContentType::TEXT_PLAIN)
         .body(body)?)
 }

@@ -18,11 +18,13 @@ async fn an_invitation_reaches_the_smtp_listener_with_a_link_that_works_once() {
     let response = admin.post_form("/admin/invitations", &invite).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, users) = admin.page("/admin/users").await;
-    assert!(users.contains("Invitation sent to Sam Okafor."));
+    assert!(users.contains("Invitation to Sam Okafor is on its way."));
     assert!(users.contains("Invited"));
 
     let mail = app.smtp.wait_for(1).await;
     assert_eq!(mail[0].to, ["<sam@example.com>"]);
+    let (_, outbox) = admin.page("/admin/mail").await;
+    assert!(outbox.contains("You are invited to Accord"));
     assert!(
         mail[0]
             .text()
@@ -167,6 +169,8 @@ async fn without_smtp_mail_is_written_locally_and_shown_to_admins() {
             &[("name", "Sam"), ("email", "sam@example.com")],
         )
         .await;
+    let sent = "SELECT COUNT(*) FROM outbox WHERE state = 'sent'";
+    crate::helpers::eventually("the invitation to be written", || async { crate::helpers::count(&app, sent).await == 1 }).await;
     let (_, mail) = admin.page("/admin/mail").await;
     assert!(mail.contains("written as .eml files"));
     assert!(mail.contains("You are invited to Accord"));

@@ -466,3 +466,17 @@ pub async fn count(app: &TestApp, sql: &str) -> i64 {
     db.close().await;
     n
 }
+
+/// Polls `check` until it returns true (at most 10 s): for effects of the background worker,
+/// which the test cannot await directly.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

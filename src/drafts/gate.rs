@@ -1,0 +1,254 @@
+//! The send gate (rules 1–4): every reason a draft cannot go to the customer right now. One
+//! pure function; the same blockers render the checklist on the draft page, the 409 answer to a
+//! refused send, and the "send blocked" timeline entry.
+
+use std::fmt;
+
+use crate::approvals::Alignment;
+use crate::clock::Millis;
+use crate::members::model::Member;
+use crate::outreach::model::Pause;
+use crate::web::time;
+
+/// Why a draft cannot be sent now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocker {
+    Paused { reason: String, by: String, until: Option<Millis> },
+    NotCommunicator { communicator: String },
+    NotAligned { pm: String },
+    StaleApproval { pm: String, revision: i64 },
+    NoRecipient,
+    NotACustomerContact { recipient: String },
+    RoomClosed,
+    AlreadyQueued,
+    AlreadySent,
+    ChangedSinceOpened { seen: i64, current: i64 },
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocker::Paused { reason, by, until } => {
+                write!(f, "Outreach is paused by {by}: {reason}")?;
+                match until {
+                    Some(until) => write!(f, " (until {})", time::when(until)),
+                    None => write!(f, " (until someone resumes it)"),
+                }
+            }
+            Blocker::NotCommunicator { communicator } => {
+                write!(f, "Only the communicator, {communicator}, can send customer email")
+            }
+            Blocker::NotAligned { pm } => write!(f, "{pm} has not aligned on the current revision"),
+            Blocker::StaleApproval { pm, revision } => write!(
+                f,
+                "{pm} aligned on revision {revision}, which has since been edited: their approval is stale"
+            ),
+            Blocker::NoRecipient => write!(f, "The draft has no recipient"),
+            Blocker::NotACustomerContact { recipient } => {
+                write!(f, "{recipient} is not a contact of this room's customer")
+            }
+            Blocker::RoomClosed => write!(f, "The room is closed"),
+            Blocker::AlreadyQueued => write!(f, "This draft is already queued for delivery"),
+            Blocker::AlreadySent => write!(f, "This draft was already sent"),
+            Blocker::ChangedSinceOpened { seen, current } => write!(
+                f,
+                "The draft changed since you opened it (you saw revision {seen}; it is now revision {current}): read it again"
+            ),
+        }
+    }
+}
+
+/// Where the draft's message stands in the outbox, if it was ever queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    NotQueued,
+    InProgress,
+    Sent,
+}
+
+/// Everything the gate looks at.
+pub struct SendAttempt<'a> {
+    pub sender_id: i64,
+    pub communicator: &'a Member,
+    pub room_closed: bool,
+    pub pause: Option<&'a Pause>,
+    pub alignment: &'a [(Member, Alignment)],
+    pub current_revision: i64,
+    pub seen_revision: i64,
+    /// Each recipient's address and whether it is a contact of the room's customer.
+    pub recipients: &'a [(String, bool)],
+    pub delivery: Delivery,
+}
+
+/// `Ok` when the draft may be sent now; otherwise every reason it may not, in checklist order.
+pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>> {
+    let mut blockers = Vec::new();
+    match attempt.delivery {
+        Delivery::Sent => blockers.push(Blocker::AlreadySent),
+        Delivery::InProgress => blockers.push(Blocker::AlreadyQueued),
+        Delivery::NotQueued => {}
+    }
+    if attempt.room_closed {
+        blockers.push(Blocker::RoomClosed);
+    }
+    if let Some(pause) = attempt.pause {
+        blockers.push(Blocker::Paused {
+            reason: pause.reason.clone(),
+            by: pause.set_by.clone(),
+            until: pause.until,
+        });
+    }
+    if attempt.sender_id != attempt.communicator.user_id {
+        blockers.push(Blocker::NotCommunicator {
+            communicator: attempt.communicator.name.clone(),
+        });
+    }
+    for (pm, state) in attempt.alignment {
+        match state {
+            Alignment::Current => {}
+            Alignment::Missing => blockers.push(Blocker::NotAligned { pm: pm.name.clone() }),
+            Alignment::Stale { revision } => blockers.push(Blocker::StaleApproval {
+                pm: pm.name.clone(),
+                revision: *revision,
+            }),
+        }
+    }
+    if attempt.recipients.is_empty() {
+        blockers.push(Blocker::NoRecipient);
+    }
+    for (address, is_contact) in attempt.recipients {
+        if !is_contact {
+            blockers.push(Blocker::NotACustomerContact {
+                recipient: address.clone(),
+            });
+        }
+    }
+    if attempt.seen_revision != attempt.current_revision {
+        blockers.push(Blocker::ChangedSinceOpened {
+            seen: attempt.seen_revision,
+            current: attempt.current_revision,
+        });
+    }
+    match blockers.is_empty() {
+        true => Ok(()),
+        false => Err(blockers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rooms::access::MemberKind;
+
+    fn pm(user_id: i64, name: &str) -> Member {
+        Member {
+            user_id,
+            name: name.to_owned(),
+            title: String::new(),
+            kind: MemberKind::Pm,
+        }
+    }
+
+    struct Fixture {
+        communicator: Member,
+        alignment: Vec<(Member, Alignment)>,
+        recipients: Vec<(String, bool)>,
+        pause: Pause,
+    }
+
+    fn fixture() -> Fixture {
+        Fixture {
+            communicator: pm(2, "Sam"),
+            alignment: vec![(pm(1, "Dana"), Alignment::Current), (pm(2, "Sam"), Alignment::Current)],
+            recipients: vec![("jordan@northwind.example".to_owned(), true)],
+            pause: Pause {
+                id: 1,
+                reason: "Fix not deployed yet".into(),
+                set_by: "Dana".into(),
+                set_at: 0,
+                until: None,
+            },
+        }
+    }
+
+    fn ready(f: &Fixture) -> SendAttempt<'_> {
+        SendAttempt {
+            sender_id: 2,
+            communicator: &f.communicator,
+            room_closed: false,
+            pause: None,
+            alignment: &f.alignment,
+            current_revision: 4,
+            seen_revision: 4,
+            recipients: &f.recipients,
+            delivery: Delivery::NotQueued,
+        }
+    }
+
+    fn blockers(attempt: &SendAttempt<'_>) -> Vec<Blocker> {
+        delivery_readiness(attempt).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn an_aligned_draft_from_the_communicator_may_be_sent() {
+        assert_eq!(delivery_readiness(&ready(&fixture())), Ok(()));
+    }
+
+    #[test]
+    fn each_blocker_alone() {
+        let f = fixture();
+        let stale = vec![(pm(1, "Dana"), Alignment::Stale { revision: 3 }), (pm(2, "Sam"), Alignment::Current)];
+        let missing = vec![(pm(1, "Dana"), Alignment::Current), (pm(3, "Kim"), Alignment::Missing)];
+        let outsider = vec![("eve@evil.example".to_owned(), false)];
+        let cases: Vec<(SendAttempt<'_>, Blocker)> = vec![
+            (SendAttempt { pause: Some(&f.pause), ..ready(&f) }, Blocker::Paused { reason: "Fix not deployed yet".into(), by: "Dana".into(), until: None }),
+            (SendAttempt { sender_id: 1, ..ready(&f) }, Blocker::NotCommunicator { communicator: "Sam".into() }),
+            (SendAttempt { alignment: &missing, ..ready(&f) }, Blocker::NotAligned { pm: "Kim".into() }),
+            (SendAttempt { alignment: &stale, ..ready(&f) }, Blocker::StaleApproval { pm: "Dana".into(), revision: 3 }),
+            (SendAttempt { recipients: &[], ..ready(&f) }, Blocker::NoRecipient),
+            (SendAttempt { recipients: &outsider, ..ready(&f) }, Blocker::NotACustomerContact { recipient: "eve@evil.example".into() }),
+            (SendAttempt { room_closed: true, ..ready(&f) }, Blocker::RoomClosed),
+            (SendAttempt { delivery: Delivery::InProgress, ..ready(&f) }, Blocker::AlreadyQueued),
+            (SendAttempt { delivery: Delivery::Sent, ..ready(&f) }, Blocker::AlreadySent),
+            (SendAttempt { seen_revision: 3, ..ready(&f) }, Blocker::ChangedSinceOpened { seen: 3, current: 4 }),
+        ];
+        for (attempt, expected) in cases {
+            assert_eq!(blockers(&attempt), [expected]);
+        }
+    }
+
+    #[test]
+    fn all_blockers_together_in_checklist_order() {
+        let f = fixture();
+        let everyone_behind = vec![(pm(1, "Dana"), Alignment::Stale { revision: 2 }), (pm(3, "Kim"), Alignment::Missing)];
+        let recipients = vec![("eve@evil.example".to_owned(), false)];
+        let attempt = SendAttempt {
+            sender_id: 9,
+            room_closed: true,
+            pause: Some(&f.pause),
+            alignment: &everyone_behind,
+            seen_revision: 1,
+            recipients: &recipients,
+            delivery: Delivery::Sent,
+            ..ready(&f)
+        };
+        let found = blockers(&attempt);
+        assert_eq!(found.len(), 8);
+        assert_eq!(found[0], Blocker::AlreadySent);
+        assert!(matches!(found.last(), Some(Blocker::ChangedSinceOpened { .. })));
+        let no_recipient = SendAttempt { recipients: &[], ..attempt };
+        assert!(blockers(&no_recipient).contains(&Blocker::NoRecipient));
+    }
+
+    #[test]
+    fn blockers_read_as_sentences() {
+        assert_eq!(
+            Blocker::StaleApproval { pm: "Dana".into(), revision: 3 }.to_string(),
+            "Dana aligned on revision 3, which has since been edited: their approval is stale"
+        );
+        assert_eq!(
+            Blocker::NotCommunicator { communicator: "Sam".into() }.to_string(),
+            "Only the communicator, Sam, can send customer email"
+        );
+    }
+}

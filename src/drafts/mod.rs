@@ -1,0 +1,2 @@
+//! Customer email drafts.
+pub mod gate;

@@ -1,0 +1,93 @@
+//! What a delivery outcome changes besides the outbox row: a sent customer email logs itself in
+//! the contact log and the timeline; a failure or an unknown outcome shows up in the room. All of
+//! it in the transaction that records the outcome.
+
+use sqlx::AnyConnection;
+
+use super::model::{self, Claim, MessageKind, OutboxState, Owner};
+use crate::AppState;
+use crate::clock::Millis;
+use crate::contact_log::rules::Channel;
+use crate::contact_log::{self, NewTouch};
+use crate::rooms::model as rooms;
+use crate::timeline;
+
+/// Records the outcome of a claim; `false` when this worker no longer held it.
+pub async fn record(state: &AppState, claim: &Claim, next: OutboxState, error: &str, retry_at: Millis) -> anyhow::Result<bool> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if !model::settle(&mut tx, claim, next, error, retry_at, now).await? {
+        return Ok(false);
+    }
+    if let Some(owner) = model::owner(&mut tx, claim.id).await? {
+        announce(&mut tx, &owner, next, error, now).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Turns rows whose worker vanished mid-send into `unknown`, and says so in their rooms.
+pub async fn expire_leases(state: &AppState) -> anyhow::Result<()> {
+    expire_before(state, state.clock.now()).await
+}
+
+/// At start on SQLite (one process owns the file): anything still `sending` was interrupted.
+pub async fn recover_interrupted(state: &AppState) -> anyhow::Result<()> {
+    expire_before(state, i64::MAX).await
+}
+
+async fn expire_before(state: &AppState, cutoff: Millis) -> anyhow::Result<()> {
+    let mut tx = state.db.begin_write().await?;
+    let ids = model::expire_leases(&mut tx, cutoff).await?;
+    for id in &ids {
+        if let Some(owner) = model::owner(&mut tx, *id).await? {
+            announce(&mut tx, &owner, OutboxState::Unknown, "", state.clock.now()).await?;
+        }
+    }
+    tx.commit().await?;
+    if !ids.is_empty() {
+        tracing::warn!(count = ids.len(), "outbox: interrupted deliveries marked unknown");
+    }
+    Ok(())
+}
+
+/// The room-visible effects of a customer email reaching `state`.
+pub async fn announce(tx: &mut AnyConnection, owner: &Owner, state: OutboxState, error: &str, now: Millis) -> sqlx::Result<()> {
+    let (MessageKind::Customer, Some(room_id)) = (owner.kind, owner.room_id) else {
+        return Ok(());
+    };
+    let link = owner.draft_id.map_or(String::new(), |d| format!("/rooms/{room_id}/drafts/{d}"));
+    let subject = &owner.subject;
+    let (kind, summary) = match state {
+        OutboxState::Sent => ("drafts.sent", format!("The email “{subject}” was delivered to the customer's mail server.")),
+        OutboxState::Failed => ("drafts.failed", format!("The email “{subject}” could not be delivered: {error}")),
+        OutboxState::Unknown => (
+            "drafts.delivery_unknown",
+            format!("Delivery of “{subject}” is unknown: the communicator must mark it delivered or send it again."),
+        ),
+        _ => return Ok(()),
+    };
+    rooms::lock_for_change(tx, room_id, now).await?;
+    timeline::record(tx, room_id, None, kind, &summary, &link, now).await?;
+    if state == OutboxState::Sent {
+        log_touches(tx, owner, room_id, now).await?;
+    }
+    Ok(())
+}
+
+async fn log_touches(tx: &mut AnyConnection, owner: &Owner, room_id: i64, now: Millis) -> sqlx::Result<()> {
+    let Some(sender) = owner.sender_id else { return Ok(()) };
+    let summary = format!("Sent “{}”", owner.subject);
+    for contact_id in &owner.contact_ids {
+        let touch = NewTouch {
+            room_id,
+            contact_id: *contact_id,
+            channel: Channel::Email,
+            summary: &summary,
+            touched_at: now,
+            by: sender,
+        };
+        contact_log::insert(tx, &touch, now).await?;
+    }
+    Ok(())
+}

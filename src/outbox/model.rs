@@ -1,0 +1,263 @@
+//! Outbox rows: queueing a message in the transaction of the action that sends it, claiming the
+//! next due row under a lease with a fencing token, and recording how delivery ended.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::clock::Millis;
+use crate::db::{Backend, Db};
+use crate::text_enum::text_enum;
+
+text_enum! {
+    pub enum OutboxState {
+        Queued = "queued" => "Queued",
+        Sending = "sending" => "Sending",
+        Sent = "sent" => "Sent",
+        Retrying = "retrying" => "Retrying",
+        Failed = "failed" => "Failed",
+        Unknown = "unknown" => "Delivery unknown",
+    }
+}
+
+text_enum! {
+    pub enum MessageKind {
+        Customer = "customer" => "Customer email",
+        Notification = "notification" => "Notification",
+        Invitation = "invitation" => "Invitation",
+    }
+}
+
+/// A message ready to queue: the exact bytes, its envelope, and what it belongs to.
+pub struct Outgoing {
+    pub kind: MessageKind,
+    pub room_id: Option<i64>,
+    pub draft_id: Option<i64>,
+    pub sender_id: Option<i64>,
+    pub contact_ids: Vec<i64>,
+    pub message: lettre::Message,
+}
+
+/// Writes the message to the outbox (inside the caller's transaction) and returns its row id.
+/// On PostgreSQL it also notifies every instance's worker when the transaction commits.
+pub async fn enqueue(tx: &mut AnyConnection, backend: Backend, outgoing: &Outgoing, now: Millis) -> anyhow::Result<i64> {
+    let envelope = outgoing.message.envelope();
+    let message_id = outgoing
+        .message
+        .headers()
+        .get_raw("Message-ID")
+        .ok_or_else(|| anyhow::anyhow!("a queued message needs a Message-ID"))?
+        .to_owned();
+    let subject = outgoing.message.headers().get_raw("Subject").unwrap_or_default().to_owned();
+    let raw = String::from_utf8(outgoing.message.formatted())?;
+    let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+    let from = envelope.from().map(ToString::to_string).unwrap_or_default();
+    let contact_ids: Vec<String> = outgoing.contact_ids.iter().map(ToString::to_string).collect();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (kind, room_id, draft_id, sender_id, contact_ids, message_id, envelope_from, \
+         envelope_to, subject, raw, state, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11) RETURNING id",
+    )
+    .bind(outgoing.kind.as_str())
+    .bind(outgoing.room_id)
+    .bind(outgoing.draft_id)
+    .bind(outgoing.sender_id)
+    .bind(contact_ids.join(","))
+    .bind(message_id)
+    .bind(from)
+    .bind(to.join(","))
+    .bind(subject)
+    .bind(raw)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify('accord_outbox', '')").execute(tx).await?;
+    }
+    Ok(id)
+}
+
+/// A row this worker holds: deliver it, then record the outcome with the same fence.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub id: i64,
+    pub fence: i64,
+    pub attempts: i64,
+    pub envelope_from: String,
+    pub envelope_to: Vec<String>,
+    pub raw: String,
+}
+
+/// Claims the oldest due row under a lease. PostgreSQL skips rows other workers hold
+/// (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the statement atomic on its own.
+pub async fn claim_next(db: &Db, worker: &str, now: Millis, lease_ms: Millis) -> sqlx::Result<Option<Claim>> {
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET state = 'sending', lease_owner = $1, lease_until = $2, fence = fence + 1, \
+         attempts = attempts + 1 WHERE id = (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
+         AND next_attempt_at <= $3 ORDER BY id LIMIT 1{lock}) AND state IN ('queued', 'retrying') \
+         RETURNING id, fence, attempts, envelope_from, envelope_to, raw"
+    );
+    let row = sqlx::query(&sql)
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(db.writer())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let to: String = row.try_get(4)?;
+    Ok(Some(Claim {
+        id: row.try_get(0)?,
+        fence: row.try_get(1)?,
+        attempts: row.try_get(2)?,
+        envelope_from: row.try_get(3)?,
+        envelope_to: to.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        raw: row.try_get(5)?,
+    }))
+}
+
+/// Sets the outcome of a claimed row if this worker still holds it (same fence); `false` when
+/// the lease was lost and someone else decides.
+pub async fn settle(
+    tx: &mut AnyConnection,
+    claim: &Claim,
+    state: OutboxState,
+    error: &str,
+    next_attempt_at: Millis,
+    now: Millis,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, \
+         sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $5 AND fence = $6 AND state = 'sending'",
+    )
+    .bind(state.as_str())
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(now)
+    .bind(claim.id)
+    .bind(claim.fence)
+    .execute(tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// What a customer email belongs to, for the effects of its delivery.
+#[derive(Clone, Debug)]
+pub struct Owner {
+    pub kind: MessageKind,
+    pub room_id: Option<i64>,
+    pub draft_id: Option<i64>,
+    pub sender_id: Option<i64>,
+    pub contact_ids: Vec<i64>,
+    pub subject: String,
+}
+
+pub async fn owner(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Owner>> {
+    let row = sqlx::query("SELECT kind, room_id, draft_id, sender_id, contact_ids, subject FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let kind: String = row.try_get(0)?;
+    let contacts: String = row.try_get(4)?;
+    Ok(Some(Owner {
+        kind: MessageKind::parse(&kind).unwrap_or(MessageKind::Notification),
+        room_id: row.try_get(1)?,
+        draft_id: row.try_get(2)?,
+        sender_id: row.try_get(3)?,
+        contact_ids: contacts.split(',').filter_map(|s| s.parse().ok()).collect(),
+        subject: row.try_get(5)?,
+    }))
+}
+
+/// Rows left in `sending` whose lease ran out: the worker died mid-send, so whether the server
+/// accepted the message cannot be known. They become `unknown` and are never resent
+/// automatically. Returns their ids.
+pub async fn expire_leases(tx: &mut AnyConnection, now: Millis) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "UPDATE outbox SET state = 'unknown', lease_owner = NULL, lease_until = NULL, \
+         last_error = 'Accord stopped while sending this message; the mail server may or may not have accepted it.' \
+         WHERE state = 'sending' AND lease_until < $1 RETURNING id",
+    )
+    .bind(now)
+    .fetch_all(tx)
+    .await
+}
+
+/// One row as a page shows it.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub id: i64,
+    pub kind: MessageKind,
+    pub draft_id: Option<i64>,
+    pub subject: String,
+    pub recipients: String,
+    pub state: OutboxState,
+    pub attempts: i64,
+    pub last_error: String,
+    pub created_at: Millis,
+    pub sent_at: Option<Millis>,
+    pub message_id: String,
+}
+
+const ENTRY: &str = "SELECT id, kind, draft_id, subject, envelope_to, state, attempts, last_error, created_at, sent_at, message_id FROM outbox";
+
+fn entry(row: sqlx::any::AnyRow) -> sqlx::Result<Entry> {
+    let (kind, state): (String, String) = (row.try_get(1)?, row.try_get(5)?);
+    Ok(Entry {
+        id: row.try_get(0)?,
+        kind: MessageKind::parse(&kind).unwrap_or(MessageKind::Notification),
+        draft_id: row.try_get(2)?,
+        subject: row.try_get(3)?,
+        recipients: row.try_get::<String, _>(4)?.replace(',', ", "),
+        state: OutboxState::parse(&state).unwrap_or(OutboxState::Queued),
+        attempts: row.try_get(6)?,
+        last_error: row.try_get(7)?,
+        created_at: row.try_get(8)?,
+        sent_at: row.try_get(9)?,
+        message_id: row.try_get(10)?,
+    })
+}
+
+pub async fn find(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Entry>> {
+    let row = sqlx::query(&format!("{ENTRY} WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    row.map(entry).transpose()
+}
+
+/// The room's customer emails, newest first.
+pub async fn for_room(conn: &mut AnyConnection, room_id: i64, limit: i64) -> sqlx::Result<Vec<Entry>> {
+    let rows = sqlx::query(&format!("{ENTRY} WHERE room_id = $1 AND kind = 'customer' ORDER BY id DESC LIMIT $2"))
+        .bind(room_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(entry).collect()
+}
+
+/// Every message, newest first (the admin view).
+pub async fn recent(conn: &mut AnyConnection, limit: i64) -> sqlx::Result<Vec<Entry>> {
+    let rows = sqlx::query(&format!("{ENTRY} ORDER BY id DESC LIMIT $1"))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(entry).collect()
+}
+
+/// The communicator's decision on a `unknown` row: mark it delivered, or queue it again.
+pub async fn resolve_unknown(tx: &mut AnyConnection, id: i64, delivered: bool, by: i64, now: Millis) -> sqlx::Result<bool> {
+    let (state, sent_at) = if delivered { ("sent", Some(now)) } else { ("queued", None) };
+    let result = sqlx::query(
+        "UPDATE outbox SET state = $1, sent_at = $2, resolved_by = $3, next_attempt_at = $4, last_error = '' \
+         WHERE id = $5 AND state = 'unknown'",
+    )
+    .bind(state)
+    .bind(sent_at)
+    .bind(by)
+    .bind(now)
+    .bind(id)
+    .execute(tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -1,0 +1,2 @@
+//! Outreach pauses.
+pub mod model;
