@@ -117,7 +117,12 @@ pub struct Settings {
     pub session_max_hours: String,
 
     /// Seconds to wait for the mail server to answer a message before its delivery is unknown.
-    #[arg(long, env = "ACCORD_SMTP_TIMEOUT_SECS", default_value = "30", global = true)]
+    #[arg(
+        long,
+        env = "ACCORD_SMTP_TIMEOUT_SECS",
+        default_value = "30",
+        global = true
+    )]
     pub smtp_timeout_secs: String,
 
     /// Touches of one customer contact in 7 days above which Accord warns.

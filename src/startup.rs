@@ -119,7 +119,11 @@ impl Application {
             }
         }
         let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(outbox::worker::run(state.clone(), state.outbox.clone(), worker_stop));
+        let worker = tokio::spawn(outbox::worker::run(
+            state.clone(),
+            state.outbox.clone(),
+            worker_stop,
+        ));
         let app = router(state.clone());
         // Without TCP_NODELAY small responses wait on Nagle's algorithm (measured: 20x slower).
         let listener = listener.tap_io(|tcp| {
@@ -134,7 +138,8 @@ impl Application {
         housekeeping.abort();
         // Let deliveries in flight finish (bounded by the SMTP timeout) so none is left ambiguous.
         let _ = stop_worker.send(true);
-        let _ = tokio::time::timeout(state.config.smtp_timeout + Duration::from_secs(5), worker).await;
+        let _ =
+            tokio::time::timeout(state.config.smtp_timeout + Duration::from_secs(5), worker).await;
         state.db.close().await;
         served
     }

@@ -17,7 +17,10 @@ use super::user::{self, EmailAddress, NewUser, PersonName, User};
 use crate::AppState;
 use crate::error::AppError;
 use crate::mail;
-use crate::outbox::{self, model::{MessageKind, Outgoing}};
+use crate::outbox::{
+    self,
+    model::{MessageKind, Outgoing},
+};
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::page::{Page, flash};
 use crate::web::session_store::delete_sessions_of;
@@ -111,7 +114,11 @@ async fn invite(
     tx.commit().await?;
     state.outbox.wake();
     tracing::info!(user.id = user_id, "user invited");
-    flash(&session, format!("Invitation to {} is on its way.", name.as_str())).await?;
+    flash(
+        &session,
+        format!("Invitation to {} is on its way.", name.as_str()),
+    )
+    .await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -139,7 +146,11 @@ async fn reinvite(
     queue_link(&state, &mut tx, &admin, &email, &name, &link).await?;
     tx.commit().await?;
     state.outbox.wake();
-    flash(&session, format!("A new link is on its way to {}.", name.as_str())).await?;
+    flash(
+        &session,
+        format!("A new link is on its way to {}.", name.as_str()),
+    )
+    .await?;
     Ok(Redirect::to("/admin/users"))
 }
 

@@ -59,14 +59,20 @@ impl Alignment {
 }
 
 /// Each PM of the room with where they stand on `current`.
-pub fn alignment(members: &[Member], approvals: &[Approval], current: i64) -> Vec<(Member, Alignment)> {
+pub fn alignment(
+    members: &[Member],
+    approvals: &[Approval],
+    current: i64,
+) -> Vec<(Member, Alignment)> {
     members
         .iter()
         .filter(|m| m.kind == MemberKind::Pm)
         .map(|pm| {
             let state = match approvals.iter().find(|a| a.user_id == pm.user_id) {
                 Some(a) if a.revision == current => Alignment::Current,
-                Some(a) => Alignment::Stale { revision: a.revision },
+                Some(a) => Alignment::Stale {
+                    revision: a.revision,
+                },
                 None => Alignment::Missing,
             };
             (pm.clone(), state)
@@ -74,7 +80,11 @@ pub fn alignment(members: &[Member], approvals: &[Approval], current: i64) -> Ve
         .collect()
 }
 
-pub async fn list(conn: &mut AnyConnection, kind: SubjectKind, subject_id: i64) -> sqlx::Result<Vec<Approval>> {
+pub async fn list(
+    conn: &mut AnyConnection,
+    kind: SubjectKind,
+    subject_id: i64,
+) -> sqlx::Result<Vec<Approval>> {
     let rows = sqlx::query(
         "SELECT user_id, revision, approved_at FROM approvals WHERE subject_kind = $1 AND subject_id = $2",
     )
@@ -118,13 +128,20 @@ pub async fn approve(
 }
 
 /// Withdraws `user_id`'s alignment; `false` when there was none.
-pub async fn withdraw(tx: &mut AnyConnection, kind: SubjectKind, subject_id: i64, user_id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM approvals WHERE subject_kind = $1 AND subject_id = $2 AND user_id = $3")
-        .bind(kind.as_str())
-        .bind(subject_id)
-        .bind(user_id)
-        .execute(tx)
-        .await?;
+pub async fn withdraw(
+    tx: &mut AnyConnection,
+    kind: SubjectKind,
+    subject_id: i64,
+    user_id: i64,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "DELETE FROM approvals WHERE subject_kind = $1 AND subject_id = $2 AND user_id = $3",
+    )
+    .bind(kind.as_str())
+    .bind(subject_id)
+    .bind(user_id)
+    .execute(tx)
+    .await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -158,7 +175,12 @@ mod tests {
 
     #[test]
     fn each_pm_is_current_stale_or_missing_and_partners_do_not_count() {
-        let members = [member(1, MemberKind::Pm), member(2, MemberKind::Pm), member(3, MemberKind::Pm), member(4, MemberKind::Partner)];
+        let members = [
+            member(1, MemberKind::Pm),
+            member(2, MemberKind::Pm),
+            member(3, MemberKind::Pm),
+            member(4, MemberKind::Partner),
+        ];
         let approvals = [approval(1, 4), approval(2, 3), approval(4, 4)];
         let states: Vec<(i64, Alignment)> = alignment(&members, &approvals, 4)
             .into_iter()
@@ -166,7 +188,11 @@ mod tests {
             .collect();
         assert_eq!(
             states,
-            [(1, Alignment::Current), (2, Alignment::Stale { revision: 3 }), (3, Alignment::Missing)]
+            [
+                (1, Alignment::Current),
+                (2, Alignment::Stale { revision: 3 }),
+                (3, Alignment::Missing)
+            ]
         );
     }
 

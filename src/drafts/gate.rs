@@ -13,16 +13,32 @@ use crate::web::time;
 /// Why a draft cannot be sent now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
-    Paused { reason: String, by: String, until: Option<Millis> },
-    NotCommunicator { communicator: String },
-    NotAligned { pm: String },
-    StaleApproval { pm: String, revision: i64 },
+    Paused {
+        reason: String,
+        by: String,
+        until: Option<Millis>,
+    },
+    NotCommunicator {
+        communicator: String,
+    },
+    NotAligned {
+        pm: String,
+    },
+    StaleApproval {
+        pm: String,
+        revision: i64,
+    },
     NoRecipient,
-    NotACustomerContact { recipient: String },
+    NotACustomerContact {
+        recipient: String,
+    },
     RoomClosed,
     AlreadyQueued,
     AlreadySent,
-    ChangedSinceOpened { seen: i64, current: i64 },
+    ChangedSinceOpened {
+        seen: i64,
+        current: i64,
+    },
 }
 
 impl fmt::Display for Blocker {
@@ -36,7 +52,10 @@ impl fmt::Display for Blocker {
                 }
             }
             Blocker::NotCommunicator { communicator } => {
-                write!(f, "Only the communicator, {communicator}, can send customer email")
+                write!(
+                    f,
+                    "Only the communicator, {communicator}, can send customer email"
+                )
             }
             Blocker::NotAligned { pm } => write!(f, "{pm} has not aligned on the current revision"),
             Blocker::StaleApproval { pm, revision } => write!(
@@ -106,7 +125,9 @@ pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>>
     for (pm, state) in attempt.alignment {
         match state {
             Alignment::Current => {}
-            Alignment::Missing => blockers.push(Blocker::NotAligned { pm: pm.name.clone() }),
+            Alignment::Missing => blockers.push(Blocker::NotAligned {
+                pm: pm.name.clone(),
+            }),
             Alignment::Stale { revision } => blockers.push(Blocker::StaleApproval {
                 pm: pm.name.clone(),
                 revision: *revision,
@@ -159,7 +180,10 @@ mod tests {
     fn fixture() -> Fixture {
         Fixture {
             communicator: pm(2, "Sam"),
-            alignment: vec![(pm(1, "Dana"), Alignment::Current), (pm(2, "Sam"), Alignment::Current)],
+            alignment: vec![
+                (pm(1, "Dana"), Alignment::Current),
+                (pm(2, "Sam"), Alignment::Current),
+            ],
             recipients: vec![("jordan@northwind.example".to_owned(), true)],
             pause: Pause {
                 id: 1,
@@ -197,20 +221,100 @@ mod tests {
     #[test]
     fn each_blocker_alone() {
         let f = fixture();
-        let stale = vec![(pm(1, "Dana"), Alignment::Stale { revision: 3 }), (pm(2, "Sam"), Alignment::Current)];
-        let missing = vec![(pm(1, "Dana"), Alignment::Current), (pm(3, "Kim"), Alignment::Missing)];
+        let stale = vec![
+            (pm(1, "Dana"), Alignment::Stale { revision: 3 }),
+            (pm(2, "Sam"), Alignment::Current),
+        ];
+        let missing = vec![
+            (pm(1, "Dana"), Alignment::Current),
+            (pm(3, "Kim"), Alignment::Missing),
+        ];
         let outsider = vec![("eve@evil.example".to_owned(), false)];
         let cases: Vec<(SendAttempt<'_>, Blocker)> = vec![
-            (SendAttempt { pause: Some(&f.pause), ..ready(&f) }, Blocker::Paused { reason: "Fix not deployed yet".into(), by: "Dana".into(), until: None }),
-            (SendAttempt { sender_id: 1, ..ready(&f) }, Blocker::NotCommunicator { communicator: "Sam".into() }),
-            (SendAttempt { alignment: &missing, ..ready(&f) }, Blocker::NotAligned { pm: "Kim".into() }),
-            (SendAttempt { alignment: &stale, ..ready(&f) }, Blocker::StaleApproval { pm: "Dana".into(), revision: 3 }),
-            (SendAttempt { recipients: &[], ..ready(&f) }, Blocker::NoRecipient),
-            (SendAttempt { recipients: &outsider, ..ready(&f) }, Blocker::NotACustomerContact { recipient: "eve@evil.example".into() }),
-            (SendAttempt { room_closed: true, ..ready(&f) }, Blocker::RoomClosed),
-            (SendAttempt { delivery: Delivery::InProgress, ..ready(&f) }, Blocker::AlreadyQueued),
-            (SendAttempt { delivery: Delivery::Sent, ..ready(&f) }, Blocker::AlreadySent),
-            (SendAttempt { seen_revision: 3, ..ready(&f) }, Blocker::ChangedSinceOpened { seen: 3, current: 4 }),
+            (
+                SendAttempt {
+                    pause: Some(&f.pause),
+                    ..ready(&f)
+                },
+                Blocker::Paused {
+                    reason: "Fix not deployed yet".into(),
+                    by: "Dana".into(),
+                    until: None,
+                },
+            ),
+            (
+                SendAttempt {
+                    sender_id: 1,
+                    ..ready(&f)
+                },
+                Blocker::NotCommunicator {
+                    communicator: "Sam".into(),
+                },
+            ),
+            (
+                SendAttempt {
+                    alignment: &missing,
+                    ..ready(&f)
+                },
+                Blocker::NotAligned { pm: "Kim".into() },
+            ),
+            (
+                SendAttempt {
+                    alignment: &stale,
+                    ..ready(&f)
+                },
+                Blocker::StaleApproval {
+                    pm: "Dana".into(),
+                    revision: 3,
+                },
+            ),
+            (
+                SendAttempt {
+                    recipients: &[],
+                    ..ready(&f)
+                },
+                Blocker::NoRecipient,
+            ),
+            (
+                SendAttempt {
+                    recipients: &outsider,
+                    ..ready(&f)
+                },
+                Blocker::NotACustomerContact {
+                    recipient: "eve@evil.example".into(),
+                },
+            ),
+            (
+                SendAttempt {
+                    room_closed: true,
+                    ..ready(&f)
+                },
+                Blocker::RoomClosed,
+            ),
+            (
+                SendAttempt {
+                    delivery: Delivery::InProgress,
+                    ..ready(&f)
+                },
+                Blocker::AlreadyQueued,
+            ),
+            (
+                SendAttempt {
+                    delivery: Delivery::Sent,
+                    ..ready(&f)
+                },
+                Blocker::AlreadySent,
+            ),
+            (
+                SendAttempt {
+                    seen_revision: 3,
+                    ..ready(&f)
+                },
+                Blocker::ChangedSinceOpened {
+                    seen: 3,
+                    current: 4,
+                },
+            ),
         ];
         for (attempt, expected) in cases {
             assert_eq!(blockers(&attempt), [expected]);
@@ -220,7 +324,10 @@ mod tests {
     #[test]
     fn all_blockers_together_in_checklist_order() {
         let f = fixture();
-        let everyone_behind = vec![(pm(1, "Dana"), Alignment::Stale { revision: 2 }), (pm(3, "Kim"), Alignment::Missing)];
+        let everyone_behind = vec![
+            (pm(1, "Dana"), Alignment::Stale { revision: 2 }),
+            (pm(3, "Kim"), Alignment::Missing),
+        ];
         let recipients = vec![("eve@evil.example".to_owned(), false)];
         let attempt = SendAttempt {
             sender_id: 9,
@@ -235,19 +342,32 @@ mod tests {
         let found = blockers(&attempt);
         assert_eq!(found.len(), 8);
         assert_eq!(found[0], Blocker::AlreadySent);
-        assert!(matches!(found.last(), Some(Blocker::ChangedSinceOpened { .. })));
-        let no_recipient = SendAttempt { recipients: &[], ..attempt };
+        assert!(matches!(
+            found.last(),
+            Some(Blocker::ChangedSinceOpened { .. })
+        ));
+        let no_recipient = SendAttempt {
+            recipients: &[],
+            ..attempt
+        };
         assert!(blockers(&no_recipient).contains(&Blocker::NoRecipient));
     }
 
     #[test]
     fn blockers_read_as_sentences() {
         assert_eq!(
-            Blocker::StaleApproval { pm: "Dana".into(), revision: 3 }.to_string(),
+            Blocker::StaleApproval {
+                pm: "Dana".into(),
+                revision: 3
+            }
+            .to_string(),
             "Dana aligned on revision 3, which has since been edited: their approval is stale"
         );
         assert_eq!(
-            Blocker::NotCommunicator { communicator: "Sam".into() }.to_string(),
+            Blocker::NotCommunicator {
+                communicator: "Sam".into()
+            }
+            .to_string(),
             "Only the communicator, Sam, can send customer email"
         );
     }

@@ -70,7 +70,13 @@ impl Mailer {
     }
 
     /// Delivers exact message bytes. The outcome says whether retrying is safe.
-    pub async fn send_raw(&self, from: &str, to: &[String], raw: &[u8], timeout: Duration) -> Delivered {
+    pub async fn send_raw(
+        &self,
+        from: &str,
+        to: &[String],
+        raw: &[u8],
+        timeout: Duration,
+    ) -> Delivered {
         let envelope = match envelope(from, to) {
             Ok(envelope) => envelope,
             Err(error) => return Delivered::Permanent(error),
@@ -81,9 +87,15 @@ impl Mailer {
                     .await
                     .map(|result| result.map(drop).map_err(classify))
             }
-            Mailer::Local { transport, .. } => tokio::time::timeout(timeout, transport.send_raw(&envelope, raw))
-                .await
-                .map(|result| result.map(drop).map_err(|e| Delivered::Transient(e.to_string()))),
+            Mailer::Local { transport, .. } => {
+                tokio::time::timeout(timeout, transport.send_raw(&envelope, raw))
+                    .await
+                    .map(|result| {
+                        result
+                            .map(drop)
+                            .map_err(|e| Delivered::Transient(e.to_string()))
+                    })
+            }
         };
         match sent {
             Ok(Ok(())) => Delivered::Accepted,
@@ -111,9 +123,16 @@ pub enum Delivered {
 }
 
 fn envelope(from: &str, to: &[String]) -> Result<lettre::address::Envelope, String> {
-    let parse = |a: &str| a.parse::<lettre::Address>().map_err(|e| format!("bad address in the envelope: {e}"));
+    let parse = |a: &str| {
+        a.parse::<lettre::Address>()
+            .map_err(|e| format!("bad address in the envelope: {e}"))
+    };
     let to = to.iter().map(|a| parse(a)).collect::<Result<Vec<_>, _>>()?;
-    let from = if from.is_empty() { None } else { Some(parse(from)?) };
+    let from = if from.is_empty() {
+        None
+    } else {
+        Some(parse(from)?)
+    };
     lettre::address::Envelope::new(from, to).map_err(|e| e.to_string())
 }
 

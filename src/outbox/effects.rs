@@ -13,7 +13,13 @@ use crate::rooms::model as rooms;
 use crate::timeline;
 
 /// Records the outcome of a claim; `false` when this worker no longer held it.
-pub async fn record(state: &AppState, claim: &Claim, next: OutboxState, error: &str, retry_at: Millis) -> anyhow::Result<bool> {
+pub async fn record(
+    state: &AppState,
+    claim: &Claim,
+    next: OutboxState,
+    error: &str,
+    retry_at: Millis,
+) -> anyhow::Result<bool> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     if !model::settle(&mut tx, claim, next, error, retry_at, now).await? {
@@ -46,24 +52,43 @@ async fn expire_before(state: &AppState, cutoff: Millis) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     if !ids.is_empty() {
-        tracing::warn!(count = ids.len(), "outbox: interrupted deliveries marked unknown");
+        tracing::warn!(
+            count = ids.len(),
+            "outbox: interrupted deliveries marked unknown"
+        );
     }
     Ok(())
 }
 
 /// The room-visible effects of a customer email reaching `state`.
-pub async fn announce(tx: &mut AnyConnection, owner: &Owner, state: OutboxState, error: &str, now: Millis) -> sqlx::Result<()> {
+pub async fn announce(
+    tx: &mut AnyConnection,
+    owner: &Owner,
+    state: OutboxState,
+    error: &str,
+    now: Millis,
+) -> sqlx::Result<()> {
     let (MessageKind::Customer, Some(room_id)) = (owner.kind, owner.room_id) else {
         return Ok(());
     };
-    let link = owner.draft_id.map_or(String::new(), |d| format!("/rooms/{room_id}/drafts/{d}"));
+    let link = owner
+        .draft_id
+        .map_or(String::new(), |d| format!("/rooms/{room_id}/drafts/{d}"));
     let subject = &owner.subject;
     let (kind, summary) = match state {
-        OutboxState::Sent => ("drafts.sent", format!("The email “{subject}” was delivered to the customer's mail server.")),
-        OutboxState::Failed => ("drafts.failed", format!("The email “{subject}” could not be delivered: {error}")),
+        OutboxState::Sent => (
+            "drafts.sent",
+            format!("The email “{subject}” was delivered to the customer's mail server."),
+        ),
+        OutboxState::Failed => (
+            "drafts.failed",
+            format!("The email “{subject}” could not be delivered: {error}"),
+        ),
         OutboxState::Unknown => (
             "drafts.delivery_unknown",
-            format!("Delivery of “{subject}” is unknown: the communicator must mark it delivered or send it again."),
+            format!(
+                "Delivery of “{subject}” is unknown: the communicator must mark it delivered or send it again."
+            ),
         ),
         _ => return Ok(()),
     };
@@ -75,8 +100,15 @@ pub async fn announce(tx: &mut AnyConnection, owner: &Owner, state: OutboxState,
     Ok(())
 }
 
-async fn log_touches(tx: &mut AnyConnection, owner: &Owner, room_id: i64, now: Millis) -> sqlx::Result<()> {
-    let Some(sender) = owner.sender_id else { return Ok(()) };
+async fn log_touches(
+    tx: &mut AnyConnection,
+    owner: &Owner,
+    room_id: i64,
+    now: Millis,
+) -> sqlx::Result<()> {
+    let Some(sender) = owner.sender_id else {
+        return Ok(());
+    };
     let summary = format!("Sent “{}”", owner.subject);
     for contact_id in &owner.contact_ids {
         let touch = NewTouch {

@@ -38,7 +38,12 @@ pub struct Outgoing {
 
 /// Writes the message to the outbox (inside the caller's transaction) and returns its row id.
 /// On PostgreSQL it also notifies every instance's worker when the transaction commits.
-pub async fn enqueue(tx: &mut AnyConnection, backend: Backend, outgoing: &Outgoing, now: Millis) -> anyhow::Result<i64> {
+pub async fn enqueue(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    outgoing: &Outgoing,
+    now: Millis,
+) -> anyhow::Result<i64> {
     let envelope = outgoing.message.envelope();
     let message_id = outgoing
         .message
@@ -46,11 +51,20 @@ pub async fn enqueue(tx: &mut AnyConnection, backend: Backend, outgoing: &Outgoi
         .get_raw("Message-ID")
         .ok_or_else(|| anyhow::anyhow!("a queued message needs a Message-ID"))?
         .to_owned();
-    let subject = outgoing.message.headers().get_raw("Subject").unwrap_or_default().to_owned();
+    let subject = outgoing
+        .message
+        .headers()
+        .get_raw("Subject")
+        .unwrap_or_default()
+        .to_owned();
     let raw = String::from_utf8(outgoing.message.formatted())?;
     let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
     let from = envelope.from().map(ToString::to_string).unwrap_or_default();
-    let contact_ids: Vec<String> = outgoing.contact_ids.iter().map(ToString::to_string).collect();
+    let contact_ids: Vec<String> = outgoing
+        .contact_ids
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (kind, room_id, draft_id, sender_id, contact_ids, message_id, envelope_from, \
          envelope_to, subject, raw, state, next_attempt_at, created_at) \
@@ -70,7 +84,9 @@ pub async fn enqueue(tx: &mut AnyConnection, backend: Backend, outgoing: &Outgoi
     .fetch_one(&mut *tx)
     .await?;
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify('accord_outbox', '')").execute(tx).await?;
+        sqlx::query("SELECT pg_notify('accord_outbox', '')")
+            .execute(tx)
+            .await?;
     }
     Ok(id)
 }
@@ -88,7 +104,12 @@ pub struct Claim {
 
 /// Claims the oldest due row under a lease. PostgreSQL skips rows other workers hold
 /// (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the statement atomic on its own.
-pub async fn claim_next(db: &Db, worker: &str, now: Millis, lease_ms: Millis) -> sqlx::Result<Option<Claim>> {
+pub async fn claim_next(
+    db: &Db,
+    worker: &str,
+    now: Millis,
+    lease_ms: Millis,
+) -> sqlx::Result<Option<Claim>> {
     let lock = match db.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -112,7 +133,11 @@ pub async fn claim_next(db: &Db, worker: &str, now: Millis, lease_ms: Millis) ->
         fence: row.try_get(1)?,
         attempts: row.try_get(2)?,
         envelope_from: row.try_get(3)?,
-        envelope_to: to.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        envelope_to: to
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         raw: row.try_get(5)?,
     }))
 }
@@ -155,10 +180,12 @@ pub struct Owner {
 }
 
 pub async fn owner(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Owner>> {
-    let row = sqlx::query("SELECT kind, room_id, draft_id, sender_id, contact_ids, subject FROM outbox WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT kind, room_id, draft_id, sender_id, contact_ids, subject FROM outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let kind: String = row.try_get(0)?;
     let contacts: String = row.try_get(4)?;
@@ -222,17 +249,26 @@ fn entry(row: sqlx::any::AnyRow) -> sqlx::Result<Entry> {
 }
 
 pub async fn find(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Entry>> {
-    let row = sqlx::query(&format!("{ENTRY} WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&format!("{ENTRY} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(entry).transpose()
 }
 
 /// The room's customer emails, newest first.
-pub async fn for_room(conn: &mut AnyConnection, room_id: i64, limit: i64) -> sqlx::Result<Vec<Entry>> {
-    let rows = sqlx::query(&format!("{ENTRY} WHERE room_id = $1 AND kind = 'customer' ORDER BY id DESC LIMIT $2"))
-        .bind(room_id)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+pub async fn for_room(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Entry>> {
+    let rows = sqlx::query(&format!(
+        "{ENTRY} WHERE room_id = $1 AND kind = 'customer' ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(room_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
     rows.into_iter().map(entry).collect()
 }
 
@@ -246,8 +282,18 @@ pub async fn recent(conn: &mut AnyConnection, limit: i64) -> sqlx::Result<Vec<En
 }
 
 /// The communicator's decision on a `unknown` row: mark it delivered, or queue it again.
-pub async fn resolve_unknown(tx: &mut AnyConnection, id: i64, delivered: bool, by: i64, now: Millis) -> sqlx::Result<bool> {
-    let (state, sent_at) = if delivered { ("sent", Some(now)) } else { ("queued", None) };
+pub async fn resolve_unknown(
+    tx: &mut AnyConnection,
+    id: i64,
+    delivered: bool,
+    by: i64,
+    now: Millis,
+) -> sqlx::Result<bool> {
+    let (state, sent_at) = if delivered {
+        ("sent", Some(now))
+    } else {
+        ("queued", None)
+    };
     let result = sqlx::query(
         "UPDATE outbox SET state = $1, sent_at = $2, resolved_by = $3, next_attempt_at = $4, last_error = '' \
          WHERE id = $5 AND state = 'unknown'",

@@ -38,7 +38,9 @@ impl Wakeup {
 /// The wait before attempt `attempts + 1`: 5 s doubling per attempt, capped at 10 minutes,
 /// spread by `jitter` (0.0–1.0 maps to ±20%) so retries from many rows do not arrive together.
 pub fn retry_delay(attempts: i64, jitter: f64) -> Duration {
-    let base = 5_000u64.saturating_mul(1 << (attempts.clamp(1, 20) - 1)).min(600_000);
+    let base = 5_000u64
+        .saturating_mul(1 << (attempts.clamp(1, 20) - 1))
+        .min(600_000);
     let spread = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
     Duration::from_millis((base as f64 * spread) as u64)
 }
@@ -128,7 +130,9 @@ async fn listen(state: &AppState) -> Option<sqlx::postgres::PgListener> {
     if state.db.backend() != Backend::Postgres {
         return None;
     }
-    let mut listener = sqlx::postgres::PgListener::connect(state.config.database_url.as_str()).await.ok()?;
+    let mut listener = sqlx::postgres::PgListener::connect(state.config.database_url.as_str())
+        .await
+        .ok()?;
     listener.listen("accord_outbox").await.ok()?;
     Some(listener)
 }
@@ -138,16 +142,24 @@ async fn deliver(state: AppState, claim: Claim) {
     maybe_pause("claimed").await;
     let outcome = state
         .mailer
-        .send_raw(&claim.envelope_from, &claim.envelope_to, claim.raw.as_bytes(), state.config.smtp_timeout)
+        .send_raw(
+            &claim.envelope_from,
+            &claim.envelope_to,
+            claim.raw.as_bytes(),
+            state.config.smtp_timeout,
+        )
         .await;
     if outcome == Delivered::Accepted {
         maybe_pause("replied").await;
     }
     let (next, error) = next_state(&outcome, claim.attempts);
-    let retry_at = state.clock.now() + retry_delay(claim.attempts, random_unit()).as_millis() as Millis;
+    let retry_at =
+        state.clock.now() + retry_delay(claim.attempts, random_unit()).as_millis() as Millis;
     match effects::record(&state, &claim, next, &error, retry_at).await {
         Ok(true) => tracing::info!(state = next.as_str(), "delivery recorded"),
-        Ok(false) => tracing::warn!("lease lost before the outcome was recorded; another worker decides"),
+        Ok(false) => {
+            tracing::warn!("lease lost before the outcome was recorded; another worker decides")
+        }
         Err(error) => tracing::error!(error = %error, "could not record the delivery outcome"),
     }
 }
@@ -172,7 +184,13 @@ mod tests {
         assert_eq!(next_state(&Delivered::Accepted, 1).0, OutboxState::Sent);
         assert_eq!(next_state(&transient, 1).0, OutboxState::Retrying);
         assert_eq!(next_state(&transient, MAX_ATTEMPTS).0, OutboxState::Failed);
-        assert_eq!(next_state(&Delivered::Permanent("550 no such user".into()), 1), (OutboxState::Failed, "550 no such user".into()));
-        assert_eq!(next_state(&Delivered::Unknown("no reply".into()), 1).0, OutboxState::Unknown);
+        assert_eq!(
+            next_state(&Delivered::Permanent("550 no such user".into()), 1),
+            (OutboxState::Failed, "550 no such user".into())
+        );
+        assert_eq!(
+            next_state(&Delivered::Unknown("no reply".into()), 1).0,
+            OutboxState::Unknown
+        );
     }
 }

@@ -21,7 +21,11 @@ impl Pause {
 }
 
 /// The room's pause in force at `now`, if any (an expired pause ends by itself).
-pub async fn active(conn: &mut AnyConnection, room_id: i64, now: Millis) -> sqlx::Result<Option<Pause>> {
+pub async fn active(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    now: Millis,
+) -> sqlx::Result<Option<Pause>> {
     let row = sqlx::query(
         "SELECT p.id, p.reason, u.name, p.set_at, p.until FROM outreach_pauses p JOIN users u ON u.id = p.set_by \
          WHERE p.room_id = $1 AND p.ended_at IS NULL ORDER BY p.id DESC LIMIT 1",
@@ -90,7 +94,10 @@ mod tests {
         };
         assert!(pause.is_active(99));
         assert!(!pause.is_active(100));
-        let open_ended = Pause { until: None, ..pause };
+        let open_ended = Pause {
+            until: None,
+            ..pause
+        };
         assert!(open_ended.is_active(i64::MAX));
     }
 }
