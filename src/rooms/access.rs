@@ -79,6 +79,8 @@ pub enum Action {
     ChangeLifecycle,
     /// Hand a single-holder role to someone else.
     HandOver(Role),
+    /// Pause or resume customer outreach (the lead and the communicator).
+    ControlOutreach,
 }
 
 /// Why an action was refused.
@@ -121,6 +123,15 @@ pub fn check(viewer: &Viewer, room: &Room, action: Action) -> Result<(), Refusal
             ))
         }
         (Action::HandOver(_), _) => Ok(()),
+        (Action::ControlOutreach, _)
+            if viewer.user_id == room.lead_user_id
+                || viewer.user_id == room.communicator_user_id =>
+        {
+            Ok(())
+        }
+        (Action::ControlOutreach, _) => Err(Refusal::Forbidden(
+            "Only the lead or the communicator (or an admin) can pause or resume outreach.",
+        )),
         (_, Some(MemberKind::Pm)) => Ok(()),
         _ => Err(Refusal::Forbidden(
             "Only product managers of this room (or an admin) can do this.",
@@ -138,6 +149,7 @@ pub struct Abilities {
     pub change_lifecycle: bool,
     pub hand_over_lead: bool,
     pub hand_over_communicator: bool,
+    pub control_outreach: bool,
 }
 
 impl Abilities {
@@ -151,6 +163,7 @@ impl Abilities {
             change_lifecycle: can(Action::ChangeLifecycle),
             hand_over_lead: can(Action::HandOver(Role::Lead)),
             hand_over_communicator: can(Action::HandOver(Role::Communicator)),
+            control_outreach: can(Action::ControlOutreach),
         }
     }
 }
@@ -172,7 +185,7 @@ mod tests {
         }
     }
 
-    const ACTIONS: [Action; 8] = [
+    const ACTIONS: [Action; 9] = [
         Action::Read,
         Action::Contribute,
         Action::ManageMembers,
@@ -181,6 +194,7 @@ mod tests {
         Action::ChangeLifecycle,
         Action::HandOver(Role::Lead),
         Action::HandOver(Role::Communicator),
+        Action::ControlOutreach,
     ];
 
     /// Which of ACTIONS each viewer may take in an open room.
@@ -197,26 +211,26 @@ mod tests {
         let table = [
             (
                 viewer(LEAD, Some(MemberKind::Pm), false),
-                [true, true, true, true, true, true, true, false],
+                [true, true, true, true, true, true, true, false, true],
             ),
             (
                 viewer(COMMUNICATOR, Some(MemberKind::Partner), false),
-                [true, true, false, false, false, false, false, true],
+                [true, true, false, false, false, false, false, true, true],
             ),
             (
                 viewer(3, Some(MemberKind::Pm), false),
-                [true, true, true, true, true, true, false, false],
+                [true, true, true, true, true, true, false, false, false],
             ),
             (
                 viewer(4, Some(MemberKind::Partner), false),
-                [true, true, false, false, false, false, false, false],
+                [true, true, false, false, false, false, false, false, false],
             ),
             (
                 viewer(5, Some(MemberKind::Leadership), false),
-                [true, false, false, false, false, false, false, false],
+                [true, false, false, false, false, false, false, false, false],
             ),
-            (viewer(6, None, true), [true; 8]),
-            (viewer(7, None, false), [false; 8]),
+            (viewer(6, None, true), [true; 9]),
+            (viewer(7, None, false), [false; 9]),
         ];
         for (viewer, expected) in table {
             assert_eq!(allowed(&viewer), expected, "{viewer:?}");

@@ -62,6 +62,11 @@ impl RoomChange {
         &mut self.tx
     }
 
+    /// The transaction, the locked room and the time of the change, borrowed together.
+    pub fn parts(&mut self) -> (&mut AnyConnection, &Room, Millis) {
+        (&mut self.tx, &self.room, self.now)
+    }
+
     /// Writes a timeline event for this change, by this viewer.
     pub async fn record(&mut self, kind: &str, summary: &str, link: &str) -> Result<(), AppError> {
         let (room_id, actor, now) = (self.room.id, self.viewer.user_id, self.now);

@@ -26,4 +26,6 @@ pub fn router() -> Router<AppState> {
         .merge(crate::decisions::router())
         .merge(crate::questions::router())
         .merge(crate::contact_log::router())
+        .merge(crate::drafts::router())
+        .merge(crate::outreach::router())
 }

@@ -22,8 +22,11 @@ use crate::contact_log::rules::ContactActivity;
 use crate::contact_log::{self, LoggedTouch};
 use crate::customers::model::{self as customers, Contact, Customer};
 use crate::decisions::model::{self as decisions, Decision, DecisionStatus, DecisionType};
+use crate::drafts::model as drafts;
 use crate::error::AppError;
 use crate::members::model::{self as members, Member};
+use crate::outbox::model::{self as outbox, OutboxState};
+use crate::outreach::model::{self as outreach, Pause};
 use crate::questions::model::{self as questions, Question};
 use crate::timeline::{self, Category, Event};
 use crate::web::page::Page;
@@ -84,6 +87,9 @@ pub struct RoomView {
     pub questions: Vec<Question>,
     pub activity: Vec<(Contact, ContactActivity)>,
     pub touches: Vec<LoggedTouch>,
+    pub drafts: Vec<drafts::Summary>,
+    pub pause: Option<Pause>,
+    pub unknown: Vec<outbox::Entry>,
     pub events: Vec<Event>,
     pub older_events: Option<i64>,
     pub filters: Filters,
@@ -130,6 +136,13 @@ impl RoomView {
             questions: questions::list(conn, id).await?,
             activity: contact_log::activity(conn, customer.id, now).await?,
             touches: contact_log::recent_in_room(conn, id, 10).await?,
+            drafts: drafts::for_room(conn, id).await?,
+            pause: outreach::active(conn, id, now).await?,
+            unknown: outbox::for_room(conn, id, 50)
+                .await?
+                .into_iter()
+                .filter(|e| e.state == OutboxState::Unknown)
+                .collect(),
             events,
             older_events,
             categories: Category::ALL,

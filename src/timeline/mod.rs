@@ -18,6 +18,8 @@ text_enum! {
         Decisions = "decisions" => "Decisions",
         Questions = "questions" => "Questions",
         Contacts = "contacts" => "Contact log",
+        Drafts = "drafts" => "Customer email",
+        Outreach = "outreach" => "Outreach",
     }
 }
 

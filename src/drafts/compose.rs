@@ -1,0 +1,279 @@
+//! Writing a draft and saving new revisions. A save by a PM counts as their alignment on the
+//! revision it creates; everyone else's alignment on an earlier revision becomes stale.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::model::{self, Content};
+use super::{DraftState, notify};
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::approvals::{self, SubjectKind};
+use crate::customers::model::{self as customers, Contact, required_text};
+use crate::error::AppError;
+use crate::rooms::access::{Action, check};
+use crate::rooms::change::{RoomChange, read_room};
+use crate::rooms::model::Room;
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::page::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}/drafts/new", get(new))
+        .route("/rooms/{id}/drafts", post(create))
+        .route("/rooms/{id}/drafts/{draft}/edit", get(edit))
+        .route("/rooms/{id}/drafts/{draft}/revisions", post(revise))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DraftForm {
+    to: Vec<i64>,
+    cc: Vec<i64>,
+    subject: String,
+    body: String,
+    base_revision: Option<i64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "drafts/form.html")]
+struct FormPage {
+    page: Page,
+    room: Room,
+    draft_id: Option<i64>,
+    contacts: Vec<Contact>,
+    form: DraftForm,
+    errors: FieldErrors,
+}
+
+impl FormPage {
+    fn is_to(&self, id: &i64) -> bool {
+        self.form.to.contains(id)
+    }
+
+    fn is_cc(&self, id: &i64) -> bool {
+        self.form.cc.contains(id)
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    room_id: i64,
+    draft_id: Option<i64>,
+    form: Option<DraftForm>,
+    errors: FieldErrors,
+) -> Result<FormPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, room_id, user).await?;
+    check(&viewer, &room, Action::Contribute)?;
+    let form = match (form, draft_id) {
+        (Some(form), _) => form,
+        (None, Some(id)) => {
+            let draft = DraftState::load(&mut conn, &room, id, state.clock.now()).await?;
+            DraftForm {
+                to: draft.current.to_ids.clone(),
+                cc: draft.current.cc_ids.clone(),
+                subject: draft.current.subject.clone(),
+                body: draft.current.body.clone(),
+                base_revision: Some(draft.draft.current_revision),
+            }
+        }
+        (None, None) => DraftForm::default(),
+    };
+    Ok(FormPage {
+        page,
+        contacts: customers::contacts_of(&mut *conn, room.customer_id).await?,
+        room,
+        draft_id,
+        form,
+        errors,
+    })
+}
+
+async fn new(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+) -> Result<FormPage, AppError> {
+    form_page(
+        &state,
+        &user,
+        page,
+        room_id,
+        None,
+        None,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, draft_id)): Path<(i64, i64)>,
+) -> Result<FormPage, AppError> {
+    form_page(
+        &state,
+        &user,
+        page,
+        room_id,
+        Some(draft_id),
+        None,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+/// The subject and body, checked.
+fn check_content(form: &DraftForm, errors: &mut FieldErrors) -> Option<(String, String)> {
+    let subject = required_text(&form.subject, 200, "Write a subject.")
+        .map_err(|e| errors.add("subject", e))
+        .ok();
+    let body = required_text(&form.body, 20_000, "Write the message.")
+        .map_err(|e| errors.add("body", e))
+        .ok();
+    subject.zip(body)
+}
+
+/// Saves a revision (the first when `draft_id` is `None`), with the author's alignment when they
+/// are a PM, the timeline entry, and notifications to the PMs still to align.
+async fn save(
+    state: &AppState,
+    change: &mut RoomChange,
+    draft_id: Option<i64>,
+    form: &DraftForm,
+    subject: &str,
+    body: &str,
+) -> Result<i64, AppError> {
+    let (room_id, now, author) = (change.room.id, change.now, change.viewer.user_id);
+    let draft_id = match draft_id {
+        Some(id) => id,
+        None => model::create(change.conn(), room_id, author, now).await?,
+    };
+    let content = Content {
+        to_ids: &form.to,
+        cc_ids: &form.cc,
+        subject,
+        body,
+    };
+    let number = model::add_revision(change.conn(), draft_id, &content, author, now).await?;
+    if change.viewer.is_pm() {
+        approvals::approve(
+            change.conn(),
+            SubjectKind::Draft,
+            draft_id,
+            author,
+            number,
+            now,
+        )
+        .await?;
+    }
+    let room = change.room.clone();
+    let draft = DraftState::load(change.conn(), &room, draft_id, now).await?;
+    let path = format!("/rooms/{room_id}/drafts/{draft_id}");
+    let what = format!("The customer email “{subject}” (revision {number})");
+    notify::pms_to_align(
+        state,
+        change.conn(),
+        &draft.alignment,
+        author,
+        &what,
+        &path,
+        now,
+    )
+    .await?;
+    let summary = match number {
+        1 => format!(
+            "{} drafted the customer email “{subject}”.",
+            change.viewer.name
+        ),
+        n => format!(
+            "{} saved revision {n} of “{subject}”; alignment on earlier revisions is now stale.",
+            change.viewer.name
+        ),
+    };
+    let kind = if number == 1 {
+        "drafts.created"
+    } else {
+        "drafts.revised"
+    };
+    change.record(kind, &summary, &path).await?;
+    Ok(draft_id)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+    Form(form): Form<DraftForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let Some((subject, body)) = check_content(&form, &mut errors) else {
+        let page = form_page(&state, &user, page, room_id, None, Some(form), errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let draft_id = save(&state, &mut change, None, &form, &subject, &body).await?;
+    change.commit().await?;
+    state.outbox.wake();
+    Ok(Redirect::to(&format!("/rooms/{room_id}/drafts/{draft_id}")).into_response())
+}
+
+async fn revise(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, draft_id)): Path<(i64, i64)>,
+    Form(form): Form<DraftForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let Some((subject, body)) = check_content(&form, &mut errors) else {
+        let page = form_page(
+            &state,
+            &user,
+            page,
+            room_id,
+            Some(draft_id),
+            Some(form),
+            errors,
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let (conn, room, now) = change.parts();
+    let current = DraftState::load(conn, room, draft_id, now).await?;
+    if current
+        .delivery
+        .as_ref()
+        .is_some_and(|d| d.state != crate::outbox::model::OutboxState::Failed)
+    {
+        return Err(AppError::Conflict(
+            "This draft was already queued or sent; it can no longer change.".into(),
+        ));
+    }
+    if let Some(base) = form
+        .base_revision
+        .filter(|base| *base != current.draft.current_revision)
+    {
+        return Err(AppError::Conflict(format!(
+            "Someone saved revision {} while you were editing revision {base}. Open the draft again and make your change on the current revision.",
+            current.draft.current_revision
+        )));
+    }
+    save(&state, &mut change, Some(draft_id), &form, &subject, &body).await?;
+    change.commit().await?;
+    state.outbox.wake();
+    Ok(Redirect::to(&format!("/rooms/{room_id}/drafts/{draft_id}")).into_response())
+}

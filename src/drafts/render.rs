@@ -1,0 +1,128 @@
+//! Turning a revision into what people read: the email itself (text/plain plus a simple HTML
+//! alternative) and the difference between two revisions.
+
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+use similar::{ChangeTag, TextDiff};
+
+use crate::config::Config;
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Plain text with paragraphs (blank lines) as simple HTML: `<p>` per paragraph, `<br>` inside.
+pub fn html_body(text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .replace("\r\n", "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>\n")))
+        .collect();
+    format!(
+        "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n{}\n</body></html>\n",
+        paragraphs.join("\n")
+    )
+}
+
+/// The customer email: From the configured sender under the communicator's name, Reply-To the
+/// communicator, the revision's recipients, a fixed Message-ID.
+pub struct Email<'a> {
+    pub communicator_name: &'a str,
+    pub communicator_email: &'a str,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+pub fn customer_email(config: &Config, email: &Email<'_>) -> anyhow::Result<Message> {
+    let from = Mailbox::new(
+        Some(email.communicator_name.to_owned()),
+        config.mail_from.email.clone(),
+    );
+    let reply_to = Mailbox::new(
+        Some(email.communicator_name.to_owned()),
+        email.communicator_email.parse()?,
+    );
+    let mut builder = Message::builder()
+        .from(from)
+        .reply_to(reply_to)
+        .subject(email.subject)
+        .message_id(Some(crate::mail::message_id(config)));
+    for to in &email.to {
+        builder = builder.to(to.clone());
+    }
+    for cc in &email.cc {
+        builder = builder.cc(cc.clone());
+    }
+    let body = MultiPart::alternative_plain_html(email.body.to_owned(), html_body(email.body));
+    Ok(builder.multipart(body)?)
+}
+
+/// One line of a diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiffLine {
+    pub change: &'static str,
+    pub text: String,
+}
+
+/// A line-by-line diff from `old` to `new`: "same", "removed" or "added" per line.
+pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
+    TextDiff::from_lines(old, new)
+        .iter_all_changes()
+        .map(|change| DiffLine {
+            change: match change.tag() {
+                ChangeTag::Equal => "same",
+                ChangeTag::Delete => "removed",
+                ChangeTag::Insert => "added",
+            },
+            text: change.value().trim_end_matches('\n').to_owned(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paragraphs_become_html_paragraphs_and_text_is_escaped() {
+        let html = html_body("Hello Jordan,\n\nWe <will> ship\non Friday.\n\n\nSam");
+        assert!(html.contains("<p>Hello Jordan,</p>"));
+        assert!(html.contains("<p>We &lt;will&gt; ship<br>\non Friday.</p>"));
+        assert!(html.contains("<p>Sam</p>"));
+    }
+
+    #[test]
+    fn a_diff_marks_removed_and_added_lines() {
+        let lines = diff(
+            "Hello\nWe ship Friday.\nSam\n",
+            "Hello\nWe ship Monday.\nSam\n",
+        );
+        let changes: Vec<(&str, &str)> =
+            lines.iter().map(|l| (l.change, l.text.as_str())).collect();
+        assert_eq!(
+            changes,
+            [
+                ("same", "Hello"),
+                ("removed", "We ship Friday."),
+                ("added", "We ship Monday."),
+                ("same", "Sam")
+            ]
+        );
+    }
+}

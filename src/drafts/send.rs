@@ -1,0 +1,228 @@
+//! Sending: `POST …/delivery` re-checks the gate inside the transaction that queues the message.
+//! A refused send answers 409 with every reason, records "send blocked" on the timeline and
+//! queues nothing. And the communicator's decision on a delivery that is unknown.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use lettre::message::Mailbox;
+use serde::Deserialize;
+
+use super::DraftState;
+use super::gate::Blocker;
+use super::model;
+use super::render::{Email, customer_email};
+use crate::AppState;
+use crate::accounts::{CurrentUser, user};
+use crate::error::AppError;
+use crate::outbox::effects;
+use crate::outbox::model::{self as outbox, MessageKind, OutboxState, Outgoing};
+use crate::rooms::access::Action;
+use crate::rooms::change::RoomChange;
+use crate::rooms::model::Room;
+use crate::web::forms::Form;
+use crate::web::page::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}/drafts/{draft}/delivery", post(send))
+        .route("/rooms/{id}/outbox/{message}/resolution", post(resolve))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SendForm {
+    revision: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "drafts/blocked.html")]
+struct BlockedPage {
+    page: Page,
+    room: Room,
+    draft_id: i64,
+    blockers: Vec<Blocker>,
+}
+
+async fn send(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, draft_id)): Path<(i64, i64)>,
+    Form(form): Form<SendForm>,
+) -> Result<Response, AppError> {
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
+    let (conn, room, now) = change.parts();
+    let draft = DraftState::load(conn, room, draft_id, now).await?;
+    let room = room.clone();
+    let recipients = draft.recipients(change.conn()).await?;
+    let path = format!("/rooms/{room_id}/drafts/{draft_id}");
+    if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients) {
+        let reasons: Vec<String> = blockers.iter().map(ToString::to_string).collect();
+        let summary = format!(
+            "Send blocked: {} tried to send “{}” — {}.",
+            user.name,
+            draft.current.subject,
+            reasons.join("; ")
+        );
+        change
+            .record("drafts.send_blocked", &summary, &path)
+            .await?;
+        change.commit().await?;
+        tracing::info!(
+            room.id = room_id,
+            draft.id = draft_id,
+            blockers = blockers.len(),
+            "send blocked"
+        );
+        let page = BlockedPage {
+            page,
+            room,
+            draft_id,
+            blockers,
+        };
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let message = build(&state, &mut change, &draft).await?;
+    let outgoing = Outgoing {
+        kind: MessageKind::Customer,
+        room_id: Some(room_id),
+        draft_id: Some(draft_id),
+        sender_id: Some(user.id),
+        contact_ids: draft.current.recipient_ids(),
+        message,
+    };
+    let now = change.now;
+    let outbox_id = outbox::enqueue(change.conn(), state.db.backend(), &outgoing, now).await?;
+    model::set_outbox(change.conn(), draft_id, outbox_id).await?;
+    let summary = format!(
+        "{} sent revision {} of “{}” (aligned by every PM); it is queued for delivery.",
+        user.name, draft.draft.current_revision, draft.current.subject
+    );
+    change.record("drafts.queued", &summary, &path).await?;
+    change.commit().await?;
+    state.outbox.wake();
+    tracing::info!(
+        room.id = room_id,
+        draft.id = draft_id,
+        outbox.id = outbox_id,
+        "customer email queued"
+    );
+    Ok(Redirect::to(&path).into_response())
+}
+
+/// The email for the current revision, from the communicator.
+async fn build(
+    state: &AppState,
+    change: &mut RoomChange,
+    draft: &DraftState,
+) -> Result<lettre::Message, AppError> {
+    let communicator_id = change.room.communicator_user_id;
+    let communicator = user::find(change.conn(), communicator_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mailbox = |id: &i64| -> Result<Mailbox, AppError> {
+        let contact = draft.contact(*id).ok_or(AppError::NotFound)?;
+        let address = contact
+            .email
+            .parse()
+            .map_err(|e| anyhow::anyhow!("contact address: {e}"))?;
+        Ok(Mailbox::new(Some(contact.name.clone()), address))
+    };
+    let email = Email {
+        communicator_name: &communicator.name,
+        communicator_email: &communicator.email,
+        to: draft
+            .current
+            .to_ids
+            .iter()
+            .map(mailbox)
+            .collect::<Result<_, _>>()?,
+        cc: draft
+            .current
+            .cc_ids
+            .iter()
+            .map(mailbox)
+            .collect::<Result<_, _>>()?,
+        subject: &draft.current.subject,
+        body: &draft.current.body,
+    };
+    Ok(customer_email(&state.config, &email)?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ResolutionForm {
+    decision: String,
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((room_id, message_id)): Path<(i64, i64)>,
+    Form(form): Form<ResolutionForm>,
+) -> Result<Redirect, AppError> {
+    let delivered = match form.decision.as_str() {
+        "delivered" => true,
+        "resend" => false,
+        _ => {
+            return Err(AppError::Conflict(
+                "Choose “mark delivered” or “send again”.".into(),
+            ));
+        }
+    };
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
+    if change.room.communicator_user_id != user.id && !user.is_admin {
+        return Err(AppError::Forbidden(
+            "Only the communicator decides what happened to a customer email.".into(),
+        ));
+    }
+    let owner = outbox::owner(change.conn(), message_id)
+        .await?
+        .filter(|o| o.room_id == Some(room_id));
+    let owner = owner.ok_or(AppError::NotFound)?;
+    let now = change.now;
+    if !outbox::resolve_unknown(change.conn(), message_id, delivered, user.id, now).await? {
+        return Err(AppError::Conflict(
+            "This message's delivery is no longer unknown.".into(),
+        ));
+    }
+    let link = owner
+        .draft_id
+        .map_or(String::new(), |d| format!("/rooms/{room_id}/drafts/{d}"));
+    if delivered {
+        change
+            .record(
+                "drafts.marked_delivered",
+                &format!(
+                    "{} confirmed that “{}” reached the customer.",
+                    user.name, owner.subject
+                ),
+                &link,
+            )
+            .await?;
+        effects::announce(change.conn(), &owner, OutboxState::Sent, "", now).await?;
+    } else {
+        change
+            .record(
+                "drafts.resent",
+                &format!("{} chose to send “{}” again.", user.name, owner.subject),
+                &link,
+            )
+            .await?;
+    }
+    change.commit().await?;
+    state.outbox.wake();
+    Ok(Redirect::to(
+        if link.is_empty() {
+            format!("/rooms/{room_id}")
+        } else {
+            link
+        }
+        .as_str(),
+    ))
+}
