@@ -4,6 +4,7 @@
 mod local_inbox;
 
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use lettre::message::Mailbox;
@@ -18,7 +19,10 @@ pub use local_inbox::router;
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// Replaced by a fresh pool after a send times out: a connection abandoned mid-message
+        /// must never be handed to the next send.
+        transport: Arc<RwLock<AsyncSmtpTransport<Tokio1Executor>>>,
+        url: String,
         server: String,
     },
     Local {
@@ -31,9 +35,8 @@ impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
         match &config.smtp {
             Some(smtp) => Ok(Mailer::Smtp {
-                transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.as_str())?
-                    .timeout(Some(Duration::from_secs(10)))
-                    .build(),
+                transport: Arc::new(RwLock::new(smtp_transport(smtp.as_str())?)),
+                url: smtp.as_str().to_owned(),
                 server: smtp.server(),
             }),
             None => {
@@ -82,10 +85,22 @@ impl Mailer {
             Err(error) => return Delivered::Permanent(error),
         };
         let sent = match self {
-            Mailer::Smtp { transport, .. } => {
-                tokio::time::timeout(timeout, transport.send_raw(&envelope, raw))
-                    .await
-                    .map(|result| result.map(drop).map_err(classify))
+            Mailer::Smtp { transport, url, .. } => {
+                let pool = transport
+                    .read()
+                    .map(|t| t.clone())
+                    .map_err(|_| Delivered::Transient("mailer lock poisoned".into()));
+                let pool = match pool {
+                    Ok(pool) => pool,
+                    Err(outcome) => return outcome,
+                };
+                let sent = tokio::time::timeout(timeout, pool.send_raw(&envelope, raw)).await;
+                if sent.is_err()
+                    && let (Ok(fresh), Ok(mut slot)) = (smtp_transport(url), transport.write())
+                {
+                    *slot = fresh;
+                }
+                sent.map(|result| result.map(drop).map_err(classify))
             }
             Mailer::Local { transport, .. } => {
                 tokio::time::timeout(timeout, transport.send_raw(&envelope, raw))
@@ -120,6 +135,14 @@ pub enum Delivered {
     Permanent(String),
     /// The server may or may not have accepted it; only a person can decide.
     Unknown(String),
+}
+
+fn smtp_transport(
+    url: &str,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+        .timeout(Some(Duration::from_secs(10)))
+        .build())
 }
 
 fn envelope(from: &str, to: &[String]) -> Result<lettre::address::Envelope, String> {

@@ -84,7 +84,8 @@ fn random_unit() -> f64 {
 /// Runs until `stop` turns true, then finishes the deliveries in flight.
 pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool>) {
     let worker = format!("worker-{}", &crate::secrets::random_token()[..12]);
-    let lease = state.config.smtp_timeout.as_millis() as Millis * 2 + 30_000;
+    // Longer than any send can take (the SMTP timeout), so a live worker never loses a lease.
+    let lease = state.config.smtp_timeout.as_millis() as Millis + 5_000;
     let mut listener = listen(&state).await;
     let mut in_flight: JoinSet<()> = JoinSet::new();
     maybe_pause("before_claim").await;

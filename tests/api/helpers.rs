@@ -75,6 +75,7 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     pub smtp: SmtpSink,
     pub config: Config,
+    pub state: accord::AppState,
     options: Options,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -105,6 +106,7 @@ impl TestApp {
             .await
             .expect("the application builds");
         let setup_link = app.setup_link().map(str::to_owned);
+        let state = app.state().clone();
         let (shutdown, stop) = oneshot::channel();
         let server = tokio::spawn(app.run(async {
             let _ = stop.await;
@@ -116,6 +118,7 @@ impl TestApp {
             setup_link,
             smtp,
             config,
+            state,
             options,
             shutdown: Some(shutdown),
             server: Some(server),
@@ -234,6 +237,9 @@ fn config_for(data: &TestData, options: &Options, address: &str) -> Config {
             .base_url
             .clone()
             .unwrap_or_else(|| address.to_owned()),
+        // Short enough that a silent mail server makes delivery unknown within a test.
+        "--smtp-timeout-secs".into(),
+        "2".into(),
     ];
     if let Some(smtp) = &options.smtp_url {
         args.extend(["--smtp-url".into(), smtp.clone()]);

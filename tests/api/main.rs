@@ -6,6 +6,8 @@ mod admin;
 mod cli;
 mod helpers;
 mod live;
+mod outbound;
+mod outbox_crash;
 mod room_rules;
 mod rooms;
 mod security;

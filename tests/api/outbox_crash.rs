@@ -1,0 +1,261 @@
+//! The outbox under crashes and several instances: the real binary killed with SIGKILL at each
+//! step of a delivery and restarted, and two instances sharing one queue.
+
+use std::process::{Child, Command, Stdio};
+
+use accord::outbox::model::{self as outbox, MessageKind, Outgoing};
+use lettre::message::header::ContentType;
+use reqwest::StatusCode;
+
+use crate::helpers::{Client, TestApp, TestData, count, eventually};
+
+const JORDAN: &str = "jordan@northwind.example";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the release-like binary on `data`, optionally paused at an outbox step.
+async fn start(data: &TestData, smtp_url: &str, pause_at: Option<&str>) -> (Child, String) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_accord"));
+    command
+        .env("ACCORD_DATA_DIR", data.dir.path())
+        .env("ACCORD_DATABASE_URL", &data.database_url)
+        .env("ACCORD_BIND", format!("127.0.0.1:{port}"))
+        .env("ACCORD_BASE_URL", &base)
+        .env("ACCORD_SMTP_URL", smtp_url)
+        .env("ACCORD_SMTP_TIMEOUT_SECS", "2")
+        .env_remove("ACCORD_FAULT_PAUSE_OUTBOX_AT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(step) = pause_at {
+        command.env("ACCORD_FAULT_PAUSE_OUTBOX_AT", step);
+    }
+    let child = command.spawn().unwrap();
+    let http = reqwest::Client::new();
+    eventually("the binary to serve", || {
+        let http = http.clone();
+        let url = format!("{base}/healthz");
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        }
+    })
+    .await;
+    (child, base)
+}
+
+fn kill_hard(child: &mut Child) {
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+}
+
+async fn outbox_state(app: &TestApp) -> String {
+    let db = app.db().await;
+    let state: String = sqlx::query_scalar("SELECT state FROM outbox WHERE kind = 'customer'")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    db.close().await;
+    state
+}
+
+/// A room whose draft every PM aligned on, then the in-process server stopped. Returns the app
+/// (stopped), Sam's client and the paths to send.
+async fn aligned_draft_then_stop() -> (TestApp, Client, i64, i64) {
+    let mut app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let jordan = count(
+        &app,
+        &format!("SELECT id FROM contacts WHERE email = '{JORDAN}'"),
+    )
+    .await
+    .to_string();
+    let fields = [
+        ("to", jordan.as_str()),
+        ("subject", "Forecast next steps"),
+        ("body", "Hello Jordan,\n\nFriday.\n\nSam"),
+    ];
+    team.sam
+        .0
+        .post_form(&format!("/rooms/{room}/drafts"), &fields)
+        .await;
+    let draft = count(&app, "SELECT MAX(id) FROM drafts").await;
+    team.dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/drafts/{draft}/approval"),
+            &[("revision", "1")],
+        )
+        .await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.stop().await;
+    let sam = Client {
+        http: team.sam.0.http.clone(),
+        base: String::new(),
+    };
+    (app, sam, room, draft)
+}
+
+async fn send_through(sam: &Client, base: &str, room: i64, draft: i64) {
+    let sam = Client {
+        http: sam.http.clone(),
+        base: base.to_owned(),
+    };
+    let response = sam
+        .post_form(
+            &format!("/rooms/{room}/drafts/{draft}/delivery"),
+            &[("revision", "1")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn killed_while_the_message_is_queued_it_is_delivered_once_after_restart() {
+    let (app, sam, room, draft) = aligned_draft_then_stop().await;
+    let (mut paused, base) = start(&app.data, &app.smtp.url(), Some("before_claim")).await;
+    send_through(&sam, &base, room, draft).await;
+    assert_eq!(outbox_state(&app).await, "queued");
+    kill_hard(&mut paused);
+
+    let (mut restarted, _) = start(&app.data, &app.smtp.url(), None).await;
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    eventually("the delivery to be recorded", || async {
+        outbox_state(&app).await == "sent"
+    })
+    .await;
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+    kill_hard(&mut restarted);
+}
+
+#[tokio::test]
+async fn killed_after_claiming_before_sending_the_delivery_is_unknown_and_not_sent() {
+    let (app, sam, room, draft) = aligned_draft_then_stop().await;
+    let (mut paused, base) = start(&app.data, &app.smtp.url(), Some("claimed")).await;
+    send_through(&sam, &base, room, draft).await;
+    eventually("the claim", || async {
+        outbox_state(&app).await == "sending"
+    })
+    .await;
+    kill_hard(&mut paused);
+
+    let (mut restarted, base) = start(&app.data, &app.smtp.url(), None).await;
+    eventually("delivery unknown after the restart", || async {
+        outbox_state(&app).await == "unknown"
+    })
+    .await;
+    assert!(
+        app.smtp.messages_to(JORDAN).is_empty(),
+        "nothing is sent without a person deciding"
+    );
+
+    let sam = Client {
+        http: sam.http.clone(),
+        base,
+    };
+    let outbox_id = count(&app, "SELECT id FROM outbox WHERE kind = 'customer'").await;
+    let (_, page) = sam.page(&format!("/rooms/{room}/drafts/{draft}")).await;
+    assert!(page.contains("Delivery unknown"));
+    sam.post_form(
+        &format!("/rooms/{room}/outbox/{outbox_id}/resolution"),
+        &[("decision", "resend")],
+    )
+    .await;
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    eventually("the resend to be recorded", || async {
+        outbox_state(&app).await == "sent"
+    })
+    .await;
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+    kill_hard(&mut restarted);
+}
+
+#[tokio::test]
+async fn killed_after_the_server_accepted_the_message_it_is_unknown_and_never_sent_twice() {
+    let (app, sam, room, draft) = aligned_draft_then_stop().await;
+    let (mut paused, base) = start(&app.data, &app.smtp.url(), Some("replied")).await;
+    send_through(&sam, &base, room, draft).await;
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    kill_hard(&mut paused);
+    assert_eq!(outbox_state(&app).await, "sending");
+
+    let (mut restarted, base) = start(&app.data, &app.smtp.url(), None).await;
+    eventually("delivery unknown after the restart", || async {
+        outbox_state(&app).await == "unknown"
+    })
+    .await;
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+    let sam = Client {
+        http: sam.http.clone(),
+        base,
+    };
+    let outbox_id = count(&app, "SELECT id FROM outbox WHERE kind = 'customer'").await;
+    sam.post_form(
+        &format!("/rooms/{room}/outbox/{outbox_id}/resolution"),
+        &[("decision", "delivered")],
+    )
+    .await;
+    assert_eq!(outbox_state(&app).await, "sent");
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+    kill_hard(&mut restarted);
+}
+
+#[tokio::test]
+async fn two_instances_deliver_a_thousand_queued_messages_exactly_once() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+    let db = app.db().await;
+    let mut tx = db.begin_write().await.unwrap();
+    for n in 0..1000 {
+        let message = lettre::Message::builder()
+            .from(app.config.mail_from.clone())
+            .to(format!("person{n}@example.com").parse().unwrap())
+            .subject(format!("Message {n}"))
+            .message_id(Some(accord::mail::message_id(&app.config)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(format!("Body {n}"))
+            .unwrap();
+        let outgoing = Outgoing {
+            kind: MessageKind::Notification,
+            room_id: None,
+            draft_id: None,
+            sender_id: None,
+            contact_ids: vec![],
+            message,
+        };
+        outbox::enqueue(&mut tx, db.backend(), &outgoing, app.clock.now())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    db.close().await;
+    app.state.outbox.wake();
+    other.state.outbox.wake();
+
+    let received = app.smtp.wait_for(1000).await;
+    let mut ids: Vec<String> = received
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000, "every message once");
+    eventually("every row marked sent", || async {
+        count(&app, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await == 1000
+    })
+    .await;
+    assert_eq!(app.smtp.messages().len(), 1000, "nothing twice");
+}
