@@ -5,12 +5,14 @@
 use sqlx::AnyConnection;
 
 use crate::accounts::user::EmailAddress;
+use crate::approvals::{self, SubjectKind};
 use crate::clock::Millis;
 use crate::contact_log::rules::Channel;
 use crate::contact_log::{self, NewTouch};
 use crate::customers::model::{self as customers, NewContact};
 use crate::db::Db;
 use crate::decisions::model::{self as decisions, DecisionStatus, NewDecision};
+use crate::drafts::model::{self as drafts, Content};
 use crate::members::model as members;
 use crate::questions::model::{self as questions, NewQuestion};
 use crate::rooms::access::MemberKind;
@@ -301,6 +303,99 @@ async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::
             at,
         );
     }
+    emails(tx, p, room, jordan, now, &mut story).await?;
     story.write(tx, room).await?;
     Ok(room)
+}
+
+/// One email already sent (aligned by both PMs) and a newer draft waiting for Dana's alignment.
+async fn emails(
+    tx: &mut AnyConnection,
+    p: &People,
+    room: i64,
+    jordan: i64,
+    now: Millis,
+    story: &mut Story,
+) -> anyhow::Result<()> {
+    let sent_at = now - 5 * HOUR;
+    let first = Content {
+        to_ids: &[jordan],
+        cc_ids: &[],
+        subject: "Your capacity escalation: our plan",
+        body: "Hello Jordan,\n\nThank you for walking us through how Northwind orders hardware. Dana's team is \
+               building a 90-day storage forecast per cluster from your telemetry, and I will be your single \
+               point of contact while we do.\n\nYou will hear from me again tomorrow with a first look.\n\nSam Okafor",
+    };
+    let sent = drafts::create(tx, room, p.sam, sent_at - HOUR).await?;
+    drafts::add_revision(tx, sent, &first, p.sam, sent_at - HOUR).await?;
+    approvals::approve(tx, SubjectKind::Draft, sent, p.sam, 1, sent_at - HOUR).await?;
+    approvals::approve(
+        tx,
+        SubjectKind::Draft,
+        sent,
+        p.dana,
+        1,
+        sent_at - 30 * 60_000,
+    )
+    .await?;
+    let outbox_id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (kind, room_id, draft_id, sender_id, contact_ids, message_id, envelope_from, envelope_to, \
+         subject, raw, state, attempts, next_attempt_at, created_at, sent_at) \
+         VALUES ('customer', $1, $2, $3, $4, '<demo-plan@accord.example>', 'accord@localhost', \
+         'jordan.reyes@northwind.example', $5, '(demo: delivered before this copy of Accord existed)', 'sent', 1, $6, $6, $6) RETURNING id",
+    )
+    .bind(room)
+    .bind(sent)
+    .bind(p.sam)
+    .bind(jordan.to_string())
+    .bind(first.subject)
+    .bind(sent_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    drafts::set_outbox(tx, sent, outbox_id).await?;
+    story.add(
+        p.sam,
+        "drafts.created",
+        "Sam Okafor drafted the customer email “Your capacity escalation: our plan”.",
+        sent_at - HOUR,
+    );
+    story.add(
+        p.dana,
+        "drafts.approved",
+        "Dana Whitfield aligned on revision 1 of “Your capacity escalation: our plan”.",
+        sent_at - 30 * 60_000,
+    );
+    story.add(p.sam, "drafts.queued", "Sam Okafor sent revision 1 of “Your capacity escalation: our plan” (aligned by every PM); it is queued for delivery.", sent_at - 60_000);
+    story.add(p.sam, "drafts.sent", "The email “Your capacity escalation: our plan” was delivered to the customer's mail server.", sent_at);
+
+    let waiting = drafts::create(tx, room, p.sam, now - 3 * HOUR).await?;
+    let mut update = Content {
+        to_ids: &[jordan],
+        cc_ids: &[],
+        subject: "A first look at your capacity forecast",
+        body: "Hello Jordan,\n\nAttached is a first look at the forecast for your two largest clusters. \
+               At today's growth, cluster EU-2 runs out of storage in about 70 days.\n\nSam Okafor",
+    };
+    drafts::add_revision(tx, waiting, &update, p.sam, now - 3 * HOUR).await?;
+    approvals::approve(tx, SubjectKind::Draft, waiting, p.sam, 1, now - 3 * HOUR).await?;
+    approvals::approve(tx, SubjectKind::Draft, waiting, p.dana, 1, now - 2 * HOUR).await?;
+    update.body = "Hello Jordan,\n\nHere is a first look at the forecast for your two largest clusters. \
+                   At today's growth, cluster EU-2 runs out of storage in about 70 days, so the order would \
+                   need to go into the January window.\n\nSam Okafor";
+    drafts::add_revision(tx, waiting, &update, p.sam, now - HOUR).await?;
+    approvals::approve(tx, SubjectKind::Draft, waiting, p.sam, 2, now - HOUR).await?;
+    story.add(
+        p.sam,
+        "drafts.created",
+        "Sam Okafor drafted the customer email “A first look at your capacity forecast”.",
+        now - 3 * HOUR,
+    );
+    story.add(
+        p.dana,
+        "drafts.approved",
+        "Dana Whitfield aligned on revision 1 of “A first look at your capacity forecast”.",
+        now - 2 * HOUR,
+    );
+    story.add(p.sam, "drafts.revised", "Sam Okafor saved revision 2 of “A first look at your capacity forecast”; alignment on earlier revisions is now stale.", now - HOUR);
+    Ok(())
 }

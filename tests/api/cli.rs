@@ -159,6 +159,18 @@ async fn demo_prints_credentials_that_sign_in() {
         room.contains("Extend Northwind&#39;s premium support trial")
             || room.contains("Extend Northwind's premium support trial")
     );
+    assert!(room.contains("A first look at your capacity forecast"));
+    let waiting =
+        crate::helpers::count(&app, "SELECT id FROM drafts WHERE current_revision = 2").await;
+    let (_, draft) = client.page(&format!("/rooms/1/drafts/{waiting}")).await;
+    assert!(
+        draft.contains("Aligned on revision 1 — stale"),
+        "the demo draft waits for Dana"
+    );
+    assert_eq!(
+        crate::helpers::count(&app, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await,
+        1
+    );
     let again = accord(&app.data, &["demo"]);
     assert!(
         again.status.success(),
