@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod startup;
 mod text_enum;
 pub mod timeline;
+pub mod updates;
 pub mod web;
 pub mod workstreams;
 

@@ -18,6 +18,8 @@ use crate::questions::model::{self as questions, NewQuestion};
 use crate::rooms::access::MemberKind;
 use crate::rooms::model::{self as rooms, NewRoom, Severity};
 use crate::timeline;
+use crate::updates::model::{self as updates, OverallStatus};
+use crate::updates::snapshot::Snapshot;
 use crate::workstreams::model::{self as workstreams, WorkstreamFields, WorkstreamStatus};
 
 const HOUR: Millis = 3600 * 1000;
@@ -304,8 +306,92 @@ async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::
         );
     }
     emails(tx, p, room, jordan, now, &mut story).await?;
+    leadership(tx, p, room, now, &mut story).await?;
     story.write(tx, room).await?;
     Ok(room)
+}
+
+/// A published pre-read (both PMs aligned) and a newer update waiting for Sam's alignment.
+async fn leadership(
+    tx: &mut AnyConnection,
+    p: &People,
+    room: i64,
+    now: Millis,
+    story: &mut Story,
+) -> anyhow::Result<()> {
+    let published_at = now - 4 * HOUR;
+    let first = updates::Body {
+        status: OverallStatus::AtRisk.as_str().to_owned(),
+        headline: "Northwind needs a per-cluster forecast before its January order window".to_owned(),
+        what_changed: "- Jordan Reyes (IT director) escalated: monitoring shows usage, not when to order.\n\
+                       - Two workstreams: forecast from telemetry (Dana) and customer experience (Sam).\n\
+                       - Sam is the single point of contact; the plan went to Jordan this morning."
+            .to_owned(),
+        decisions: "- Forecast storage per cluster, 90 days ahead (Product scope, Dana).".to_owned(),
+        risks: "- Northwind is evaluating a competitor that promises forecasts today.\n\
+                - The January order window closes on 15 January."
+            .to_owned(),
+        asks: "- Approve a 60-day extension of premium support if Lee recommends it.".to_owned(),
+        next_due: Some(now + 2 * DAY),
+    };
+    let update = updates::create(tx, room, p.dana, published_at - HOUR).await?;
+    updates::add_revision(tx, update, &first, p.dana, published_at - HOUR).await?;
+    approvals::approve(
+        tx,
+        SubjectKind::Update,
+        update,
+        p.dana,
+        1,
+        published_at - HOUR,
+    )
+    .await?;
+    approvals::approve(
+        tx,
+        SubjectKind::Update,
+        update,
+        p.sam,
+        1,
+        published_at - 30 * 60_000,
+    )
+    .await?;
+    let the_room = rooms::find(&mut *tx, room)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("room vanished"))?;
+    let snapshot = Snapshot::take(
+        tx,
+        &the_room,
+        "Northwind Logistics",
+        the_room.opened_at,
+        published_at,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let new = updates::NewPreRead {
+        room_id: room,
+        update_id: update,
+        revision: 1,
+        body: &first,
+        snapshot: &serde_json::to_string(&snapshot)?,
+        published_by: p.dana,
+    };
+    let version = updates::publish(tx, &new, published_at).await?;
+    updates::mark_published(tx, update, version).await?;
+    story.add(p.dana, "updates.published", "Dana Whitfield published pre-read version 1: “Northwind needs a per-cluster forecast before its January order window” (at risk).", published_at);
+
+    let newer = updates::Body {
+        status: OverallStatus::OnTrack.as_str().to_owned(),
+        headline: "First forecast shows EU-2 needs the January order; Jordan is re-engaged".to_owned(),
+        what_changed: "- The first forecast covers Northwind's two largest clusters.\n- Jordan joined a call and agreed the next update date.".to_owned(),
+        decisions: "- Forecast storage per cluster, 90 days ahead (Product scope, Dana).".to_owned(),
+        risks: "- Forecast accuracy for smaller clusters is still unproven.".to_owned(),
+        asks: String::new(),
+        next_due: Some(now + 2 * DAY),
+    };
+    let waiting = updates::create(tx, room, p.dana, now - HOUR).await?;
+    updates::add_revision(tx, waiting, &newer, p.dana, now - HOUR).await?;
+    approvals::approve(tx, SubjectKind::Update, waiting, p.dana, 1, now - HOUR).await?;
+    story.add(p.dana, "updates.created", "Dana Whitfield drafted a leadership update: “First forecast shows EU-2 needs the January order; Jordan is re-engaged”.", now - HOUR);
+    Ok(())
 }
 
 /// One email already sent (aligned by both PMs) and a newer draft waiting for Dana's alignment.

@@ -28,4 +28,5 @@ pub fn router() -> Router<AppState> {
         .merge(crate::contact_log::router())
         .merge(crate::drafts::router())
         .merge(crate::outreach::router())
+        .merge(crate::updates::router())
 }

@@ -29,6 +29,7 @@ use crate::outbox::model::{self as outbox, OutboxState};
 use crate::outreach::model::{self as outreach, Pause};
 use crate::questions::model::{self as questions, Question};
 use crate::timeline::{self, Category, Event};
+use crate::updates::model as updates;
 use crate::web::page::Page;
 use crate::web::time::{self, Int, OptionalInt};
 use crate::workstreams::model::{self as workstreams, Workstream};
@@ -90,6 +91,8 @@ pub struct RoomView {
     pub drafts: Vec<drafts::Summary>,
     pub pause: Option<Pause>,
     pub unknown: Vec<outbox::Entry>,
+    pub update_in_progress: Option<updates::Update>,
+    pub latest_pre_read: Option<updates::PreRead>,
     pub events: Vec<Event>,
     pub older_events: Option<i64>,
     pub filters: Filters,
@@ -143,6 +146,8 @@ impl RoomView {
                 .into_iter()
                 .filter(|e| e.state == OutboxState::Unknown)
                 .collect(),
+            update_in_progress: updates::in_progress(conn, id).await?,
+            latest_pre_read: updates::pre_read(conn, id, None).await?,
             events,
             older_events,
             categories: Category::ALL,

@@ -20,6 +20,7 @@ text_enum! {
         Contacts = "contacts" => "Contact log",
         Drafts = "drafts" => "Customer email",
         Outreach = "outreach" => "Outreach",
+        Updates = "updates" => "Leadership updates",
     }
 }
 

@@ -1,0 +1,154 @@
+//! `/pre-reads`: the page a director opens before the weekly review — every room the viewer can
+//! read with its latest pre-read, what needs attention first: overdue updates, then off track,
+//! at risk, rooms leadership has not heard about yet, then on track.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use sqlx::Row;
+
+use super::model::OverallStatus;
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::clock::Millis;
+use crate::error::AppError;
+use crate::rooms::model::Severity;
+use crate::web::page::Page;
+use crate::web::time::{self, Int};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/pre-reads", get(index))
+}
+
+/// One room on the index.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub room_id: i64,
+    pub title: String,
+    pub customer: String,
+    pub severity: Severity,
+    pub status: Option<OverallStatus>,
+    pub headline: String,
+    pub version: Option<i64>,
+    pub published_at: Option<Millis>,
+    pub next_due: Option<Millis>,
+}
+
+impl Line {
+    pub fn is_overdue(&self, now: impl Int) -> bool {
+        self.next_due.is_some_and(|due| due < now.int())
+    }
+}
+
+/// Sort key: lower needs attention sooner.
+pub fn attention(line: &Line, now: Millis) -> (u8, Millis) {
+    let rank = match (line.is_overdue(now), line.status) {
+        (true, _) => 0,
+        (false, Some(OverallStatus::OffTrack)) => 1,
+        (false, Some(OverallStatus::AtRisk)) => 2,
+        (false, None) => 3,
+        (false, Some(OverallStatus::OnTrack)) => 4,
+    };
+    (rank, line.next_due.unwrap_or(Millis::MAX))
+}
+
+/// Rooms shown at most (the ones needing attention first).
+const SHOWN: i64 = 500;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "updates/index.html")]
+struct IndexPage {
+    page: Page,
+    lines: Vec<Line>,
+    now: Millis,
+}
+
+impl IndexPage {
+    fn when(&self, at: impl Int) -> String {
+        time::when(at)
+    }
+
+    fn due(&self, at: impl Int) -> String {
+        time::due(at.int(), self.now)
+    }
+}
+
+async fn index(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+) -> Result<IndexPage, AppError> {
+    let now = state.clock.now();
+    let scope = match user.is_admin {
+        true => "",
+        false => "JOIN members m ON m.room_id = r.id AND m.user_id = $1",
+    };
+    let sql = format!(
+        "SELECT r.id, r.title, c.name, r.severity, p.status, p.headline, p.version, p.published_at, \
+         r.next_leadership_update_due FROM rooms r {scope} JOIN customers c ON c.id = r.customer_id \
+         LEFT JOIN pre_reads p ON p.room_id = r.id AND p.version = (SELECT MAX(version) FROM pre_reads WHERE room_id = r.id) \
+         WHERE r.status <> 'closed' AND $1 = $1 \
+         ORDER BY CASE WHEN r.next_leadership_update_due < $2 THEN 0 ELSE 1 END, r.next_leadership_update_due LIMIT {SHOWN}"
+    );
+    let mut conn = state.db.reader().acquire().await?;
+    let rows = sqlx::query(&sql)
+        .bind(user.id)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let severity: String = row.try_get(3)?;
+        let status: Option<String> = row.try_get(4)?;
+        lines.push(Line {
+            room_id: row.try_get(0)?,
+            title: row.try_get(1)?,
+            customer: row.try_get(2)?,
+            severity: Severity::parse(&severity).unwrap_or(Severity::S3),
+            status: status.as_deref().and_then(OverallStatus::parse),
+            headline: row.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
+            version: row.try_get(6)?,
+            published_at: row.try_get(7)?,
+            next_due: row.try_get(8)?,
+        });
+    }
+    lines.sort_by_key(|line| attention(line, now));
+    Ok(IndexPage { page, lines, now })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: i64, status: Option<OverallStatus>, next_due: Option<Millis>) -> Line {
+        Line {
+            room_id: id,
+            title: String::new(),
+            customer: String::new(),
+            severity: Severity::S2,
+            status,
+            headline: String::new(),
+            version: status.map(|_| 1),
+            published_at: None,
+            next_due,
+        }
+    }
+
+    #[test]
+    fn overdue_first_then_off_track_at_risk_unheard_and_on_track() {
+        let now = 1_000;
+        let mut lines = vec![
+            line(1, Some(OverallStatus::OnTrack), Some(5_000)),
+            line(2, None, None),
+            line(3, Some(OverallStatus::AtRisk), Some(5_000)),
+            line(4, Some(OverallStatus::OnTrack), Some(500)),
+            line(5, Some(OverallStatus::OffTrack), Some(9_000)),
+            line(6, Some(OverallStatus::AtRisk), Some(2_000)),
+        ];
+        lines.sort_by_key(|l| attention(l, now));
+        let order: Vec<i64> = lines.iter().map(|l| l.room_id).collect();
+        assert_eq!(order, [4, 5, 6, 3, 2, 1]);
+    }
+}

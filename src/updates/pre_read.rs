@@ -1,0 +1,108 @@
+//! Pre-read pages: the latest published version of a room's leadership update, or any version,
+//! read-only and print-friendly, with what changed since the previous version. Members (leadership
+//! included) and admins only.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+
+use super::model::{self, PreRead};
+use super::snapshot::{Snapshot, changes};
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::error::AppError;
+use crate::rooms::change::read_room;
+use crate::rooms::model::Room;
+use crate::web::page::Page;
+use crate::web::time::{self, Int};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}/pre-read", get(latest))
+        .route("/rooms/{id}/pre-reads/{version}", get(version))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "updates/pre_read.html")]
+struct PreReadPage {
+    page: Page,
+    room: Room,
+    pre_read: Option<PreRead>,
+    snapshot: Snapshot,
+    changes: Vec<String>,
+    latest: i64,
+}
+
+impl PreReadPage {
+    fn when(&self, at: impl Int) -> String {
+        time::when(at)
+    }
+}
+
+async fn render(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    room_id: i64,
+    version: Option<i64>,
+) -> Result<PreReadPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, _) = read_room(&mut conn, room_id, user).await?;
+    let pre_read = model::pre_read(&mut conn, room_id, version).await?;
+    if version.is_some() && pre_read.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let latest = model::pre_read(&mut conn, room_id, None)
+        .await?
+        .map_or(0, |p| p.version);
+    let (snapshot, changes) = match &pre_read {
+        Some(current) => {
+            let snapshot: Snapshot =
+                serde_json::from_str(&current.snapshot).map_err(anyhow::Error::from)?;
+            let changes =
+                match model::pre_read(&mut conn, room_id, Some(current.version - 1)).await? {
+                    Some(previous) => {
+                        let before: Snapshot = serde_json::from_str(&previous.snapshot)
+                            .map_err(anyhow::Error::from)?;
+                        changes(
+                            &before,
+                            &snapshot,
+                            previous.body.status().label(),
+                            current.body.status().label(),
+                        )
+                    }
+                    None => Vec::new(),
+                };
+            (snapshot, changes)
+        }
+        None => (Snapshot::default(), Vec::new()),
+    };
+    Ok(PreReadPage {
+        page,
+        room,
+        pre_read,
+        snapshot,
+        changes,
+        latest,
+    })
+}
+
+async fn latest(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path(room_id): Path<i64>,
+) -> Result<PreReadPage, AppError> {
+    render(&state, &user, page, room_id, None).await
+}
+
+async fn version(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, version)): Path<(i64, i64)>,
+) -> Result<PreReadPage, AppError> {
+    render(&state, &user, page, room_id, Some(version)).await
+}

@@ -1,0 +1,341 @@
+//! The update page (current revision, each PM's alignment, the publish checklist), aligning on
+//! it, and publishing: re-checked inside the publishing transaction, which freezes the revision
+//! and a snapshot of the room as the next pre-read version and tells leadership.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use lettre::Message;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use serde::Deserialize;
+use sqlx::AnyConnection;
+
+use super::model::{self, NewPreRead, Revision, Update};
+use super::snapshot::Snapshot;
+use super::{publish_blockers, require_pm};
+use crate::AppState;
+use crate::accounts::{CurrentUser, user};
+use crate::approvals::{self, Alignment, SubjectKind, approval_refusal};
+use crate::customers::model as customers;
+use crate::error::AppError;
+use crate::members::model::{self as members, Member};
+use crate::outbox::model::{self as outbox, MessageKind, Outgoing};
+use crate::rooms::access::{Action, MemberKind, Viewer};
+use crate::rooms::change::{RoomChange, read_room};
+use crate::rooms::model::Room;
+use crate::web::forms::Form;
+use crate::web::page::Page;
+use crate::web::time::{self, Int};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{id}/updates/{update}", get(show))
+        .route("/rooms/{id}/updates/{update}/approval", post(approve))
+        .route(
+            "/rooms/{id}/updates/{update}/approval/withdrawal",
+            post(withdraw),
+        )
+        .route("/rooms/{id}/updates/{update}/publication", post(publish))
+}
+
+/// An update with its current revision and where every PM stands.
+struct Loaded {
+    update: Update,
+    current: Revision,
+    members: Vec<Member>,
+    alignment: Vec<(Member, Alignment)>,
+}
+
+async fn load(conn: &mut AnyConnection, room_id: i64, update_id: i64) -> Result<Loaded, AppError> {
+    let update = model::find(conn, room_id, update_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let current = model::revision(conn, update_id, update.current_revision)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let members = members::list(conn, room_id).await?;
+    let approvals = approvals::list(conn, SubjectKind::Update, update_id).await?;
+    Ok(Loaded {
+        alignment: approvals::alignment(&members, &approvals, update.current_revision),
+        update,
+        current,
+        members,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "updates/show.html")]
+struct ShowPage {
+    page: Page,
+    room: Room,
+    viewer: Viewer,
+    loaded: Loaded,
+    blockers: Vec<String>,
+}
+
+impl ShowPage {
+    fn when(&self, at: impl Int) -> String {
+        time::when(at)
+    }
+
+    fn my_alignment_is_current(&self) -> bool {
+        self.loaded
+            .alignment
+            .iter()
+            .any(|(pm, a)| pm.user_id == self.viewer.user_id && a.is_current())
+    }
+
+    fn i_have_aligned(&self) -> bool {
+        self.loaded
+            .alignment
+            .iter()
+            .any(|(pm, a)| pm.user_id == self.viewer.user_id && *a != Alignment::Missing)
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, update_id)): Path<(i64, i64)>,
+) -> Result<ShowPage, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
+    let loaded = load(&mut conn, room_id, update_id).await?;
+    let blockers = publish_blockers(
+        &loaded.alignment,
+        room.is_closed(),
+        loaded.update.published_version,
+    );
+    Ok(ShowPage {
+        page,
+        room,
+        viewer,
+        loaded,
+        blockers,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ApprovalForm {
+    revision: i64,
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((room_id, update_id)): Path<(i64, i64)>,
+    Form(form): Form<ApprovalForm>,
+) -> Result<Redirect, AppError> {
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    require_pm(&change.viewer)?;
+    let loaded = load(change.conn(), room_id, update_id).await?;
+    if loaded.update.published_version.is_some() {
+        return Err(AppError::Conflict(
+            "This update is already published.".into(),
+        ));
+    }
+    if let Some(why) = approval_refusal(form.revision, loaded.update.current_revision) {
+        return Err(AppError::Conflict(why));
+    }
+    let now = change.now;
+    approvals::approve(
+        change.conn(),
+        SubjectKind::Update,
+        update_id,
+        user.id,
+        form.revision,
+        now,
+    )
+    .await?;
+    let summary = format!(
+        "{} aligned on revision {} of the leadership update “{}”.",
+        user.name, form.revision, loaded.current.body.headline
+    );
+    change
+        .record(
+            "updates.approved",
+            &summary,
+            &format!("/rooms/{room_id}/updates/{update_id}"),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/rooms/{room_id}/updates/{update_id}"
+    )))
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((room_id, update_id)): Path<(i64, i64)>,
+) -> Result<Redirect, AppError> {
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    require_pm(&change.viewer)?;
+    if !approvals::withdraw(change.conn(), SubjectKind::Update, update_id, user.id).await? {
+        return Err(AppError::Conflict(
+            "You had not aligned on this update.".into(),
+        ));
+    }
+    change
+        .record(
+            "updates.approval_withdrawn",
+            &format!(
+                "{} withdrew their alignment on the leadership update.",
+                user.name
+            ),
+            "",
+        )
+        .await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/rooms/{room_id}/updates/{update_id}"
+    )))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "updates/blocked.html")]
+struct BlockedPage {
+    page: Page,
+    room: Room,
+    update_id: i64,
+    blockers: Vec<String>,
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, update_id)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
+    require_pm(&change.viewer)?;
+    let loaded = load(change.conn(), room_id, update_id).await?;
+    let room = change.room.clone();
+    let path = format!("/rooms/{room_id}/updates/{update_id}");
+    let blockers = publish_blockers(
+        &loaded.alignment,
+        room.is_closed(),
+        loaded.update.published_version,
+    );
+    if !blockers.is_empty() {
+        let summary = format!(
+            "Publish blocked: {} tried to publish the leadership update — {}.",
+            user.name,
+            blockers.join("; ")
+        );
+        change
+            .record("updates.publish_blocked", &summary, &path)
+            .await?;
+        change.commit().await?;
+        return Ok((
+            StatusCode::CONFLICT,
+            BlockedPage {
+                page,
+                room,
+                update_id,
+                blockers,
+            },
+        )
+            .into_response());
+    }
+    let now = change.now;
+    let previous = model::pre_read(change.conn(), room_id, None).await?;
+    let since = previous.as_ref().map_or(room.opened_at, |p| p.published_at);
+    let customer = customers::find(change.conn(), room.customer_id)
+        .await?
+        .map_or(String::new(), |c| c.name);
+    let snapshot = Snapshot::take(change.conn(), &room, &customer, since, now).await?;
+    let snapshot = serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?;
+    let new = NewPreRead {
+        room_id,
+        update_id,
+        revision: loaded.current.number,
+        body: &loaded.current.body,
+        snapshot: &snapshot,
+        published_by: user.id,
+    };
+    let version = model::publish(change.conn(), &new, now).await?;
+    model::mark_published(change.conn(), update_id, version).await?;
+    sqlx::query("UPDATE rooms SET next_leadership_update_due = $1 WHERE id = $2")
+        .bind(loaded.current.body.next_due)
+        .bind(room_id)
+        .execute(change.conn())
+        .await?;
+    tell_leadership(&state, change.conn(), &room, &loaded, version, now).await?;
+    let summary = format!(
+        "{} published pre-read version {version}: “{}” ({}).",
+        user.name,
+        loaded.current.body.headline,
+        loaded.current.body.status().label().to_lowercase()
+    );
+    change
+        .record(
+            "updates.published",
+            &summary,
+            &format!("/rooms/{room_id}/pre-reads/{version}"),
+        )
+        .await?;
+    change.commit().await?;
+    state.outbox.wake();
+    Ok(Redirect::to(&format!("/rooms/{room_id}/pre-reads/{version}")).into_response())
+}
+
+/// Queues an email with the headline and a link for every leadership member of the room.
+async fn tell_leadership(
+    state: &AppState,
+    tx: &mut AnyConnection,
+    room: &Room,
+    loaded: &Loaded,
+    version: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    let link = state
+        .config
+        .link(&format!("/rooms/{}/pre-reads/{version}", room.id));
+    let body = &loaded.current.body;
+    for member in loaded
+        .members
+        .iter()
+        .filter(|m| m.kind == MemberKind::Leadership)
+    {
+        let Some(account) = user::find(&mut *tx, member.user_id).await? else {
+            continue;
+        };
+        let to = Mailbox::new(
+            Some(account.name.clone()),
+            account.email.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+        let text = format!(
+            "Hello {},\n\nA new pre-read is published for “{}”.\n\n{}: {}\n\nRead it before the meeting:\n\n{link}\n",
+            account.name,
+            room.title,
+            body.status().label(),
+            body.headline
+        );
+        let message = Message::builder()
+            .from(state.config.mail_from.clone())
+            .to(to)
+            .subject(format!("Pre-read: {}", body.headline))
+            .message_id(Some(crate::mail::message_id(&state.config)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(text)
+            .map_err(anyhow::Error::from)?;
+        let outgoing = Outgoing {
+            kind: MessageKind::Notification,
+            room_id: None,
+            draft_id: None,
+            sender_id: None,
+            contact_ids: Vec::new(),
+            message,
+        };
+        outbox::enqueue(tx, state.db.backend(), &outgoing, now).await?;
+    }
+    Ok(())
+}
