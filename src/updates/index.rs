@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn overdue_first_then_off_track_at_risk_unheard_and_on_track() {
         let now = 1_000;
-        let mut lines = vec![
+        let mut lines = [
             line(1, Some(OverallStatus::OnTrack), Some(5_000)),
             line(2, None, None),
             line(3, Some(OverallStatus::AtRisk), Some(5_000)),
