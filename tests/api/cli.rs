@@ -171,6 +171,22 @@ async fn demo_prints_credentials_that_sign_in() {
         crate::helpers::count(&app, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await,
         1
     );
+    let (_, pre_read) = client.page("/rooms/1/pre-read").await;
+    assert!(
+        pre_read.contains("Northwind needs a per-cluster forecast before its January order window")
+    );
+    let waiting_update = crate::helpers::count(
+        &app,
+        "SELECT id FROM leadership_updates WHERE published_version IS NULL",
+    )
+    .await;
+    let (_, update) = client
+        .page(&format!("/rooms/1/updates/{waiting_update}"))
+        .await;
+    assert!(
+        update.contains("Sam Okafor has not aligned on the current revision"),
+        "the newer update waits for Sam"
+    );
     let again = accord(&app.data, &["demo"]);
     assert!(
         again.status.success(),

@@ -12,3 +12,4 @@ mod room_rules;
 mod rooms;
 mod security;
 mod smtp;
+mod updates;

@@ -1,0 +1,427 @@
+//! Leadership updates aligned before they are shared, and the frozen pre-reads.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Client, Team, TestApp, count};
+
+async fn write_update(
+    client: &Client,
+    room: i64,
+    status: &str,
+    headline: &str,
+) -> reqwest::Response {
+    let fields = [
+        ("status", status),
+        ("headline", headline),
+        (
+            "what_changed",
+            "The forecast prototype runs on Northwind's telemetry.",
+        ),
+        ("decisions", "Forecast per cluster, 90 days ahead."),
+        ("risks", "A competitor promises this today."),
+        ("asks", "Approve the support extension."),
+        ("next_due", "2030-01-10T09:00"),
+    ];
+    client
+        .post_form(&format!("/rooms/{room}/updates"), &fields)
+        .await
+}
+
+async fn revise(client: &Client, room: i64, update: i64, headline: &str) -> reqwest::Response {
+    let fields = [
+        ("status", "at_risk"),
+        ("headline", headline),
+        ("next_due", "2030-01-10T09:00"),
+    ];
+    client
+        .post_form(
+            &format!("/rooms/{room}/updates/{update}/revisions"),
+            &fields,
+        )
+        .await
+}
+
+async fn align(client: &Client, room: i64, update: i64, revision: i64) -> reqwest::Response {
+    client
+        .post_form(
+            &format!("/rooms/{room}/updates/{update}/approval"),
+            &[("revision", &revision.to_string())],
+        )
+        .await
+}
+
+async fn publish(client: &Client, room: i64, update: i64) -> reqwest::Response {
+    client
+        .post_form(&format!("/rooms/{room}/updates/{update}/publication"), &[])
+        .await
+}
+
+/// Dana writes, Sam aligns, Dana publishes. Returns the update id.
+async fn published(app: &TestApp, team: &Team, room: i64, headline: &str) -> i64 {
+    assert_eq!(
+        write_update(&team.dana.0, room, "on_track", headline)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let update = count(app, "SELECT MAX(id) FROM leadership_updates").await;
+    assert_eq!(
+        align(&team.sam.0, room, update, 1).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        publish(&team.dana.0, room, update).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    update
+}
+
+fn article(html: &str) -> String {
+    let start = html.find("<article").expect("a pre-read article");
+    let end = html.find("</article>").unwrap();
+    html[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn publishing_is_refused_until_every_pm_aligned_and_then_tells_leadership() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    write_update(
+        &team.dana.0,
+        room,
+        "at_risk",
+        "Forecast needed before January",
+    )
+    .await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+
+    let refused = publish(&team.dana.0, room, update).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Sam Okafor has not aligned on the current revision")
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM pre_reads").await, 0);
+    let (_, timeline) = team
+        .dana
+        .0
+        .page(&format!("/rooms/{room}?category=updates"))
+        .await;
+    assert!(timeline.contains("Publish blocked: Dana Whitfield tried to publish"));
+
+    align(&team.sam.0, room, update, 1).await;
+    let done = publish(&team.dana.0, room, update).await;
+    assert_eq!(
+        crate::helpers::location(&done),
+        format!("/rooms/{room}/pre-reads/1")
+    );
+    let (status, page) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Forecast needed before January"));
+    assert!(page.contains("At risk"));
+    let mail = app.smtp.wait_for_to("elena@example.com", 1).await;
+    assert!(
+        mail[0]
+            .text()
+            .contains("Subject: Pre-read: Forecast needed before January")
+    );
+    assert!(
+        mail[0]
+            .text()
+            .contains(&format!("/rooms/{room}/pre-reads/1"))
+    );
+    assert!(
+        app.smtp.messages_to("ravi@example.com").is_empty(),
+        "only leadership members are told"
+    );
+    let sql = format!(
+        "SELECT COUNT(*) FROM rooms WHERE id = {room} AND next_leadership_update_due IS NOT NULL"
+    );
+    assert_eq!(count(&app, &sql).await, 1);
+}
+
+#[tokio::test]
+async fn an_edit_after_alignment_makes_the_update_unpublishable() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    write_update(&team.dana.0, room, "on_track", "All good").await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    align(&team.sam.0, room, update, 1).await;
+    revise(&team.dana.0, room, update, "Not so good after all").await;
+    let refused = publish(&team.dana.0, room, update).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Sam Okafor aligned on revision 1, which has since been edited")
+    );
+    let stale = align(&team.sam.0, room, update, 1).await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert!(
+        stale
+            .text()
+            .await
+            .unwrap()
+            .contains("the current revision is 2")
+    );
+    align(&team.sam.0, room, update, 2).await;
+    assert_eq!(
+        publish(&team.dana.0, room, update).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
+    assert!(page.contains("Not so good after all"));
+}
+
+#[tokio::test]
+async fn a_pm_added_later_blocks_publishing() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    write_update(&team.dana.0, room, "on_track", "All good").await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    align(&team.sam.0, room, update, 1).await;
+    let olga = team.outsider.1.to_string();
+    team.dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/members"),
+            &[("user", olga.as_str()), ("kind", "pm")],
+        )
+        .await;
+    let refused = publish(&team.dana.0, room, update).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Olga Outsider has not aligned")
+    );
+}
+
+#[tokio::test]
+async fn a_published_pre_read_never_changes_and_the_next_version_says_what_changed() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let dana = team.dana.1.to_string();
+    team.dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/workstreams"),
+            &[
+                ("title", "Forecast"),
+                ("driver", &dana),
+                ("status", "active"),
+            ],
+        )
+        .await;
+    published(&app, &team, room, "Version one headline").await;
+    let (_, before) = team
+        .elena
+        .0
+        .page(&format!("/rooms/{room}/pre-reads/1"))
+        .await;
+    let before = article(&before);
+
+    // The room moves on: a workstream is blocked, the communicator changes, a new update starts.
+    let ws = count(&app, "SELECT id FROM workstreams").await;
+    team.dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/workstreams/{ws}"),
+            &[
+                ("title", "Forecast"),
+                ("driver", &dana),
+                ("status", "blocked"),
+            ],
+        )
+        .await;
+    let ravi = team.ravi.1.to_string();
+    team.sam
+        .0
+        .post_form(
+            &format!("/rooms/{room}/handovers"),
+            &[
+                ("role", "communicator"),
+                ("to", &ravi),
+                ("reason", "Ravi knows Jordan"),
+            ],
+        )
+        .await;
+    write_update(&team.dana.0, room, "off_track", "Version two headline").await;
+    let (_, after) = team
+        .elena
+        .0
+        .page(&format!("/rooms/{room}/pre-reads/1"))
+        .await;
+    assert_eq!(article(&after), before, "a published pre-read is frozen");
+    assert!(before.contains("Sam Okafor") && before.contains("Version one headline"));
+
+    let second = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    align(&team.sam.0, room, second, 1).await;
+    publish(&team.dana.0, room, second).await;
+    let (_, latest) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
+    assert!(latest.contains("Version two headline"));
+    assert!(latest.contains("Since version 1"));
+    assert!(latest.contains("Overall status: Off track (was On track)."));
+    assert!(latest.contains("Ravi Menon now speaks to the customer (was Sam Okafor)."));
+    assert!(latest.contains("“Forecast” is blocked (was active)."));
+    let (_, first_again) = team
+        .elena
+        .0
+        .page(&format!("/rooms/{room}/pre-reads/1"))
+        .await;
+    assert_eq!(
+        article(&first_again).replace(" (a newer version 2 exists)", ""),
+        before
+    );
+}
+
+#[tokio::test]
+async fn who_may_read_write_align_and_publish() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    published(&app, &team, room, "Published headline").await;
+    let (admin, _) = app
+        .signed_in("morgan@example.com", "Morgan Blake", true)
+        .await;
+    for (who, client) in [
+        ("dana", &team.dana.0),
+        ("sam", &team.sam.0),
+        ("ravi", &team.ravi.0),
+        ("elena", &team.elena.0),
+        ("admin", &admin),
+    ] {
+        let (status, page) = client.page(&format!("/rooms/{room}/pre-read")).await;
+        assert_eq!(status, StatusCode::OK, "{who} reads the pre-read");
+        assert!(page.contains("Published headline"));
+    }
+    for path in [
+        format!("/rooms/{room}/pre-read"),
+        format!("/rooms/{room}/pre-reads/1"),
+        format!("/rooms/{room}/updates/1"),
+    ] {
+        assert_eq!(
+            team.outsider.0.page(&path).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    for (who, client) in [("ravi", &team.ravi.0), ("elena", &team.elena.0)] {
+        assert_eq!(
+            write_update(client, room, "on_track", "Mine")
+                .await
+                .status(),
+            StatusCode::FORBIDDEN,
+            "{who} writes"
+        );
+    }
+    assert_eq!(
+        write_update(&team.outsider.0, room, "on_track", "Mine")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    write_update(&team.dana.0, room, "on_track", "Next one").await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    for (who, client) in [("ravi", &team.ravi.0), ("elena", &team.elena.0)] {
+        assert_eq!(
+            align(client, room, update, 1).await.status(),
+            StatusCode::FORBIDDEN,
+            "{who} aligns"
+        );
+        assert_eq!(
+            publish(client, room, update).await.status(),
+            StatusCode::FORBIDDEN,
+            "{who} publishes"
+        );
+    }
+    assert_eq!(
+        align(&team.outsider.0, room, update, 1).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        align(&team.sam.0, room, update, 1).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        publish(&team.sam.0, room, update).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM pre_reads").await, 2);
+}
+
+#[tokio::test]
+async fn pre_reads_print_without_navigation() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    published(&app, &team, room, "Printable").await;
+    let (_, page) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
+    assert!(page.contains("class=\"no-print crumbs\""));
+    let (_, css) = team.elena.0.page("/static/style.css").await;
+    let print = &css[css.find("@media print").expect("a print stylesheet")..];
+    assert!(
+        print.contains(".topbar") && print.contains(".no-print") && print.contains("display: none")
+    );
+    assert!(print.contains("@page { size: A4"));
+}
+
+#[tokio::test]
+async fn the_index_puts_overdue_and_troubled_rooms_first() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let on_track = team.open_northwind().await;
+    let customer = count(&app, "SELECT id FROM customers").await;
+    let at_risk = team.open_another_for(customer).await;
+    let unheard = team.open_another_for(customer).await;
+    published(&app, &team, on_track, "Calm room").await;
+    // Move the calm room's next update due date into the near future, then let it pass.
+    let db = app.db().await;
+    sqlx::query("UPDATE rooms SET next_leadership_update_due = $1 WHERE id = $2")
+        .bind(app.clock.now() + 3_600_000)
+        .bind(on_track)
+        .execute(db.writer())
+        .await
+        .unwrap();
+    db.close().await;
+    write_update(&team.dana.0, at_risk, "at_risk", "Worried room").await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    align(&team.sam.0, at_risk, update, 1).await;
+    publish(&team.dana.0, at_risk, update).await;
+
+    let (_, before) = team.elena.0.page("/pre-reads").await;
+    let position = |html: &str, needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing"))
+    };
+    assert!(
+        position(&before, "Worried room")
+            < position(&before, &format!("/rooms/{unheard}/pre-read"))
+    );
+    assert!(
+        position(&before, &format!("/rooms/{unheard}/pre-read")) < position(&before, "Calm room")
+    );
+    assert!(!before.contains("Update overdue"));
+
+    app.clock.advance(std::time::Duration::from_secs(2 * 3600));
+    let (_, after) = team.elena.0.page("/pre-reads").await;
+    assert!(
+        position(&after, "Calm room") < position(&after, "Worried room"),
+        "overdue comes first"
+    );
+    assert!(after.contains("Update overdue"));
+    assert!(after.contains("overdue by 60 minutes"));
+    let (_, room_page) = team.elena.0.page(&format!("/rooms/{on_track}")).await;
+    assert!(room_page.contains("overdue by 60 minutes"));
+}
