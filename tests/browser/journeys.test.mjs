@@ -1,0 +1,289 @@
+// The journeys of the product brief, walked in a real Chromium against the real release binary,
+// finding things by label, role and text. Every page visited is audited with axe-core.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAccord, signIn, audit, shoot, shotDir } from './support.mjs';
+
+const DANA = 'dana.whitfield@accord.example';
+const SAM = 'sam.okafor@accord.example';
+const LEE = 'lee.park@accord.example';
+const RAVI = 'ravi.menon@accord.example';
+const ELENA = 'elena.vasquez@accord.example';
+const MORGAN = 'morgan.blake@accord.example';
+const CONTACT = 'maria.lopez@contoso-freight.example';
+
+let app;
+let room; // the room Lee opens; later journeys work in it
+const pages = {};
+
+before(async () => {
+  app = await startAccord();
+});
+
+after(async () => {
+  await app?.stop();
+});
+
+/** Fails on serious or critical accessibility problems of the current page. */
+async function accessible(page) {
+  const problems = await audit(page);
+  assert.deepEqual(problems, [], problems.join('\n'));
+}
+
+async function visit(page, path) {
+  const response = await page.goto(`${app.base}${path}`);
+  await accessible(page);
+  return response;
+}
+
+async function as(email, options) {
+  pages[email] ??= await signIn(app, email, options);
+  return pages[email];
+}
+
+test('a partner opens an escalation from the form', async () => {
+  const lee = await as(LEE);
+  await visit(lee, '/');
+  await shoot(lee, 'dashboard');
+  await lee.getByRole('link', { name: 'Open an escalation' }).first().click();
+  await accessible(lee);
+  await shoot(lee, 'open-escalation');
+  await lee.getByLabel('Customer', { exact: true }).selectOption({ label: 'A new customer (fill in below)' });
+  await lee.getByLabel("New customer's name").fill('Contoso Freight');
+  await lee.getByLabel("New customer's email domain (optional)").fill('contoso-freight.example');
+  await lee.getByLabel('Title', { exact: true }).fill('Shipments vanish from the capacity dashboard');
+  await lee.getByLabel("Problem statement, in the customer's words").fill('Maria says half of yesterday\'s shipments are missing from the dashboard.');
+  await lee.getByLabel(/S1 critical/).check();
+  await lee.getByLabel('Escalated by').selectOption({ label: 'A new contact (fill in below)' });
+  await lee.getByLabel("New contact's name").fill('Maria Lopez');
+  await lee.getByLabel('Their email').fill(CONTACT);
+  await lee.getByLabel('Their title (optional)').fill('Head of logistics IT');
+  await lee.getByLabel(/^Partner \(sales engineer/).check();
+  const pms = lee.getByRole('group', { name: 'Product managers' });
+  await pms.getByLabel(/Dana Whitfield/).check();
+  await pms.getByLabel(/Sam Okafor/).check();
+  await lee.getByRole('group', { name: 'Leadership (read only)' }).getByLabel(/Elena Vasquez/).check();
+  await lee.getByLabel('Lead', { exact: true }).selectOption({ label: 'Dana Whitfield' });
+  await lee.getByLabel(/^Communicator/).selectOption({ label: 'Sam Okafor' });
+  await lee.getByRole('button', { name: 'Open the room' }).click();
+  await lee.waitForURL(/\/rooms\/\d+$/);
+  room = Number(new URL(lee.url()).pathname.split('/')[2]);
+  await accessible(lee);
+  await assert.doesNotReject(lee.getByRole('heading', { name: 'Shipments vanish from the capacity dashboard' }).waitFor());
+  const owner = lee.getByRole('region', { name: 'Owns this' });
+  await assert.doesNotReject(owner.getByText('Dana Whitfield').waitFor());
+  await assert.doesNotReject(lee.getByRole('region', { name: 'Speaks to the customer' }).getByText('Sam Okafor').waitFor());
+});
+
+test('two PMs split the work and agree who decides what', async () => {
+  const dana = await as(DANA);
+  const sam = await as(SAM);
+  await visit(dana, `/rooms/${room}`);
+  await dana.getByRole('link', { name: 'Add workstream' }).click();
+  await accessible(dana);
+  await dana.getByLabel('Title', { exact: true }).fill('Find the missing shipments in telemetry');
+  await dana.getByRole('button', { name: 'Add workstream' }).click();
+  await visit(sam, `/rooms/${room}/workstreams/new`);
+  await sam.getByLabel('Title', { exact: true }).fill('Keep Maria informed');
+  await sam.getByLabel('Next step').fill('Call Maria with what we know');
+  await sam.getByRole('button', { name: 'Add workstream' }).click();
+  await visit(dana, `/rooms/${room}/decision-types`);
+  await shoot(dana, 'decision-types');
+  await dana.getByLabel('Owner of Commercial').selectOption({ label: 'Sam Okafor' });
+  await dana.getByRole('button', { name: 'Save Commercial' }).click();
+  await visit(dana, `/rooms/${room}`);
+  const decides = dana.getByRole('region', { name: 'Decides what' });
+  await assert.doesNotReject(decides.getByText('Sam Okafor').first().waitFor());
+  const workstreams = dana.getByRole('region', { name: 'Workstreams' });
+  await assert.doesNotReject(workstreams.getByText('Keep Maria informed', { exact: true }).first().waitFor());
+  await assert.doesNotReject(workstreams.getByText('Find the missing shipments in telemetry', { exact: true }).first().waitFor());
+  await shoot(dana, 'room');
+  await visit(dana, `/rooms/${room}/members`);
+  await shoot(dana, 'members');
+});
+
+test('a change in one browser appears in another without a reload', async () => {
+  const elena = await as(ELENA);
+  const sam = await as(SAM);
+  await visit(elena, `/rooms/${room}`);
+  await visit(sam, `/rooms/${room}/touches/new`);
+  await shoot(sam, 'log-touch');
+  await sam.getByLabel('Contact').selectOption({ label: 'Maria Lopez (Head of logistics IT)' });
+  await sam.getByLabel('Call').check();
+  await sam.getByLabel('What was discussed').fill('Told Maria we found the gap in the import job');
+  await sam.getByRole('button', { name: 'Log touch' }).click();
+  await assert.doesNotReject(elena.getByText('Told Maria we found the gap in the import job').first().waitFor({ timeout: 5000 }));
+});
+
+test('the duplicate-question warning shows what the other PM already asked', async () => {
+  const dana = await as(DANA);
+  const sam = await as(SAM);
+  await visit(dana, `/rooms/${room}/questions/new`);
+  await dana.getByLabel('Question').fill('When do you plan to buy more capacity?');
+  await dana.getByLabel('Who is it for?').selectOption({ label: 'Maria Lopez (Head of logistics IT)' });
+  await dana.getByRole('button', { name: 'Record question' }).click();
+  await dana.waitForURL(/#questions$/);
+  await visit(sam, `/rooms/${room}/questions/new`);
+  await sam.getByLabel('Question').pressSequentially('When are you planning to order more capacity?');
+  const warning = sam.getByText('Already asked?');
+  await assert.doesNotReject(warning.waitFor({ timeout: 5000 }));
+  await assert.doesNotReject(sam.getByText('Asked by Dana Whitfield', { exact: false }).waitFor());
+  await accessible(sam);
+  await shoot(sam, 'question-similar');
+});
+
+test('one voice: blocked until aligned, stale after an edit, paused, then sent once — with the keyboard', async () => {
+  const sam = await as(SAM);
+  const dana = await as(DANA);
+  await visit(sam, `/rooms/${room}/drafts/new`);
+  await shoot(sam, 'draft-form');
+  await sam.getByRole('group', { name: 'To' }).getByLabel(/Maria Lopez/).check();
+  await sam.getByLabel('Subject').fill('What happened to your shipments');
+  await sam.getByLabel(/^Message/).fill('Hello Maria,\n\nWe found the gap in the import job and are fixing it today.\n\nSam');
+  await sam.getByRole('button', { name: 'Save draft' }).click();
+  await sam.waitForURL(/\/drafts\/\d+$/);
+  const draftPath = new URL(sam.url()).pathname;
+  await accessible(sam);
+  await assert.doesNotReject(sam.getByText('Dana Whitfield has not aligned on the current revision').waitFor());
+  assert.equal(await sam.getByRole('button', { name: 'Send to the customer' }).isDisabled(), true);
+  await shoot(sam, 'draft-blocked');
+
+  await visit(dana, draftPath);
+  await dana.getByRole('button', { name: 'Align on revision 1' }).click();
+  await visit(sam, draftPath);
+  await assert.doesNotReject(sam.getByText('Every PM aligned on this revision').waitFor());
+
+  await visit(dana, `${draftPath}/edit`);
+  await dana.getByLabel(/^Message/).fill('Hello Maria,\n\nWe found the gap in the import job; the fix ships tonight.\n\nSam');
+  await dana.getByRole('button', { name: 'Save new revision' }).click();
+  await visit(sam, draftPath);
+  await assert.doesNotReject(sam.getByText('Sam Okafor aligned on revision 1, which has since been edited').waitFor());
+  await sam.getByRole('link', { name: 'changes from 1' }).click();
+  await accessible(sam);
+  await shoot(sam, 'draft-diff');
+  await visit(sam, draftPath);
+  await sam.getByRole('button', { name: 'Align on revision 2' }).click();
+
+  await visit(dana, `/rooms/${room}/pause`);
+  await dana.getByLabel('Why').fill('Wait until the fix is live');
+  await dana.getByRole('button', { name: 'Pause outreach' }).click();
+  await visit(sam, draftPath);
+  await assert.doesNotReject(sam.getByText('Outreach is paused by Dana Whitfield: Wait until the fix is live').first().waitFor());
+  assert.equal(await sam.getByRole('button', { name: 'Send to the customer' }).isDisabled(), true);
+  await shoot(sam, 'draft-paused');
+  await visit(dana, `/rooms/${room}`);
+  await dana.getByRole('button', { name: 'Resume outreach' }).click();
+
+  // The send itself, with the keyboard alone.
+  await visit(sam, draftPath);
+  const send = sam.getByRole('button', { name: 'Send to the customer' });
+  for (let i = 0; i < 80 && !(await send.evaluate((el) => el === document.activeElement)); i++) {
+    await sam.keyboard.press('Tab');
+  }
+  assert.equal(await send.evaluate((el) => el === document.activeElement), true, 'the send button is reachable by Tab');
+  await sam.keyboard.press('Enter');
+  await sam.waitForURL((url) => url.pathname === draftPath);
+  for (let i = 0; i < 100 && app.smtp.to(CONTACT).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(app.smtp.to(CONTACT).length, 1, 'exactly one message reaches the customer');
+  assert.match(app.smtp.to(CONTACT)[0].data, /the fix ships tonight/);
+});
+
+test('leadership: an aligned update is published and a director reads and prints the pre-read', async () => {
+  const dana = await as(DANA);
+  const sam = await as(SAM);
+  await visit(dana, `/rooms/${room}/updates/new`);
+  await shoot(dana, 'update-form');
+  await dana.getByLabel('At risk').check();
+  await dana.getByLabel('Headline').fill('Missing shipments found; fix ships tonight');
+  await dana.getByLabel('Asks of leadership').fill('None yet.');
+  await dana.getByRole('button', { name: 'Save update' }).click();
+  await dana.waitForURL(/\/updates\/\d+$/);
+  const updatePath = new URL(dana.url()).pathname;
+  await accessible(dana);
+  await visit(sam, updatePath);
+  await sam.getByRole('button', { name: 'Align on revision 1' }).click();
+  await visit(dana, updatePath);
+  await shoot(dana, 'update');
+  await dana.getByRole('button', { name: 'Publish the pre-read' }).click();
+  await dana.waitForURL(/\/pre-reads\/1$/);
+
+  const elena = await as(ELENA);
+  await visit(elena, '/pre-reads');
+  await shoot(elena, 'pre-reads');
+  await elena.getByRole('link', { name: 'Shipments vanish from the capacity dashboard' }).click();
+  await accessible(elena);
+  await assert.doesNotReject(elena.getByText('Missing shipments found; fix ships tonight').waitFor());
+  await shoot(elena, 'pre-read');
+  const pdf = join(shotDir, 'pre-read.pdf');
+  await elena.pdf({ path: pdf, format: 'A4' });
+  assert.ok(statSync(pdf).size > 10_000, 'the pre-read prints to a PDF');
+  await elena.emulateMedia({ media: 'print' });
+  assert.equal(await elena.locator('.topbar').isVisible(), false, 'no navigation in print');
+  await elena.emulateMedia({ media: 'screen' });
+});
+
+test('someone who is not a member is refused', async () => {
+  const ravi = await as(RAVI);
+  const response = await visit(ravi, `/rooms/${room}`);
+  assert.equal(response.status(), 404);
+  await assert.doesNotReject(ravi.getByRole('heading', { name: 'Not found' }).waitFor());
+  assert.equal(await ravi.getByText('Shipments vanish').count(), 0);
+});
+
+test('admin pages and sign-in are accessible', async () => {
+  const morgan = await as(MORGAN);
+  await visit(morgan, '/admin/users');
+  await shoot(morgan, 'admin-people');
+  await visit(morgan, '/admin/mail');
+  await visit(morgan, '/customers');
+  const anonymous = await (await app.browser.newContext({ bypassCSP: true })).newPage();
+  await visit(anonymous, '/sign-in');
+  await shoot(anonymous, 'sign-in');
+});
+
+test('without JavaScript: open an escalation, align and send', async () => {
+  const options = { javaScriptEnabled: false };
+  const lee = await signIn(app, LEE, options);
+  await lee.goto(`${app.base}/rooms/new`);
+  await lee.getByLabel('Customer', { exact: true }).selectOption({ label: 'A new customer (fill in below)' });
+  await lee.getByLabel("New customer's name").fill('Northwind Rail');
+  await lee.getByLabel('Title', { exact: true }).fill('Rail yard sensors report stale capacity');
+  await lee.getByLabel("Problem statement, in the customer's words").fill('Capacity numbers are a day old.');
+  await lee.getByLabel('Escalated by').selectOption({ label: 'A new contact (fill in below)' });
+  await lee.getByLabel("New contact's name").fill('Olu Bello');
+  await lee.getByLabel('Their email').fill('olu.bello@northwind-rail.example');
+  await lee.getByLabel(/^Partner \(sales engineer/).check();
+  const pms = lee.getByRole('group', { name: 'Product managers' });
+  await pms.getByLabel(/Dana Whitfield/).check();
+  await pms.getByLabel(/Sam Okafor/).check();
+  await lee.getByLabel(/^Communicator/).selectOption({ label: 'Sam Okafor' });
+  await lee.getByRole('button', { name: 'Open the room' }).click();
+  await lee.waitForURL(/\/rooms\/\d+$/);
+  const railRoom = Number(new URL(lee.url()).pathname.split('/')[2]);
+
+  const sam = await signIn(app, SAM, options);
+  await sam.goto(`${app.base}/rooms/${railRoom}/drafts/new`);
+  await sam.getByRole('group', { name: 'To' }).getByLabel(/Olu Bello/).check();
+  await sam.getByLabel('Subject').fill('Your capacity numbers');
+  await sam.getByLabel(/^Message/).fill('Hello Olu,\n\nWe are on it.\n\nSam');
+  await sam.getByRole('button', { name: 'Save draft' }).click();
+  await sam.waitForURL(/\/drafts\/\d+$/);
+  const draftPath = new URL(sam.url()).pathname;
+
+  const dana = await signIn(app, DANA, options);
+  await dana.goto(`${app.base}${draftPath}`);
+  await dana.getByRole('button', { name: 'Align on revision 1' }).click();
+  await dana.waitForURL((url) => url.pathname === draftPath);
+  await assert.doesNotReject(dana.getByText('Aligned on the current revision').first().waitFor());
+
+  await sam.goto(`${app.base}${draftPath}`);
+  await sam.getByRole('button', { name: 'Send to the customer' }).click();
+  await sam.waitForURL((url) => url.pathname === draftPath);
+  for (let i = 0; i < 100 && app.smtp.to('olu.bello@northwind-rail.example').length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(app.smtp.to('olu.bello@northwind-rail.example').length, 1);
+});
