@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
             state.config.session_idle.as_secs() as i64,
         )));
     Router::new()
+        .merge(bench_ceiling())
         .merge(crate::rooms::router())
         .merge(crate::customers::router())
         .merge(accounts::router())
@@ -176,6 +177,23 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The benchmark's ceiling: with `ACCORD_BENCH_CEILING_BYTES=N` set, `GET /bench/ceiling` answers a
+/// fixed page of N bytes through the same middleware, so `accord-bench` can compare a real page
+/// with the cheapest possible response of the same size. Absent otherwise.
+fn bench_ceiling() -> Router<AppState> {
+    let Some(bytes) = std::env::var("ACCORD_BENCH_CEILING_BYTES")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return Router::new();
+    };
+    let body: &'static str = Box::leak("x".repeat(bytes).into_boxed_str());
+    Router::new().route(
+        "/bench/ceiling",
+        axum::routing::get(move || async move { axum::response::Html(body) }),
+    )
 }
 
 /// The span of one request: method and route template only. The raw path could hold a token.

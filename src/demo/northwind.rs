@@ -308,6 +308,7 @@ async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::
     emails(tx, p, room, jordan, now, &mut story).await?;
     leadership(tx, p, room, now, &mut story).await?;
     story.write(tx, room).await?;
+    rooms::lock_for_change(tx, room, now).await?;
     Ok(room)
 }
 

@@ -36,10 +36,19 @@ impl FromRequestParts<AppState> for Page {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let user = CurrentUser::optional(parts, state).await?;
         let session = session_of(parts)?;
+        // Only touch the flash when there is one: `remove` marks the session modified, and a
+        // modified session is written back — a database write on every page view.
+        let flash = match session.get::<String>(FLASH).await? {
+            Some(message) => {
+                session.remove::<String>(FLASH).await?;
+                Some(message)
+            }
+            None => None,
+        };
         Ok(Page {
             user,
             csrf: csrf::token(&session).await?,
-            flash: session.remove::<String>(FLASH).await?,
+            flash,
         })
     }
 }

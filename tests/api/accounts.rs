@@ -253,3 +253,29 @@ async fn a_session_ends_after_its_absolute_lifetime() {
     app.clock.advance(Duration::from_secs(120));
     assert!(!client.is_signed_in().await);
 }
+
+#[tokio::test]
+async fn reading_pages_does_not_write_the_session() {
+    let app = TestApp::spawn().await;
+    let (client, _) = app.signed_in("dana@example.com", "Dana", false).await;
+    client.page("/").await;
+    let snapshot = || async {
+        let db = app.db().await;
+        let row: (String, i64) =
+            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE user_id IS NOT NULL")
+                .fetch_one(db.reader())
+                .await
+                .unwrap();
+        db.close().await;
+        row
+    };
+    let before = snapshot().await;
+    for path in ["/", "/pre-reads", "/customers", "/"] {
+        assert_eq!(client.page(path).await.0, StatusCode::OK);
+    }
+    assert_eq!(
+        snapshot().await,
+        before,
+        "a page view is not a database write"
+    );
+}

@@ -1,0 +1,621 @@
+//! A realistic dataset, written in bulk: N rooms with members, workstreams, decision types and
+//! decisions, questions, contacts and touches, drafts with revisions and approvals, about ten
+//! timeline events each, published pre-reads — plus one room with 5,000 events and the rooms the
+//! benchmark's own member works in.
+
+use accord::accounts::password::Password;
+use accord::db::{Backend, Db};
+use accord::questions::similarity;
+
+/// A value to bind.
+#[derive(Clone)]
+enum V {
+    I(i64),
+    T(String),
+    N,
+}
+
+/// Rows for one table, flushed in multi-row INSERTs.
+struct Table {
+    name: &'static str,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<V>>,
+}
+
+impl Table {
+    fn new(name: &'static str, columns: &'static [&'static str]) -> Table {
+        Table {
+            name,
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, row: Vec<V>) {
+        self.rows.push(row);
+    }
+
+    async fn flush(&mut self, db: &Db) -> anyhow::Result<()> {
+        let per_statement = (30_000 / self.columns.len()).min(1000);
+        let overriding = match db.backend() {
+            Backend::Postgres if self.columns[0] == "id" => " OVERRIDING SYSTEM VALUE",
+            _ => "",
+        };
+        let mut tx = db.begin_write().await?;
+        for chunk in self.rows.chunks(per_statement) {
+            let mut sql = format!(
+                "INSERT INTO {} ({}){overriding} VALUES ",
+                self.name,
+                self.columns.join(", ")
+            );
+            let mut n = 0;
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..self.columns.len() {
+                    n += 1;
+                    sql.push_str(&format!("{}${n}", if c > 0 { ", " } else { "" }));
+                }
+                sql.push(')');
+            }
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                for value in row {
+                    query = match value {
+                        V::I(i) => query.bind(*i),
+                        V::T(t) => query.bind(t.clone()),
+                        V::N => query.bind(None::<i64>),
+                    };
+                }
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        if !overriding.is_empty() {
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), (SELECT MAX(id) FROM {0}))",
+                self.name
+            );
+            sqlx::query(&sql).execute(db.writer()).await?;
+        }
+        self.rows.clear();
+        Ok(())
+    }
+}
+
+fn t(s: impl Into<String>) -> V {
+    V::T(s.into())
+}
+
+/// What the load needs to know about the data.
+pub struct Fixture {
+    pub email: String,
+    pub password: String,
+    /// A typical room the benchmark member is in.
+    pub room: i64,
+    /// The room with 5,000 timeline events.
+    pub big_room: i64,
+    /// Rooms whose drafts the write mix edits, and rooms whose drafts it approves.
+    pub edit_drafts: Vec<(i64, i64)>,
+    pub approve_drafts: Vec<(i64, i64)>,
+    /// A contact per room for logging touches and addressing drafts.
+    pub contact_of_room: Vec<(i64, i64)>,
+    /// Proposed decisions the member owns, for "decide" requests.
+    pub decisions: Vec<(i64, i64)>,
+    /// A room where the member is the only PM and the communicator, with an aligned draft.
+    pub send_room: (i64, i64),
+}
+
+const USERS: i64 = 40;
+const OWN_ROOMS: i64 = 50;
+const BIG_ROOM_EVENTS: i64 = 5_000;
+const DECISION_POOL: i64 = 5_000;
+const HOUR: i64 = 3_600_000;
+
+pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
+    let rooms = rooms.max(OWN_ROOMS + 2);
+    let password = "bench-password-1".to_owned();
+    let hash = Password::parse(password.clone(), &password)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .hash()
+        .await?;
+    let mut users = Table::new(
+        "users",
+        &[
+            "id",
+            "email",
+            "name",
+            "title",
+            "password_hash",
+            "is_admin",
+            "is_active",
+            "created_at",
+        ],
+    );
+    for u in 1..=USERS {
+        users.push(vec![
+            V::I(u),
+            t(format!("member{u}@accord.bench")),
+            t(format!("Member {u}")),
+            t("Product manager"),
+            t(hash.clone()),
+            V::I(0),
+            V::I(1),
+            V::I(now),
+        ]);
+    }
+    users.flush(db).await?;
+
+    let customers_n = (rooms / 10).max(1);
+    let mut customers = Table::new(
+        "customers",
+        &["id", "name", "name_key", "email_domain", "created_at"],
+    );
+    let mut contacts = Table::new(
+        "contacts",
+        &["id", "customer_id", "name", "email", "title", "created_at"],
+    );
+    for c in 1..=customers_n {
+        customers.push(vec![
+            V::I(c),
+            t(format!("Customer {c}")),
+            t(format!("customer {c}")),
+            t(format!("c{c}.example")),
+            V::I(now),
+        ]);
+        for k in 0..3 {
+            let id = (c - 1) * 3 + k + 1;
+            contacts.push(vec![
+                V::I(id),
+                V::I(c),
+                t(format!("Contact {id}")),
+                t(format!("contact{id}@c{c}.example")),
+                t("IT director"),
+                V::I(now),
+            ]);
+        }
+    }
+    customers.flush(db).await?;
+    contacts.flush(db).await?;
+
+    let mut room_rows = Table::new(
+        "rooms",
+        &[
+            "id",
+            "customer_id",
+            "title",
+            "search_key",
+            "problem",
+            "severity",
+            "escalated_by_contact_id",
+            "escalated_at",
+            "status",
+            "resolution",
+            "lead_user_id",
+            "communicator_user_id",
+            "next_customer_update_due",
+            "next_leadership_update_due",
+            "opened_by",
+            "opened_at",
+            "updated_at",
+            "version",
+        ],
+    );
+    let mut members = Table::new(
+        "members",
+        &["room_id", "user_id", "kind", "added_by", "added_at"],
+    );
+    let mut workstreams = Table::new(
+        "workstreams",
+        &[
+            "id",
+            "room_id",
+            "title",
+            "driver_user_id",
+            "status",
+            "next_step",
+            "due_at",
+            "created_at",
+            "updated_at",
+        ],
+    );
+    let mut types = Table::new(
+        "decision_types",
+        &["id", "room_id", "name", "name_key", "owner_user_id"],
+    );
+    let mut decisions = Table::new(
+        "decisions",
+        &[
+            "id",
+            "room_id",
+            "decision_type_id",
+            "title",
+            "rationale",
+            "status",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+        ],
+    );
+    let mut questions = Table::new(
+        "questions",
+        &[
+            "id",
+            "room_id",
+            "customer_id",
+            "body",
+            "terms",
+            "stakeholder_contact_id",
+            "stakeholder_name",
+            "asked_by",
+            "asked_at",
+            "status",
+            "answer",
+        ],
+    );
+    let mut terms = Table::new("question_terms", &["customer_id", "term", "question_id"]);
+    let mut touches = Table::new(
+        "contact_touches",
+        &[
+            "id",
+            "room_id",
+            "contact_id",
+            "channel",
+            "summary",
+            "touched_at",
+            "by_user_id",
+            "created_at",
+        ],
+    );
+    let mut drafts = Table::new(
+        "drafts",
+        &[
+            "id",
+            "room_id",
+            "created_by",
+            "created_at",
+            "current_revision",
+        ],
+    );
+    let mut revisions = Table::new(
+        "draft_revisions",
+        &[
+            "id",
+            "draft_id",
+            "number",
+            "to_ids",
+            "cc_ids",
+            "subject",
+            "body",
+            "author_id",
+            "created_at",
+        ],
+    );
+    let mut approvals = Table::new(
+        "approvals",
+        &[
+            "subject_kind",
+            "subject_id",
+            "user_id",
+            "revision",
+            "approved_at",
+        ],
+    );
+    let mut events = Table::new(
+        "timeline_events",
+        &[
+            "id",
+            "room_id",
+            "at",
+            "actor_user_id",
+            "kind",
+            "summary",
+            "link",
+        ],
+    );
+    let mut updates = Table::new(
+        "leadership_updates",
+        &[
+            "id",
+            "room_id",
+            "created_by",
+            "created_at",
+            "current_revision",
+            "published_version",
+        ],
+    );
+    let mut update_revisions = Table::new(
+        "update_revisions",
+        &[
+            "id",
+            "update_id",
+            "number",
+            "status",
+            "headline",
+            "what_changed",
+            "decisions",
+            "risks",
+            "asks",
+            "next_due",
+            "author_id",
+            "created_at",
+        ],
+    );
+    let mut pre_reads = Table::new(
+        "pre_reads",
+        &[
+            "id",
+            "room_id",
+            "version",
+            "update_id",
+            "revision",
+            "status",
+            "headline",
+            "what_changed",
+            "decisions",
+            "risks",
+            "asks",
+            "next_due",
+            "snapshot",
+            "published_by",
+            "published_at",
+        ],
+    );
+    let (mut event_id, mut decision_id) = (0i64, 0i64);
+    let mut fixture = Fixture {
+        email: "member1@accord.bench".into(),
+        password,
+        room: 3,
+        big_room: 1,
+        edit_drafts: Vec::new(),
+        approve_drafts: Vec::new(),
+        contact_of_room: Vec::new(),
+        decisions: Vec::new(),
+        send_room: (2, 2),
+    };
+    let questions_text = [
+        "When do you plan to buy more capacity?",
+        "Which clusters run out of storage first?",
+        "Who approves hardware purchases?",
+        "How fast is your data growing?",
+    ];
+    for r in 1..=rooms {
+        let customer = (r - 1) % customers_n + 1;
+        let contact = (customer - 1) * 3 + 1;
+        let own = r <= OWN_ROOMS;
+        // Room 2 is the send room: the bench member is its only PM and communicator.
+        let (pm1, pm2) = match r {
+            2 => (1, 1),
+            _ if own => (1, 2 + r % 19),
+            _ => (2 + r % 19, 21 + r % 17),
+        };
+        let age = (rooms - r) * 60_000;
+        room_rows.push(vec![
+            V::I(r),
+            V::I(customer),
+            t(format!("Escalation {r}: capacity planning")),
+            t(format!(
+                "customer {customer} escalation {r}: capacity planning"
+            )),
+            t("The customer cannot tell when to order more hardware."),
+            t(["S1", "S2", "S3"][(r % 3) as usize]),
+            V::I(contact),
+            V::I(now - age - HOUR),
+            t("open"),
+            t(""),
+            V::I(pm1),
+            V::I(pm1),
+            V::I(now + 24 * HOUR),
+            V::I(now + 48 * HOUR),
+            V::I(pm1),
+            V::I(now - age - HOUR),
+            V::I(now - age),
+            V::I(1),
+        ]);
+        members.push(vec![V::I(r), V::I(pm1), t("pm"), V::I(pm1), V::I(now)]);
+        if pm2 != pm1 {
+            members.push(vec![V::I(r), V::I(pm2), t("pm"), V::I(pm1), V::I(now)]);
+        }
+        members.push(vec![V::I(r), V::I(39), t("partner"), V::I(pm1), V::I(now)]);
+        members.push(vec![
+            V::I(r),
+            V::I(40),
+            t("leadership"),
+            V::I(pm1),
+            V::I(now),
+        ]);
+        for w in 0..2 {
+            workstreams.push(vec![
+                V::I(r * 2 - 1 + w),
+                V::I(r),
+                t(["Forecast from telemetry", "Customer communication"][w as usize]),
+                V::I(if w == 0 { pm1 } else { pm2 }),
+                t("active"),
+                t("Prototype the forecast"),
+                V::I(now + 72 * HOUR),
+                V::I(now),
+                V::I(now),
+            ]);
+        }
+        for (k, name) in [
+            "Product scope",
+            "Technical approach",
+            "Customer communication",
+            "Commercial",
+            "Timeline",
+        ]
+        .iter()
+        .enumerate()
+        {
+            types.push(vec![
+                V::I((r - 1) * 5 + k as i64 + 1),
+                V::I(r),
+                t(*name),
+                t(name.to_lowercase()),
+                V::I(pm1),
+            ]);
+        }
+        let scope_type = (r - 1) * 5 + 1;
+        for d in 0..2 {
+            decision_id += 1;
+            let decided = d == 0;
+            decisions.push(vec![
+                V::I(decision_id),
+                V::I(r),
+                V::I(scope_type),
+                t(format!("Decision {d} of room {r}")),
+                t("Because the customer orders quarterly."),
+                t(if decided { "decided" } else { "proposed" }),
+                V::I(pm2),
+                V::I(now - HOUR),
+                if decided { V::I(pm1) } else { V::N },
+                if decided { V::I(now) } else { V::N },
+            ]);
+        }
+        let body = questions_text[(r % 4) as usize];
+        let question_terms = similarity::terms(body);
+        questions.push(vec![
+            V::I(r),
+            V::I(r),
+            V::I(customer),
+            t(body),
+            t(question_terms.join(" ")),
+            V::I(contact),
+            t(""),
+            V::I(pm2),
+            V::I(now - HOUR),
+            t("answered"),
+            t("Next quarter."),
+        ]);
+        for term in question_terms {
+            terms.push(vec![V::I(customer), t(term), V::I(r)]);
+        }
+        for k in 0..2 {
+            touches.push(vec![
+                V::I(r * 2 - 1 + k),
+                V::I(r),
+                V::I(contact),
+                t("call"),
+                t("Checked in on the forecast"),
+                V::I(now - (k + 1) * HOUR),
+                V::I(pm1),
+                V::I(now),
+            ]);
+        }
+        drafts.push(vec![V::I(r), V::I(r), V::I(pm1), V::I(now), V::I(2)]);
+        for n in 1..=2 {
+            revisions.push(vec![
+                V::I(r * 2 - 2 + n),
+                V::I(r),
+                V::I(n),
+                t(contact.to_string()),
+                t(""),
+                t("Your capacity forecast"),
+                t("Hello,\n\nHere is where we are.\n\nSam"),
+                V::I(pm1),
+                V::I(now),
+            ]);
+        }
+        approvals.push(vec![t("draft"), V::I(r), V::I(pm1), V::I(2), V::I(now)]);
+        if pm2 != pm1 {
+            approvals.push(vec![
+                t("draft"),
+                V::I(r),
+                V::I(pm2),
+                V::I(if r % 2 == 0 { 2 } else { 1 }),
+                V::I(now),
+            ]);
+        }
+        let count = if r == 1 { BIG_ROOM_EVENTS } else { 10 };
+        for e in 0..count {
+            event_id += 1;
+            events.push(vec![
+                V::I(event_id),
+                V::I(r),
+                V::I(now - (count - e) * 60_000),
+                V::I(pm1),
+                t([
+                    "room.opened",
+                    "workstreams.created",
+                    "decisions.proposed",
+                    "questions.asked",
+                    "contacts.touched",
+                ][(e % 5) as usize]),
+                t(format!("Member {pm1} did thing {e} in the room.")),
+                t(""),
+            ]);
+        }
+        updates.push(vec![
+            V::I(r),
+            V::I(r),
+            V::I(pm1),
+            V::I(now - 2 * HOUR),
+            V::I(1),
+            V::I(1),
+        ]);
+        update_revisions.push(vec![
+            V::I(r),
+            V::I(r),
+            V::I(1),
+            t("at_risk"),
+            t("The forecast is on its way"),
+            t("- Forecast prototype running"),
+            t("- Forecast per cluster"),
+            t("- Competitor pressure"),
+            t(""),
+            V::I(now + 48 * HOUR),
+            V::I(pm1),
+            V::I(now - 2 * HOUR),
+        ]);
+        pre_reads.push(vec![V::I(r), V::I(r), V::I(1), V::I(r), V::I(1), t("at_risk"), t("The forecast is on its way"), t("- Forecast prototype running"), t("- Forecast per cluster"), t("- Competitor pressure"), t(""), V::I(now + 48 * HOUR), t(r#"{"taken_at":0,"room_title":"Escalation","customer":"Customer","severity":"S2 high","room_status":"Open","lead":"Member","communicator":"Member","owners":[],"workstreams":[],"decisions":[],"open_questions":[],"contacts_touched":[],"outreach":"Open","last_email":null}"#), V::I(pm1), V::I(now - HOUR)]);
+        fixture.contact_of_room.push((r, contact));
+        if own && r > 2 {
+            match r % 2 {
+                0 => fixture.approve_drafts.push((r, r)),
+                _ => fixture.edit_drafts.push((r, r)),
+            }
+        }
+    }
+    // The decide pool: proposed decisions the member owns, in a room of theirs no scenario reads.
+    let pool_room = OWN_ROOMS;
+    let pool_type = (pool_room - 1) * 5 + 1;
+    for _ in 0..DECISION_POOL {
+        decision_id += 1;
+        decisions.push(vec![
+            V::I(decision_id),
+            V::I(pool_room),
+            V::I(pool_type),
+            t(format!("Pool decision {decision_id}")),
+            t(""),
+            t("proposed"),
+            V::I(2),
+            V::I(now),
+            V::N,
+            V::N,
+        ]);
+        fixture.decisions.push((pool_room, decision_id));
+    }
+    for table in [
+        &mut room_rows,
+        &mut members,
+        &mut workstreams,
+        &mut types,
+        &mut decisions,
+        &mut questions,
+        &mut terms,
+        &mut touches,
+        &mut drafts,
+        &mut revisions,
+        &mut approvals,
+        &mut events,
+        &mut updates,
+        &mut update_revisions,
+        &mut pre_reads,
+    ] {
+        table.flush(db).await?;
+    }
+    Ok(fixture)
+}

@@ -1,0 +1,249 @@
+//! A small HTTP/1.1 load generator: a fixed number of keep-alive connections, each sending the
+//! next request of a shared list as soon as the previous answer is read, for a fixed time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One request to send (with the session cookie; POST bodies are forms).
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<String>,
+}
+
+impl Request {
+    pub fn get(path: impl Into<String>) -> Request {
+        Request {
+            method: "GET",
+            path: path.into(),
+            body: None,
+        }
+    }
+
+    pub fn post(path: impl Into<String>, body: impl Into<String>) -> Request {
+        Request {
+            method: "POST",
+            path: path.into(),
+            body: Some(body.into()),
+        }
+    }
+
+    fn bytes(&self, host: &str, cookie: &str) -> Vec<u8> {
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n",
+            self.method, self.path
+        );
+        match &self.body {
+            Some(body) => {
+                head.push_str(&format!(
+                    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                ));
+            }
+            None => head.push_str("\r\n"),
+        }
+        head.into_bytes()
+    }
+}
+
+/// What one scenario measured.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: usize,
+    pub errors: usize,
+    pub latencies_us: Vec<u32>,
+    pub seconds: f64,
+    pub first_error: Option<String>,
+}
+
+impl Stats {
+    pub fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    /// The latency at quantile `q` (0.0–1.0), in milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let mut sorted = self.latencies_us.clone();
+        sorted.sort_unstable();
+        let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+        f64::from(sorted[index]) / 1000.0
+    }
+}
+
+pub async fn run(
+    addr: SocketAddr,
+    cookie: &str,
+    requests: Vec<Request>,
+    connections: usize,
+    duration: Duration,
+) -> Stats {
+    let host = addr.to_string();
+    let wire: Arc<Vec<Vec<u8>>> =
+        Arc::new(requests.iter().map(|r| r.bytes(&host, cookie)).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (wire, next) = (wire.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            connection(addr, wire, next, deadline).await
+        }));
+    }
+    let mut total = Stats::default();
+    for task in tasks {
+        if let Ok(stats) = task.await {
+            total.requests += stats.requests;
+            total.errors += stats.errors;
+            total.latencies_us.extend(stats.latencies_us);
+            total.first_error = total.first_error.or(stats.first_error);
+        }
+    }
+    total.seconds = started.elapsed().as_secs_f64();
+    total
+}
+
+async fn connection(
+    addr: SocketAddr,
+    wire: Arc<Vec<Vec<u8>>>,
+    next: Arc<AtomicUsize>,
+    deadline: Instant,
+) -> Stats {
+    let mut stats = Stats::default();
+    let mut stream: Option<TcpStream> = None;
+    let mut buffer = Vec::with_capacity(256 * 1024);
+    while Instant::now() < deadline {
+        if stream.is_none() {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    stream = Some(s);
+                }
+                Err(e) => {
+                    stats.errors += 1;
+                    stats.first_error.get_or_insert(format!("connect: {e}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            }
+        }
+        let request = &wire[next.fetch_add(1, Ordering::Relaxed) % wire.len()];
+        let sent = Instant::now();
+        let Some(s) = stream.as_mut() else { continue };
+        let outcome = exchange(s, request, &mut buffer).await;
+        stats.requests += 1;
+        stats
+            .latencies_us
+            .push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        match outcome {
+            Ok(status) if status < 400 => {}
+            Ok(status) => {
+                stats.errors += 1;
+                let path = String::from_utf8_lossy(&request[..request.len().min(80)])
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                stats
+                    .first_error
+                    .get_or_insert(format!("{status} for {path}"));
+            }
+            Err(e) => {
+                stats.errors += 1;
+                stats.first_error.get_or_insert(e);
+                stream = None;
+            }
+        }
+    }
+    stats
+}
+
+/// Sends one request and reads the whole answer; returns its status code.
+async fn exchange(
+    stream: &mut TcpStream,
+    request: &[u8],
+    buffer: &mut Vec<u8>,
+) -> Result<u16, String> {
+    stream
+        .write_all(request)
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    buffer.clear();
+    let head_end = loop {
+        if let Some(i) = find(buffer, b"\r\n\r\n") {
+            break i + 4;
+        }
+        read_more(stream, buffer).await?;
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+    let status: u16 = head
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad status line")?;
+    if let Some(length) = header(&head, "content-length") {
+        let length: usize = length.parse().map_err(|_| "bad content-length")?;
+        while buffer.len() < head_end + length {
+            read_more(stream, buffer).await?;
+        }
+    } else if header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        while find(&buffer[head_end..], b"0\r\n\r\n").is_none() {
+            read_more(stream, buffer).await?;
+        }
+    }
+    Ok(status)
+}
+
+async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<(), String> {
+    let mut chunk = [0u8; 64 * 1024];
+    let n = stream
+        .read(&mut chunk)
+        .await
+        .map_err(|e| format!("read: {e}"))?;
+    if n == 0 {
+        return Err("connection closed".into());
+    }
+    buffer.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(':'))
+        })
+        .map(str::trim)
+}
+
+/// One request on a fresh connection; returns (status, head, body) as text.
+pub async fn once(
+    addr: SocketAddr,
+    request: &Request,
+    cookie: &str,
+) -> Result<(u16, String, String), String> {
+    let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let mut buffer = Vec::new();
+    let status = exchange(
+        &mut stream,
+        &request.bytes(&addr.to_string(), cookie),
+        &mut buffer,
+    )
+    .await?;
+    let split = find(&buffer, b"\r\n\r\n").map_or(buffer.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&buffer[..split]).into_owned();
+    let body = String::from_utf8_lossy(&buffer[split..]).into_owned();
+    Ok((status, head, body))
+}

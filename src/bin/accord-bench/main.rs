@@ -1,0 +1,479 @@
+//! `accord-bench`: builds a realistic dataset, starts the release `accord` on it as a separate
+//! process, signs in as a real member and drives keep-alive HTTP load through each scenario.
+//! Prints a table and one final JSON line; exits non-zero when any request failed.
+//!
+//! `cargo build --release --bins && target/release/accord-bench --rooms 10000`
+
+mod dataset;
+mod load;
+mod smtp;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use accord::db::Db;
+use accord::outbox::model::{self as outbox, MessageKind, Outgoing};
+use clap::Parser;
+use lettre::message::header::ContentType;
+use load::{Request, Stats};
+
+/// Load benchmark for Accord.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Rooms in the dataset.
+    #[arg(long, default_value_t = 1000)]
+    rooms: i64,
+    /// Seconds of load per scenario.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Messages queued for the outbox scenario.
+    #[arg(long, default_value_t = 2000)]
+    emails: usize,
+    /// Keep the dataset's folder afterwards (its path is printed).
+    #[arg(long)]
+    keep: bool,
+    /// Run on this PostgreSQL server (a fresh database is created on it) instead of SQLite.
+    #[arg(long)]
+    postgres: Option<String>,
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Peak resident memory of the server so far (VmHWM), in MB.
+    fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+fn accord_binary() -> anyhow::Result<PathBuf> {
+    let path = std::env::current_exe()?.with_file_name("accord");
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: run `cargo build --release --bins` first",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// Starts `accord serve`; returns it once `/readyz` answers, with the time that took.
+async fn start(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    smtp_port: u16,
+    ceiling: usize,
+) -> anyhow::Result<(Server, Duration)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let started = Instant::now();
+    let child = Command::new(accord_binary()?)
+        .arg("serve")
+        .env("ACCORD_DATABASE_URL", database_url)
+        .env("ACCORD_DATA_DIR", data_dir)
+        .env("ACCORD_BIND", addr.to_string())
+        .env("ACCORD_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+        .env("ACCORD_LOG", "error")
+        .env("ACCORD_BENCH_CEILING_BYTES", ceiling.to_string())
+        .stdout(Stdio::null())
+        .spawn()?;
+    let server = Server { child, addr };
+    loop {
+        if let Ok((200, _, _)) = load::once(addr, &Request::get("/readyz"), "").await {
+            return Ok((server, started.elapsed()));
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "accord did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Signs in; returns the session cookie and the CSRF token.
+async fn sign_in(
+    addr: SocketAddr,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<(String, String)> {
+    let (_, head, body) = load::once(addr, &Request::get("/sign-in"), "")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let cookie = session_cookie(&head).ok_or_else(|| anyhow::anyhow!("no session cookie"))?;
+    let token = csrf(&body).ok_or_else(|| anyhow::anyhow!("no CSRF token"))?;
+    let form = format!(
+        "email={}&password={password}&csrf_token={token}",
+        email.replace('@', "%40")
+    );
+    let (status, head, _) = load::once(addr, &Request::post("/sign-in", form), &cookie)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(status == 303, "sign-in answered {status}");
+    let cookie = session_cookie(&head).unwrap_or(cookie);
+    let (_, _, home) = load::once(addr, &Request::get("/"), &cookie)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let token = csrf(&home).ok_or_else(|| anyhow::anyhow!("no CSRF token after sign-in"))?;
+    Ok((cookie, token))
+}
+
+fn session_cookie(head: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("set-cookie: accord_session=")
+            .then(|| l[12..].split(';').next().unwrap_or("").trim().to_owned())
+    })
+}
+
+fn csrf(html: &str) -> Option<String> {
+    let marker = "\"X-CSRF-Token\": \"";
+    let start = html.find(marker)? + marker.len();
+    html.get(start..start + 64).map(str::to_owned)
+}
+
+/// One row of results.
+struct Row {
+    name: &'static str,
+    stats: Stats,
+    rss: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let data_dir = tempfile_dir()?;
+    let (database_url, backend) = match &args.postgres {
+        Some(server) => (fresh_postgres(server).await?, "postgres"),
+        None => (
+            format!("sqlite://{}?mode=rwc", data_dir.join("accord.db").display()),
+            "sqlite",
+        ),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let built = Instant::now();
+    let db = Db::connect(&database_url).await?;
+    let fixture = dataset::build(&db, args.rooms, now).await?;
+    eprintln!(
+        "dataset: {} rooms in {:.1} s",
+        args.rooms,
+        built.elapsed().as_secs_f64()
+    );
+
+    let (sink, smtp_port) = smtp::Sink::start().await;
+    // First start sizes the ceiling to a real room page; the second start is the measured one.
+    let (server, _) = start(&database_url, &data_dir, smtp_port, 1).await?;
+    let (cookie, _) = sign_in(server.addr, &fixture.email, &fixture.password).await?;
+    let (_, _, page) = load::once(
+        server.addr,
+        &Request::get(format!("/rooms/{}", fixture.room)),
+        &cookie,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    drop(server);
+    let (server, ready_in) = start(&database_url, &data_dir, smtp_port, page.len()).await?;
+    let (cookie, token) = sign_in(server.addr, &fixture.email, &fixture.password).await?;
+    let (_, _, room_page) = load::once(
+        server.addr,
+        &Request::get(format!("/rooms/{}", fixture.room)),
+        &cookie,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    let version = room_page
+        .split("live?version=")
+        .nth(1)
+        .and_then(|s| s.split(['"', '&']).next())
+        .unwrap_or("1")
+        .to_owned();
+
+    let duration = Duration::from_secs(args.seconds);
+    let room = fixture.room;
+    let scenarios: Vec<(&'static str, Vec<Request>)> = vec![
+        (
+            "ceiling (static page of the same size)",
+            vec![Request::get("/bench/ceiling")],
+        ),
+        ("dashboard", vec![Request::get("/")]),
+        ("room page", vec![Request::get(format!("/rooms/{room}"))]),
+        (
+            "room with 5,000 events",
+            vec![Request::get(format!("/rooms/{}", fixture.big_room))],
+        ),
+        (
+            "pre-read",
+            vec![Request::get(format!("/rooms/{room}/pre-read"))],
+        ),
+        ("leadership index", vec![Request::get("/pre-reads")]),
+        (
+            "live check, nothing changed",
+            vec![Request::get(format!(
+                "/rooms/{room}/live?version={version}"
+            ))],
+        ),
+        ("write mix", write_mix(&fixture, &token)),
+    ];
+    let mut rows = Vec::new();
+    for (name, requests) in scenarios {
+        let stats = load::run(server.addr, &cookie, requests, args.connections, duration).await;
+        rows.push(Row {
+            name,
+            rss: server.peak_rss_mb(),
+            stats,
+        });
+    }
+    let outbox =
+        outbox_scenario(&db, &server, &sink, &cookie, &token, &fixture, args.emails).await?;
+    report(
+        &args,
+        backend,
+        ready_in,
+        &rows,
+        &outbox,
+        server.peak_rss_mb(),
+    );
+    db.close().await;
+    let errors: usize = rows.iter().map(|r| r.stats.errors).sum::<usize>() + outbox.errors;
+    match args.keep {
+        true => eprintln!("dataset kept in {}", data_dir.display()),
+        false => drop(std::fs::remove_dir_all(&data_dir)),
+    }
+    anyhow::ensure!(errors == 0, "{errors} requests failed");
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "accord-bench-{}",
+        &accord::secrets::random_token()[..12]
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let name = format!("accord_bench_{}", &accord::secrets::random_token()[..12]);
+    let mut admin = sqlx::PgConnection::connect(server).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
+    let mut url = url::Url::parse(server)?;
+    url.set_path(&name);
+    Ok(url.to_string())
+}
+
+/// Approve a draft, edit a draft, log a touch, decide — round robin.
+fn write_mix(f: &dataset::Fixture, token: &str) -> Vec<Request> {
+    let mut requests = Vec::new();
+    let contact = |room: i64| {
+        f.contact_of_room
+            .iter()
+            .find(|(r, _)| *r == room)
+            .map_or(0, |(_, c)| *c)
+    };
+    for (i, (room, decision)) in f.decisions.iter().enumerate() {
+        let (approve_room, approve_draft) = f.approve_drafts[i % f.approve_drafts.len()];
+        let (edit_room, edit_draft) = f.edit_drafts[i % f.edit_drafts.len()];
+        requests.push(Request::post(
+            format!("/rooms/{approve_room}/drafts/{approve_draft}/approval"),
+            format!("revision=2&csrf_token={token}"),
+        ));
+        requests.push(Request::post(
+            format!("/rooms/{edit_room}/drafts/{edit_draft}/revisions"),
+            format!(
+                "to={}&subject=Forecast+update&body=Hello%2C%0A%0ARevision+{i}.&csrf_token={token}",
+                contact(edit_room)
+            ),
+        ));
+        requests.push(Request::post(
+            format!("/rooms/{edit_room}/touches"),
+            format!(
+                "contact={}&channel=call&summary=Checked+in+{i}&csrf_token={token}",
+                contact(edit_room)
+            ),
+        ));
+        requests.push(Request::post(
+            format!("/rooms/{room}/decisions/{decision}/outcome"),
+            format!("outcome=decided&csrf_token={token}"),
+        ));
+    }
+    requests
+}
+
+struct OutboxResult {
+    emails_per_s: f64,
+    pickup_ms: f64,
+    errors: usize,
+}
+
+/// Queues `emails` notifications straight into the outbox and times their delivery; then sends
+/// one aligned customer email through the web and times approval-to-pickup.
+async fn outbox_scenario(
+    db: &Db,
+    server: &Server,
+    sink: &smtp::Sink,
+    cookie: &str,
+    token: &str,
+    f: &dataset::Fixture,
+    emails: usize,
+) -> anyhow::Result<OutboxResult> {
+    let config = accord::config::Cli::try_parse_from(["accord"])?
+        .settings
+        .validate()?;
+    let mut tx = db.begin_write().await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    for n in 0..emails {
+        let message = lettre::Message::builder()
+            .from(config.mail_from.clone())
+            .to(format!("reader{n}@accord.bench").parse()?)
+            .subject(format!("Waiting for your alignment {n}"))
+            .message_id(Some(accord::mail::message_id(&config)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(format!("Message {n}"))?;
+        let outgoing = Outgoing {
+            kind: MessageKind::Notification,
+            room_id: None,
+            draft_id: None,
+            sender_id: None,
+            contact_ids: vec![],
+            message,
+        };
+        outbox::enqueue(&mut tx, db.backend(), &outgoing, now).await?;
+    }
+    tx.commit().await?;
+    let waited = Instant::now();
+    while sink.count() < emails && waited.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let arrivals = sink.arrivals.lock().expect("not poisoned").clone();
+    let mut errors = emails.saturating_sub(arrivals.len());
+    let emails_per_s = match (arrivals.first(), arrivals.last()) {
+        (Some(first), Some(last)) if arrivals.len() > 1 => {
+            (arrivals.len() - 1) as f64 / last.duration_since(*first).as_secs_f64().max(1e-6)
+        }
+        _ => 0.0,
+    };
+    let before = sink.count();
+    let (room, draft) = f.send_room;
+    let sent_at = Instant::now();
+    let send = Request::post(
+        format!("/rooms/{room}/drafts/{draft}/delivery"),
+        format!("revision=2&csrf_token={token}"),
+    );
+    let (status, _, _) = load::once(server.addr, &send, cookie)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    if status != 303 {
+        errors += 1;
+    }
+    while sink.count() == before && sent_at.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    let pickup_ms = sent_at.elapsed().as_secs_f64() * 1000.0;
+    if sink.count() == before {
+        errors += 1;
+    }
+    Ok(OutboxResult {
+        emails_per_s,
+        pickup_ms,
+        errors,
+    })
+}
+
+fn report(
+    args: &Args,
+    backend: &str,
+    ready_in: Duration,
+    rows: &[Row],
+    outbox: &OutboxResult,
+    peak_rss: f64,
+) {
+    println!(
+        "accord-bench: {} rooms on {backend}, {} connections, {} s per scenario",
+        args.rooms, args.connections, args.seconds
+    );
+    println!("start to ready: {:.0} ms", ready_in.as_secs_f64() * 1000.0);
+    println!(
+        "{:<40} {:>10} {:>9} {:>9} {:>7} {:>9}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "RSS MB"
+    );
+    for row in rows {
+        println!(
+            "{:<40} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>9.1}",
+            row.name,
+            row.stats.rps(),
+            row.stats.quantile_ms(0.5),
+            row.stats.quantile_ms(0.99),
+            row.stats.errors,
+            row.rss
+        );
+        if let Some(error) = &row.stats.first_error {
+            println!("    first error: {error}");
+        }
+    }
+    println!(
+        "outbox: {:.0} emails/s, approval-to-pickup {:.1} ms, errors {}",
+        outbox.emails_per_s, outbox.pickup_ms, outbox.errors
+    );
+    let ceiling = rows[0].stats.rps();
+    let room = &rows[2].stats;
+    let scenarios: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                r#"{{"name":"{}","rps":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"errors":{},"peak_rss_mb":{:.1}}}"#,
+                r.name,
+                r.stats.rps(),
+                r.stats.quantile_ms(0.5),
+                r.stats.quantile_ms(0.99),
+                r.stats.errors,
+                r.rss
+            )
+        })
+        .collect();
+    let targets = format!(
+        r#"{{"room_page_vs_ceiling":{:.2},"room_page_ratio_met":{},"room_p99_under_10ms":{},"outbox_500_per_s":{},"pickup_under_100ms":{},"rss_under_150mb":{},"ready_under_200ms":{}}}"#,
+        room.rps() / ceiling.max(1.0),
+        room.rps() >= 0.5 * ceiling,
+        room.quantile_ms(0.99) < 10.0,
+        outbox.emails_per_s >= 500.0,
+        outbox.pickup_ms < 100.0,
+        peak_rss < 150.0,
+        ready_in < Duration::from_millis(200)
+    );
+    println!(
+        r#"{{"rooms":{},"backend":"{backend}","connections":{},"seconds":{},"start_to_ready_ms":{:.1},"scenarios":[{}],"outbox":{{"emails_per_s":{:.1},"pickup_ms":{:.2},"errors":{}}},"peak_rss_mb":{:.1},"targets":{targets}}}"#,
+        args.rooms,
+        args.connections,
+        args.seconds,
+        ready_in.as_secs_f64() * 1000.0,
+        scenarios.join(","),
+        outbox.emails_per_s,
+        outbox.pickup_ms,
+        outbox.errors,
+        peak_rss
+    );
+}
