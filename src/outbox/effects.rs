@@ -12,24 +12,25 @@ use crate::contact_log::{self, NewTouch};
 use crate::rooms::model as rooms;
 use crate::timeline;
 
-/// Records the outcome of a claim; `false` when this worker no longer held it.
+/// Records the outcomes of claims in one transaction; returns how many this worker no longer held.
 pub async fn record(
     state: &AppState,
-    claim: &Claim,
-    next: OutboxState,
-    error: &str,
-    retry_at: Millis,
-) -> anyhow::Result<bool> {
+    outcomes: &[(&Claim, OutboxState, &str, Millis)],
+) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    if !model::settle(&mut tx, claim, next, error, retry_at, now).await? {
-        return Ok(false);
-    }
-    if let Some(owner) = model::owner(&mut tx, claim.id).await? {
-        announce(&mut tx, &owner, next, error, now).await?;
+    let mut lost = 0;
+    for (claim, next, error, retry_at) in outcomes {
+        if !model::settle(&mut tx, claim, *next, error, *retry_at, now).await? {
+            lost += 1;
+            continue;
+        }
+        if let Some(owner) = model::owner(&mut tx, claim.id).await? {
+            announce(&mut tx, &owner, *next, error, now).await?;
+        }
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(lost)
 }
 
 /// Turns rows whose worker vanished mid-send into `unknown`, and says so in their rooms.

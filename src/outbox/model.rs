@@ -102,44 +102,50 @@ pub struct Claim {
     pub raw: String,
 }
 
-/// Claims the oldest due row under a lease. PostgreSQL skips rows other workers hold
-/// (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the statement atomic on its own.
-pub async fn claim_next(
+/// Claims up to `limit` of the oldest due rows under a lease, in one statement. PostgreSQL skips
+/// rows other workers hold (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the statement
+/// atomic on its own.
+pub async fn claim_due(
     db: &Db,
     worker: &str,
     now: Millis,
     lease_ms: Millis,
-) -> sqlx::Result<Option<Claim>> {
+    limit: i64,
+) -> sqlx::Result<Vec<Claim>> {
     let lock = match db.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let sql = format!(
         "UPDATE outbox SET state = 'sending', lease_owner = $1, lease_until = $2, fence = fence + 1, \
-         attempts = attempts + 1 WHERE id = (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
-         AND next_attempt_at <= $3 ORDER BY id LIMIT 1{lock}) AND state IN ('queued', 'retrying') \
+         attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
+         AND next_attempt_at <= $3 ORDER BY id LIMIT $4{lock}) AND state IN ('queued', 'retrying') \
          RETURNING id, fence, attempts, envelope_from, envelope_to, raw"
     );
-    let row = sqlx::query(&sql)
+    let rows = sqlx::query(&sql)
         .bind(worker)
         .bind(now + lease_ms)
         .bind(now)
-        .fetch_optional(db.writer())
+        .bind(limit)
+        .fetch_all(db.writer())
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let to: String = row.try_get(4)?;
-    Ok(Some(Claim {
-        id: row.try_get(0)?,
-        fence: row.try_get(1)?,
-        attempts: row.try_get(2)?,
-        envelope_from: row.try_get(3)?,
-        envelope_to: to
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        raw: row.try_get(5)?,
-    }))
+    rows.into_iter()
+        .map(|row| {
+            let to: String = row.try_get(4)?;
+            Ok(Claim {
+                id: row.try_get(0)?,
+                fence: row.try_get(1)?,
+                attempts: row.try_get(2)?,
+                envelope_from: row.try_get(3)?,
+                envelope_to: to
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                raw: row.try_get(5)?,
+            })
+        })
+        .collect()
 }
 
 /// Sets the outcome of a claimed row if this worker still holds it (same fence); `false` when

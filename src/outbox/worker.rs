@@ -21,7 +21,9 @@ use crate::mail::Delivered;
 /// Attempts before a transiently failing message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 6;
 /// Messages delivered at the same time by one worker.
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 32;
+/// How long a finished delivery waits for others to be recorded with it.
+const BATCH_WINDOW: Duration = Duration::from_millis(5);
 /// How often a worker looks for due retries and expired leases without being woken.
 const TICK: Duration = Duration::from_millis(500);
 
@@ -87,25 +89,30 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
     // Longer than any send can take (the SMTP timeout), so a live worker never loses a lease.
     let lease = state.config.smtp_timeout.as_millis() as Millis + 5_000;
     let mut listener = listen(&state).await;
-    let mut in_flight: JoinSet<()> = JoinSet::new();
+    let mut in_flight: JoinSet<Outcome> = JoinSet::new();
+    let mut last_expiry = tokio::time::Instant::now() - TICK;
     maybe_pause("before_claim").await;
     loop {
         if *stop.borrow() {
             break;
         }
-        if let Err(error) = effects::expire_leases(&state).await {
-            tracing::warn!(error = %error, "outbox: could not expire leases");
+        // Lease expiry is a write transaction: once per tick, not once per delivery.
+        if last_expiry.elapsed() >= TICK {
+            last_expiry = tokio::time::Instant::now();
+            if let Err(error) = effects::expire_leases(&state).await {
+                tracing::warn!(error = %error, "outbox: could not expire leases");
+            }
         }
-        while in_flight.len() < CONCURRENCY {
-            match model::claim_next(&state.db, &worker, state.clock.now(), lease).await {
-                Ok(Some(claim)) => {
-                    in_flight.spawn(deliver(state.clone(), claim));
+        let room = CONCURRENCY - in_flight.len();
+        if room > 0 {
+            match model::claim_due(&state.db, &worker, state.clock.now(), lease, room as i64).await
+            {
+                Ok(claims) => {
+                    for claim in claims {
+                        in_flight.spawn(deliver(state.clone(), claim));
+                    }
                 }
-                Ok(None) => break,
-                Err(error) => {
-                    tracing::warn!(error = %error, "outbox: claim failed");
-                    break;
-                }
+                Err(error) => tracing::warn!(error = %error, "outbox: claim failed"),
             }
         }
         let listened = async {
@@ -116,15 +123,55 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
                 None => std::future::pending().await,
             }
         };
+        let mut finished = Vec::new();
         tokio::select! {
             () = wakeup.0.notified() => {}
             () = listened => {}
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => finished.extend(done.ok()),
             () = tokio::time::sleep(TICK) => {}
             _ = stop.changed() => {}
         }
+        if !finished.is_empty() && !in_flight.is_empty() {
+            // Let deliveries finishing at about the same time share one commit.
+            tokio::time::sleep(BATCH_WINDOW).await;
+        }
+        while let Some(done) = in_flight.try_join_next() {
+            finished.extend(done.ok());
+        }
+        record(&state, finished).await;
     }
-    while in_flight.join_next().await.is_some() {}
+    let mut finished = Vec::new();
+    while let Some(done) = in_flight.join_next().await {
+        finished.extend(done.ok());
+    }
+    record(&state, finished).await;
+}
+
+/// How one delivery ended, to be recorded.
+struct Outcome {
+    claim: Claim,
+    next: OutboxState,
+    error: String,
+    retry_at: Millis,
+}
+
+/// Records every finished delivery in one transaction (one commit, not one per message).
+async fn record(state: &AppState, finished: Vec<Outcome>) {
+    if finished.is_empty() {
+        return;
+    }
+    let batch: Vec<(&Claim, OutboxState, &str, Millis)> = finished
+        .iter()
+        .map(|o| (&o.claim, o.next, o.error.as_str(), o.retry_at))
+        .collect();
+    match effects::record(state, &batch).await {
+        Ok(lost) if lost > 0 => tracing::warn!(
+            lost,
+            "leases lost before outcomes were recorded; another worker decides"
+        ),
+        Ok(_) => tracing::debug!(count = finished.len(), "deliveries recorded"),
+        Err(error) => tracing::error!(error = %error, "could not record delivery outcomes"),
+    }
 }
 
 async fn listen(state: &AppState) -> Option<sqlx::postgres::PgListener> {
@@ -139,7 +186,7 @@ async fn listen(state: &AppState) -> Option<sqlx::postgres::PgListener> {
 }
 
 #[tracing::instrument(name = "outbox", skip_all, fields(outbox.id = claim.id, attempt = claim.attempts))]
-async fn deliver(state: AppState, claim: Claim) {
+async fn deliver(state: AppState, claim: Claim) -> Outcome {
     maybe_pause("claimed").await;
     let outcome = state
         .mailer
@@ -156,12 +203,12 @@ async fn deliver(state: AppState, claim: Claim) {
     let (next, error) = next_state(&outcome, claim.attempts);
     let retry_at =
         state.clock.now() + retry_delay(claim.attempts, random_unit()).as_millis() as Millis;
-    match effects::record(&state, &claim, next, &error, retry_at).await {
-        Ok(true) => tracing::info!(state = next.as_str(), "delivery recorded"),
-        Ok(false) => {
-            tracing::warn!("lease lost before the outcome was recorded; another worker decides")
-        }
-        Err(error) => tracing::error!(error = %error, "could not record the delivery outcome"),
+    tracing::info!(state = next.as_str(), "delivery attempted");
+    Outcome {
+        claim,
+        next,
+        error,
+        retry_at,
     }
 }
 
