@@ -50,7 +50,7 @@ impl Db {
         let db = match backend {
             Backend::Sqlite => Db {
                 write: sqlite_pool(1).connect_with(options.clone()).await?,
-                read: sqlite_pool(4).connect_with(options).await?,
+                read: sqlite_pool(8).connect_with(options).await?,
                 backend,
             },
             Backend::Postgres => {
