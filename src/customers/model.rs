@@ -81,6 +81,21 @@ pub async fn list<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec
         .await
 }
 
+/// The customers of the rooms `user_id` is in (for filters; never every customer).
+pub async fn of_member<'e>(
+    db: impl Executor<'e, Database = Any>,
+    user_id: i64,
+) -> sqlx::Result<Vec<Customer>> {
+    sqlx::query_as(
+        "SELECT DISTINCT c.id, c.name, c.email_domain, c.name_key FROM members m \
+         JOIN rooms r ON r.id = m.room_id JOIN customers c ON c.id = r.customer_id \
+         WHERE m.user_id = $1 ORDER BY c.name_key LIMIT 200",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn find<'e>(
     db: impl Executor<'e, Database = Any>,
     id: i64,
