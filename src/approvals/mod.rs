@@ -7,6 +7,7 @@ use crate::clock::Millis;
 use crate::members::model::Member;
 use crate::rooms::access::MemberKind;
 use crate::text_enum::text_enum;
+use crate::web::time::Int;
 
 text_enum! {
     /// What is being approved.
@@ -78,6 +79,22 @@ pub fn alignment(
             (pm.clone(), state)
         })
         .collect()
+}
+
+/// Whether `user_id` is aligned on the current revision.
+pub fn is_aligned_on_current(alignment: &[(Member, Alignment)], user_id: impl Int) -> bool {
+    let user_id = user_id.int();
+    alignment
+        .iter()
+        .any(|(pm, a)| pm.user_id == user_id && a.is_current())
+}
+
+/// Whether `user_id` is aligned on any revision (and so can withdraw).
+pub fn has_aligned(alignment: &[(Member, Alignment)], user_id: impl Int) -> bool {
+    let user_id = user_id.int();
+    alignment
+        .iter()
+        .any(|(pm, a)| pm.user_id == user_id && *a != Alignment::Missing)
 }
 
 pub async fn list(
@@ -194,6 +211,18 @@ mod tests {
                 (3, Alignment::Missing)
             ]
         );
+    }
+
+    #[test]
+    fn a_pm_can_tell_whether_they_are_aligned() {
+        let rows = [
+            (member(1, MemberKind::Pm), Alignment::Current),
+            (member(2, MemberKind::Pm), Alignment::Stale { revision: 1 }),
+            (member(3, MemberKind::Pm), Alignment::Missing),
+        ];
+        assert!(is_aligned_on_current(&rows, 1) && has_aligned(&rows, 1));
+        assert!(!is_aligned_on_current(&rows, 2) && has_aligned(&rows, 2));
+        assert!(!is_aligned_on_current(&rows, 3) && !has_aligned(&rows, 3));
     }
 
     #[test]

@@ -61,17 +61,9 @@ impl ShowPage {
         time::when(at)
     }
 
-    fn my_alignment_is_current(&self) -> bool {
-        self.state
-            .alignment
-            .iter()
-            .any(|(pm, a)| pm.user_id == self.viewer.user_id && a.is_current())
-    }
-
-    fn i_have_aligned(&self) -> bool {
-        self.state.alignment.iter().any(|(pm, a)| {
-            pm.user_id == self.viewer.user_id && *a != crate::approvals::Alignment::Missing
-        })
+    /// Where this draft's alignment forms post.
+    fn path(&self) -> String {
+        format!("/rooms/{}/drafts/{}", self.room.id, self.state.draft.id)
     }
 
     fn delivery_unknown(&self) -> bool {

@@ -83,18 +83,9 @@ impl ShowPage {
         time::when(at)
     }
 
-    fn my_alignment_is_current(&self) -> bool {
-        self.loaded
-            .alignment
-            .iter()
-            .any(|(pm, a)| pm.user_id == self.viewer.user_id && a.is_current())
-    }
-
-    fn i_have_aligned(&self) -> bool {
-        self.loaded
-            .alignment
-            .iter()
-            .any(|(pm, a)| pm.user_id == self.viewer.user_id && *a != Alignment::Missing)
+    /// Where this update's alignment forms post.
+    fn path(&self) -> String {
+        format!("/rooms/{}/updates/{}", self.room.id, self.loaded.update.id)
     }
 }
 
