@@ -40,6 +40,9 @@ struct Args {
     /// Run on this PostgreSQL server (a fresh database is created on it) instead of SQLite.
     #[arg(long)]
     postgres: Option<String>,
+    /// Run only the scenarios whose name contains this text (for profiling one of them).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 struct Server {
@@ -153,6 +156,9 @@ fn csrf(html: &str) -> Option<String> {
     html.get(start..start + 64).map(str::to_owned)
 }
 
+const CEILING: &str = "ceiling (static page of the same size)";
+const ROOM_PAGE: &str = "room page";
+
 /// One row of results.
 struct Row {
     name: &'static str,
@@ -212,12 +218,9 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     let room = fixture.room;
     let scenarios: Vec<(&'static str, Vec<Request>)> = vec![
-        (
-            "ceiling (static page of the same size)",
-            vec![Request::get("/bench/ceiling")],
-        ),
+        (CEILING, vec![Request::get("/bench/ceiling")]),
         ("dashboard", vec![Request::get("/")]),
-        ("room page", vec![Request::get(format!("/rooms/{room}"))]),
+        (ROOM_PAGE, vec![Request::get(format!("/rooms/{room}"))]),
         (
             "room with 5,000 events",
             vec![Request::get(format!("/rooms/{}", fixture.big_room))],
@@ -235,8 +238,9 @@ async fn main() -> anyhow::Result<()> {
         ),
         ("write mix", write_mix(&fixture, &token)),
     ];
+    let selected = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
     let mut rows = Vec::new();
-    for (name, requests) in scenarios {
+    for (name, requests) in scenarios.into_iter().filter(|(name, _)| selected(name)) {
         let stats = load::run(server.addr, &cookie, requests, args.connections, duration).await;
         rows.push(Row {
             name,
@@ -244,18 +248,23 @@ async fn main() -> anyhow::Result<()> {
             stats,
         });
     }
-    let outbox =
-        outbox_scenario(&db, &server, &sink, &cookie, &token, &fixture, args.emails).await?;
+    let outbox = match selected("outbox") {
+        true => Some(
+            outbox_scenario(&db, &server, &sink, &cookie, &token, &fixture, args.emails).await?,
+        ),
+        false => None,
+    };
     report(
         &args,
         backend,
         ready_in,
         &rows,
-        &outbox,
+        outbox.as_ref(),
         server.peak_rss_mb(),
     );
     db.close().await;
-    let errors: usize = rows.iter().map(|r| r.stats.errors).sum::<usize>() + outbox.errors;
+    let errors: usize = rows.iter().map(|r| r.stats.errors).sum::<usize>()
+        + outbox.as_ref().map_or(0, |o| o.errors);
     match args.keep {
         true => eprintln!("dataset kept in {}", data_dir.display()),
         false => drop(std::fs::remove_dir_all(&data_dir)),
@@ -408,7 +417,7 @@ fn report(
     backend: &str,
     ready_in: Duration,
     rows: &[Row],
-    outbox: &OutboxResult,
+    outbox: Option<&OutboxResult>,
     peak_rss: f64,
 ) {
     println!(
@@ -434,12 +443,19 @@ fn report(
             println!("    first error: {error}");
         }
     }
-    println!(
-        "outbox: {:.0} emails/s, approval-to-pickup {:.1} ms, errors {}",
-        outbox.emails_per_s, outbox.pickup_ms, outbox.errors
-    );
-    let ceiling = rows[0].stats.rps();
-    let room = &rows[2].stats;
+    if let Some(outbox) = outbox {
+        println!(
+            "outbox: {:.0} emails/s, approval-to-pickup {:.1} ms, errors {}",
+            outbox.emails_per_s, outbox.pickup_ms, outbox.errors
+        );
+    }
+    let stats = |name: &str| rows.iter().find(|r| r.name == name).map(|r| &r.stats);
+    let (Some(ceiling), Some(room), Some(outbox)) = (stats(CEILING), stats(ROOM_PAGE), outbox)
+    else {
+        // A partial run (`--only`) has no JSON line: its targets are ratios between scenarios.
+        return;
+    };
+    let ceiling = ceiling.rps();
     let scenarios: Vec<String> = rows
         .iter()
         .map(|r| {
