@@ -29,6 +29,7 @@ use crate::db::{Backend, Db};
 use crate::error::AppError;
 use crate::mail::{self, Mailer};
 use crate::outbox::{self, Wakeup};
+use crate::rooms::content::ContentCache;
 use crate::web::session_store::DbSessionStore;
 use crate::web::{assets, csrf, errors, headers, health};
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Wakes this instance's outbox worker after a message is queued.
     pub outbox: Wakeup,
+    /// Room page content by room version, shared by everyone viewing a room.
+    pub room_content: ContentCache,
 }
 
 pub struct Application {
@@ -83,6 +86,7 @@ impl Application {
             mailer,
             clock,
             outbox: Wakeup::default(),
+            room_content: ContentCache::default(),
         };
         Ok(Application {
             listener,

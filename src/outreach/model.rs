@@ -26,6 +26,13 @@ pub async fn active(
     room_id: i64,
     now: Millis,
 ) -> sqlx::Result<Option<Pause>> {
+    Ok(unended(conn, room_id)
+        .await?
+        .filter(|pause| pause.is_active(now)))
+}
+
+/// The room's latest pause that nobody ended; it may have run out by itself (see `is_active`).
+pub async fn unended(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Option<Pause>> {
     let row = sqlx::query(
         "SELECT p.id, p.reason, u.name, p.set_at, p.until FROM outreach_pauses p JOIN users u ON u.id = p.set_by \
          WHERE p.room_id = $1 AND p.ended_at IS NULL ORDER BY p.id DESC LIMIT 1",
@@ -33,15 +40,16 @@ pub async fn active(
     .bind(room_id)
     .fetch_optional(conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let pause = Pause {
-        id: row.try_get(0)?,
-        reason: row.try_get(1)?,
-        set_by: row.try_get(2)?,
-        set_at: row.try_get(3)?,
-        until: row.try_get(4)?,
-    };
-    Ok(pause.is_active(now).then_some(pause))
+    row.map(|row| {
+        Ok(Pause {
+            id: row.try_get(0)?,
+            reason: row.try_get(1)?,
+            set_by: row.try_get(2)?,
+            set_at: row.try_get(3)?,
+            until: row.try_get(4)?,
+        })
+    })
+    .transpose()
 }
 
 pub async fn insert(

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod change;
+pub mod content;
 pub mod dashboard;
 pub mod lifecycle;
 pub mod model;

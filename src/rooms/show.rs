@@ -2,6 +2,8 @@
 //! `204 No Content` after one version compare when nothing changed, the re-rendered live part of
 //! the page when something did (on any instance: the version lives in the database).
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -14,34 +16,28 @@ use sqlx::AnyConnection;
 
 use super::access::{Abilities, Viewer};
 use super::change::read_room;
+use super::content::{RoomContent, Selection};
 use super::model::Room;
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::clock::Millis;
+use crate::contact_log;
 use crate::contact_log::rules::ContactActivity;
-use crate::contact_log::{self, LoggedTouch};
-use crate::customers::model::{self as customers, Contact, Customer};
-use crate::decisions::model::{self as decisions, Decision, DecisionStatus, DecisionType};
+use crate::customers::model::Contact;
+use crate::decisions::model::{Decision, DecisionStatus};
 use crate::drafts::model as drafts;
 use crate::error::AppError;
-use crate::members::model::{self as members, Member};
-use crate::outbox::model::{self as outbox, OutboxState};
-use crate::outreach::model::{self as outreach, Pause};
-use crate::questions::model::{self as questions, Question};
-use crate::timeline::{self, Category, Event};
-use crate::updates::model as updates;
+use crate::members::model::Member;
+use crate::outreach::model::Pause;
+use crate::timeline::Category;
 use crate::web::page::Page;
 use crate::web::time::{self, Int, OptionalInt};
-use crate::workstreams::model::{self as workstreams, Workstream};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/rooms/{id}", get(show))
         .route("/rooms/{id}/live", get(live))
 }
-
-/// Timeline events per page.
-const EVENTS_PER_PAGE: i64 = 20;
 
 /// The filters of the room page, carried in its query string.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -56,6 +52,14 @@ pub struct Filters {
 impl Filters {
     fn category(&self) -> Option<Category> {
         self.category.as_deref().and_then(Category::parse)
+    }
+
+    fn selection(&self) -> Selection {
+        Selection {
+            decision_type: self.decision_type,
+            category: self.category(),
+            before: self.before,
+        }
     }
 
     /// The query string that keeps these filters (without the version).
@@ -74,27 +78,17 @@ impl Filters {
     }
 }
 
-/// Everything the room page shows, read on one connection.
+/// The room page for one viewer: the shared content at the room's current version, plus what
+/// is read fresh on every view.
 pub struct RoomView {
     pub room: Room,
-    pub customer: Customer,
-    pub escalated_by: Option<Contact>,
+    pub content: Arc<RoomContent>,
     pub viewer: Viewer,
     pub can: Abilities,
-    pub members: Vec<Member>,
-    pub types: Vec<DecisionType>,
-    pub workstreams: Vec<Workstream>,
-    pub decisions: Vec<Decision>,
-    pub questions: Vec<Question>,
+    /// The customer's contacts and who touched them lately, in any room of this customer.
     pub activity: Vec<(Contact, ContactActivity)>,
-    pub touches: Vec<LoggedTouch>,
+    /// The room's drafts with the state of their outgoing message (the outbox changes it).
     pub drafts: Vec<drafts::Summary>,
-    pub pause: Option<Pause>,
-    pub unknown: Vec<outbox::Entry>,
-    pub update_in_progress: Option<updates::Update>,
-    pub latest_pre_read: Option<updates::PreRead>,
-    pub events: Vec<Event>,
-    pub older_events: Option<i64>,
     pub filters: Filters,
     pub categories: &'static [Category],
     pub touch_limit: i64,
@@ -110,59 +104,35 @@ impl RoomView {
         filters: Filters,
     ) -> Result<RoomView, AppError> {
         let now = state.clock.now();
-        let id = room.id;
-        let customer = customers::find(&mut *conn, room.customer_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let escalated_by = match room.escalated_by_contact_id {
-            Some(contact) => customers::find_contact(&mut *conn, contact).await?,
-            None => None,
-        };
-        let mut events = timeline::page(
-            conn,
-            id,
-            filters.category(),
-            filters.before,
-            EVENTS_PER_PAGE + 1,
-        )
-        .await?;
-        let older_events = (events.len() as i64 > EVENTS_PER_PAGE).then(|| {
-            events.truncate(EVENTS_PER_PAGE as usize);
-            events.last().map_or(0, |e| e.id)
-        });
+        let content = state
+            .room_content
+            .get(conn, &room, filters.selection())
+            .await?;
         Ok(RoomView {
             can: Abilities::of(&viewer, &room),
-            members: members::list(conn, id).await?,
-            types: decisions::types(conn, id).await?,
-            workstreams: workstreams::list(conn, id).await?,
-            decisions: decisions::list(conn, id, filters.decision_type).await?,
-            questions: questions::list(conn, id).await?,
-            activity: contact_log::activity(conn, customer.id, now).await?,
-            touches: contact_log::recent_in_room(conn, id, 10).await?,
-            drafts: drafts::for_room(conn, id).await?,
-            pause: outreach::active(conn, id, now).await?,
-            unknown: outbox::for_room(conn, id, 50)
-                .await?
-                .into_iter()
-                .filter(|e| e.state == OutboxState::Unknown)
-                .collect(),
-            update_in_progress: updates::in_progress(conn, id).await?,
-            latest_pre_read: updates::pre_read(conn, id, None).await?,
-            events,
-            older_events,
+            activity: contact_log::activity(conn, room.customer_id, now).await?,
+            drafts: drafts::for_room(conn, room.id).await?,
+            content,
             categories: Category::ALL,
             touch_limit: state.config.contact_touch_limit,
             filters,
-            customer,
-            escalated_by,
             viewer,
             room,
             now,
         })
     }
 
+    /// The outreach pause in force now (one that ran out ends by itself).
+    pub fn pause(&self) -> Option<&Pause> {
+        self.content
+            .unended_pause
+            .as_ref()
+            .filter(|pause| pause.is_active(self.now))
+    }
+
     pub fn name_of(&self, user_id: i64) -> &str {
-        self.members
+        self.content
+            .members
             .iter()
             .find(|m| m.user_id == user_id)
             .map_or("someone no longer in the room", |m| m.name.as_str())
@@ -177,7 +147,11 @@ impl RoomView {
     }
 
     pub fn members_of(&self, kind: &super::access::MemberKind) -> Vec<&Member> {
-        self.members.iter().filter(|m| m.kind == *kind).collect()
+        self.content
+            .members
+            .iter()
+            .filter(|m| m.kind == *kind)
+            .collect()
     }
 
     pub fn kinds(&self) -> &'static [super::access::MemberKind] {
@@ -207,7 +181,7 @@ impl RoomView {
     pub fn may_settle(&self, decision: &Decision) -> bool {
         self.can.contribute
             && decision.status == DecisionStatus::Proposed
-            && self.types.iter().any(|t| {
+            && self.content.types.iter().any(|t| {
                 t.id == decision.decision_type_id && t.owner_user_id == self.viewer.user_id
             })
     }

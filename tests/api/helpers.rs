@@ -462,6 +462,20 @@ impl Team {
     }
 }
 
+/// The room version a page (or live fragment) polls with.
+pub fn version_in(html: &str) -> i64 {
+    let start = html
+        .find("live?version=")
+        .expect("the page polls for changes")
+        + "live?version=".len();
+    html[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
 /// A count from the test's database (`SELECT COUNT(*) …`).
 pub async fn count(app: &TestApp, sql: &str) -> i64 {
     let db = app.db().await;

@@ -2,20 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Client, TestApp, count};
-
-fn version_in(html: &str) -> i64 {
-    let start = html
-        .find("live?version=")
-        .expect("the page polls for changes")
-        + "live?version=".len();
-    html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap()
-}
+use crate::helpers::{Client, TestApp, count, version_in};
 
 #[tokio::test]
 async fn an_unchanged_room_answers_204_and_a_change_sends_the_new_content() {

@@ -8,6 +8,7 @@ mod helpers;
 mod live;
 mod outbound;
 mod outbox_crash;
+mod room_content;
 mod room_rules;
 mod rooms;
 mod security;

@@ -1,0 +1,217 @@
+//! What a room holds at one version: the parts of its page that only a change through
+//! `RoomChange` can alter (every such change bumps the room's version in the same transaction).
+//! They are read once per version and filter set and shared by every viewer, so a team that
+//! keeps the page open, and reloads it when the live poll says something changed, costs one read
+//! of ~15 queries per change instead of one per person.
+//!
+//! The cache is per instance but keyed by the version read from the database on every request,
+//! so an instance never serves content older than what another instance committed. What can
+//! change without a version bump stays out of it: the customer's contact activity in *other*
+//! rooms and the outbox state of drafts are read on every view, and anything time-based (whether
+//! a pause has run out, what is overdue) is decided at render time from stored timestamps.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sqlx::AnyConnection;
+
+use super::model::Room;
+use crate::contact_log::{self, LoggedTouch};
+use crate::customers::model::{self as customers, Contact, Customer};
+use crate::decisions::model::{self as decisions, Decision, DecisionType};
+use crate::error::AppError;
+use crate::members::model::{self as members, Member};
+use crate::outbox::model::{self as outbox, OutboxState};
+use crate::outreach::model::{self as outreach, Pause};
+use crate::questions::model::{self as questions, Question};
+use crate::timeline::{self, Category, Event};
+use crate::updates::model as updates;
+use crate::workstreams::model::{self as workstreams, Workstream};
+
+/// Timeline events per page.
+pub const EVENTS_PER_PAGE: i64 = 20;
+
+/// How many (room, version, filters) entries an instance keeps: enough for every room a busy
+/// team has open, small enough that memory stays flat at 100k rooms.
+const CAPACITY: usize = 512;
+
+/// The filters that change what is read (the timeline's category and page, the decision type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Selection {
+    pub decision_type: Option<i64>,
+    pub category: Option<Category>,
+    pub before: Option<i64>,
+}
+
+/// Everything on the room page that is the same for every viewer at one version.
+pub struct RoomContent {
+    pub customer: Customer,
+    pub escalated_by: Option<Contact>,
+    pub members: Vec<Member>,
+    pub types: Vec<DecisionType>,
+    pub workstreams: Vec<Workstream>,
+    pub decisions: Vec<Decision>,
+    pub questions: Vec<Question>,
+    pub touches: Vec<LoggedTouch>,
+    /// The pause not yet ended by anyone; whether it has run out is decided when shown.
+    pub unended_pause: Option<Pause>,
+    pub unknown: Vec<outbox::Entry>,
+    pub update_in_progress: Option<updates::Update>,
+    pub latest_pre_read: Option<updates::PreRead>,
+    pub events: Vec<Event>,
+    /// The id to page from when there are older events.
+    pub older_events: Option<i64>,
+}
+
+impl RoomContent {
+    async fn read(
+        conn: &mut AnyConnection,
+        room: &Room,
+        selection: Selection,
+    ) -> Result<RoomContent, AppError> {
+        let id = room.id;
+        let customer = customers::find(&mut *conn, room.customer_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let escalated_by = match room.escalated_by_contact_id {
+            Some(contact) => customers::find_contact(&mut *conn, contact).await?,
+            None => None,
+        };
+        let mut events = timeline::page(
+            conn,
+            id,
+            selection.category,
+            selection.before,
+            EVENTS_PER_PAGE + 1,
+        )
+        .await?;
+        let older_events = (events.len() as i64 > EVENTS_PER_PAGE).then(|| {
+            events.truncate(EVENTS_PER_PAGE as usize);
+            events.last().map_or(0, |e| e.id)
+        });
+        Ok(RoomContent {
+            customer,
+            escalated_by,
+            members: members::list(conn, id).await?,
+            types: decisions::types(conn, id).await?,
+            workstreams: workstreams::list(conn, id).await?,
+            decisions: decisions::list(conn, id, selection.decision_type).await?,
+            questions: questions::list(conn, id).await?,
+            touches: contact_log::recent_in_room(conn, id, 10).await?,
+            unended_pause: outreach::unended(conn, id).await?,
+            unknown: outbox::for_room(conn, id, 50)
+                .await?
+                .into_iter()
+                .filter(|e| e.state == OutboxState::Unknown)
+                .collect(),
+            update_in_progress: updates::in_progress(conn, id).await?,
+            latest_pre_read: updates::pre_read(conn, id, None).await?,
+            events,
+            older_events,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    room: i64,
+    version: i64,
+    selection: Selection,
+}
+
+/// The per-instance cache of room content, keyed by version.
+#[derive(Clone, Default)]
+pub struct ContentCache {
+    entries: Arc<Mutex<HashMap<Key, Arc<RoomContent>>>>,
+}
+
+impl ContentCache {
+    /// The content of `room` at the version it was just read at, from the cache or the database.
+    pub async fn get(
+        &self,
+        conn: &mut AnyConnection,
+        room: &Room,
+        selection: Selection,
+    ) -> Result<Arc<RoomContent>, AppError> {
+        let key = Key {
+            room: room.id,
+            version: room.version,
+            selection,
+        };
+        if let Some(content) = self.lock().get(&key) {
+            return Ok(Arc::clone(content));
+        }
+        // Read after the room row: the content is at least as new as `version`. If a change
+        // commits in between, the entry is filed under a version no later request will ask for.
+        let content = Arc::new(RoomContent::read(conn, room, selection).await?);
+        let mut entries = self.lock();
+        make_room(&mut entries, key);
+        entries.insert(key, Arc::clone(&content));
+        Ok(content)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<RoomContent>>> {
+        // The map holds no invariant a panicking holder could break half-way.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Drops what `key` makes unreachable (older versions of the same room), then, if the cache is
+/// still full, any one entry.
+fn make_room<V>(entries: &mut HashMap<Key, V>, key: Key) {
+    entries.retain(|k, _| k.room != key.room || k.version >= key.version);
+    if entries.len() >= CAPACITY
+        && let Some(victim) = entries.keys().next().copied()
+    {
+        entries.remove(&victim);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(room: i64, version: i64, before: Option<i64>) -> Key {
+        Key {
+            room,
+            version,
+            selection: Selection {
+                decision_type: None,
+                category: None,
+                before,
+            },
+        }
+    }
+
+    #[test]
+    fn a_newer_version_evicts_the_older_ones_of_that_room_only() {
+        let mut entries = HashMap::new();
+        entries.insert(key(1, 1, None), ());
+        entries.insert(key(1, 1, Some(50)), ());
+        entries.insert(key(2, 1, None), ());
+        make_room(&mut entries, key(1, 2, None));
+        assert_eq!(entries.len(), 1);
+        assert!(entries.contains_key(&key(2, 1, None)));
+    }
+
+    #[test]
+    fn a_full_cache_stays_within_its_capacity() {
+        let mut entries = HashMap::new();
+        for room in 0..CAPACITY as i64 {
+            entries.insert(key(room, 1, None), ());
+        }
+        let next = key(CAPACITY as i64, 1, None);
+        make_room(&mut entries, next);
+        entries.insert(next, ());
+        assert_eq!(entries.len(), CAPACITY);
+        assert!(entries.contains_key(&next));
+    }
+
+    #[test]
+    fn other_filters_of_the_same_version_are_kept() {
+        let mut entries = HashMap::new();
+        entries.insert(key(1, 3, Some(10)), ());
+        make_room(&mut entries, key(1, 3, None));
+        assert!(entries.contains_key(&key(1, 3, Some(10))));
+    }
+}
