@@ -19,7 +19,7 @@ use tower_sessions::Session;
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::clock::Millis;
-use crate::customers::model::{self as customers, Contact, required_text};
+use crate::customers::model::{Contact, required_text};
 use crate::error::AppError;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
@@ -41,31 +41,48 @@ pub async fn activity(
     customer_id: i64,
     now: Millis,
 ) -> sqlx::Result<Vec<(Contact, ContactActivity)>> {
-    let contacts = customers::contacts_of(&mut *conn, customer_id).await?;
+    // One round trip: each contact, with its touches of the last week (none: one row of NULLs).
     let rows = sqlx::query(
-        "SELECT t.contact_id, t.touched_at, t.by_user_id, u.name, t.channel FROM contact_touches t \
-         JOIN contacts c ON c.id = t.contact_id JOIN users u ON u.id = t.by_user_id \
-         WHERE c.customer_id = $1 AND t.touched_at >= $2 ORDER BY t.touched_at DESC",
+        "SELECT c.id, c.customer_id, c.name, c.email, c.title, \
+         t.touched_at, t.by_user_id, u.name, t.channel FROM contacts c \
+         LEFT JOIN contact_touches t ON t.contact_id = c.id AND t.touched_at >= $2 \
+         LEFT JOIN users u ON u.id = t.by_user_id \
+         WHERE c.customer_id = $1 ORDER BY c.name, c.id, t.touched_at DESC",
     )
     .bind(customer_id)
     .bind(now - WEEK)
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(contacts.len());
-    for contact in contacts {
-        let mut touches = Vec::new();
-        for row in &rows {
-            if row.try_get::<i64, _>(0)? == contact.id {
-                let channel: String = row.try_get(4)?;
-                touches.push(rules::Touch {
-                    at: row.try_get(1)?,
-                    by_user_id: row.try_get(2)?,
-                    by_name: row.try_get(3)?,
-                    channel: Channel::parse(&channel).unwrap_or(Channel::Email),
-                });
-            }
+    let mut out: Vec<(Contact, ContactActivity)> = Vec::new();
+    for row in &rows {
+        let contact_id: i64 = row.try_get(0)?;
+        if out.last().is_none_or(|(c, _)| c.id != contact_id) {
+            let contact = Contact {
+                id: contact_id,
+                customer_id: row.try_get(1)?,
+                name: row.try_get(2)?,
+                email: row.try_get(3)?,
+                title: row.try_get(4)?,
+            };
+            out.push((
+                contact,
+                ContactActivity {
+                    touches: Vec::new(),
+                },
+            ));
         }
-        out.push((contact, ContactActivity { touches }));
+        let Some(at) = row.try_get::<Option<Millis>, _>(5)? else {
+            continue;
+        };
+        let channel: String = row.try_get(8)?;
+        if let Some((_, activity)) = out.last_mut() {
+            activity.touches.push(rules::Touch {
+                at,
+                by_user_id: row.try_get(6)?,
+                by_name: row.try_get(7)?,
+                channel: Channel::parse(&channel).unwrap_or(Channel::Email),
+            });
+        }
     }
     Ok(out)
 }

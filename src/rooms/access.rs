@@ -4,8 +4,6 @@
 //! inside the transaction that writes, after the room is locked, so a membership removed a moment
 //! ago cannot slip through.
 
-use sqlx::AnyConnection;
-
 use super::model::Room;
 use crate::accounts::CurrentUser;
 use crate::text_enum::text_enum;
@@ -39,23 +37,14 @@ pub struct Viewer {
 
 impl Viewer {
     /// The viewer of `room`, with their membership read on `conn`.
-    pub async fn load(
-        conn: &mut AnyConnection,
-        room: &Room,
-        user: &CurrentUser,
-    ) -> sqlx::Result<Viewer> {
-        let kind: Option<String> =
-            sqlx::query_scalar("SELECT kind FROM members WHERE room_id = $1 AND user_id = $2")
-                .bind(room.id)
-                .bind(user.id)
-                .fetch_optional(conn)
-                .await?;
-        Ok(Viewer {
+    /// The viewer `user` is in a room where they are a member of `kind` (`None`: not a member).
+    pub fn new(user: &CurrentUser, kind: Option<&str>) -> Viewer {
+        Viewer {
             user_id: user.id,
             name: user.name.clone(),
             is_admin: user.is_admin,
-            kind: kind.as_deref().and_then(MemberKind::parse),
-        })
+            kind: kind.and_then(MemberKind::parse),
+        }
     }
 
     pub fn is_pm(&self) -> bool {

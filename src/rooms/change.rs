@@ -44,10 +44,10 @@ impl RoomChange {
         if !model::lock_for_change(&mut tx, room_id, now).await? {
             return Err(AppError::NotFound);
         }
-        let room = model::find(&mut *tx, room_id)
+        let (room, kind) = model::find_with_membership(&mut tx, room_id, user.id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let viewer = Viewer::load(&mut tx, &room, user).await?;
+        let viewer = Viewer::new(user, kind.as_deref());
         check(&viewer, &room, action)?;
         Ok(RoomChange {
             tx,
@@ -86,10 +86,10 @@ pub async fn read_room(
     room_id: i64,
     user: &CurrentUser,
 ) -> Result<(Room, Viewer), AppError> {
-    let room = model::find(&mut *conn, room_id)
+    let (room, kind) = model::find_with_membership(conn, room_id, user.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let viewer = Viewer::load(conn, &room, user).await?;
+    let viewer = Viewer::new(user, kind.as_deref());
     check(&viewer, &room, Action::Read)?;
     Ok((room, viewer))
 }

@@ -1,6 +1,6 @@
 //! The room itself: its row, its states, and the queries over the `rooms` table.
 
-use sqlx::{Any, AnyConnection, Executor};
+use sqlx::{Any, AnyConnection, Executor, FromRow, Row};
 
 use crate::clock::Millis;
 use crate::text_enum::text_enum;
@@ -74,16 +74,34 @@ impl Room {
 const COLUMNS: &str = "id, customer_id, title, problem, severity, escalated_by_contact_id, \
      escalated_at, status, resolution, lead_user_id, communicator_user_id, \
      next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at, \
-     version FROM rooms";
+     version";
 
 pub async fn find<'e>(
     db: impl Executor<'e, Database = Any>,
     id: i64,
 ) -> sqlx::Result<Option<Room>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} WHERE id = $1"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM rooms WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
+}
+
+/// The room, and the kind of member `user_id` is in it (`None` for a non-member), in one query.
+pub async fn find_with_membership(
+    conn: &mut AnyConnection,
+    id: i64,
+    user_id: i64,
+) -> sqlx::Result<Option<(Room, Option<String>)>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, (SELECT kind FROM members m WHERE m.room_id = rooms.id AND m.user_id = $2) \
+         AS viewer_kind FROM rooms WHERE id = $1"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| Ok((Room::from_row(&row)?, row.try_get("viewer_kind")?)))
+        .transpose()
 }
 
 /// The text a search for customer or title matches against.
