@@ -617,5 +617,10 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
     ] {
         table.flush(db).await?;
     }
+    if db.backend() == Backend::Postgres {
+        // What autovacuum does within a minute of a bulk load; without it the planner assumes
+        // every table is nearly empty.
+        sqlx::query("ANALYZE").execute(db.writer()).await?;
+    }
     Ok(fixture)
 }
