@@ -14,7 +14,7 @@ use axum::Router;
 
 use crate::AppState;
 
-pub use auth::{AdminUser, CurrentUser, SESSION_USER_ID};
+pub use auth::{AdminUser, CurrentUser, SESSION_USER_AT_LOAD, SESSION_USER_ID, UserAtLoad};
 
 pub fn router() -> Router<AppState> {
     Router::new()

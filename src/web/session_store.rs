@@ -1,7 +1,10 @@
 //! Sessions live in the database (table `sessions`), so they survive a restart and are shared by
 //! every Accord instance. A tower-sessions store over Accord's own `Any` pools: one pool, one
 //! migration set, both backends. The signed-in user's id gets its own column so deactivating a
-//! user can end every one of their sessions at once.
+//! user can end every one of their sessions at once. Loading a session reads its user's row in
+//! the same query and hands it over under `SESSION_USER_AT_LOAD`, which is never stored.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -9,7 +12,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
-use crate::accounts::SESSION_USER_ID;
+use crate::accounts::{SESSION_USER_AT_LOAD, SESSION_USER_ID, UserAtLoad};
 use crate::db::Db;
 
 #[derive(Clone, Debug)]
@@ -54,12 +57,28 @@ fn backend(error: impl std::fmt::Display) -> Error {
 }
 
 fn encode(record: &Record) -> Result<(String, Option<i64>)> {
-    let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+    let mut stored = record.data.clone();
+    stored.remove(SESSION_USER_AT_LOAD);
+    let data = serde_json::to_string(&stored).map_err(|e| Error::Encode(e.to_string()))?;
     let user_id = record
         .data
         .get(SESSION_USER_ID)
         .and_then(serde_json::Value::as_i64);
     Ok((data, user_id))
+}
+
+/// The user columns of a session row (all NULL for a session nobody signed in to).
+fn user_at_load(row: &sqlx::any::AnyRow) -> sqlx::Result<Option<UserAtLoad>> {
+    let Some(id) = row.try_get::<Option<i64>, _>(2)? else {
+        return Ok(None);
+    };
+    Ok(Some(UserAtLoad {
+        id,
+        name: row.try_get(3)?,
+        email: row.try_get(4)?,
+        is_admin: row.try_get::<i64, _>(5)? == 1,
+        is_active: row.try_get::<i64, _>(6)? == 1,
+    }))
 }
 
 #[async_trait]
@@ -103,19 +122,28 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let row =
-            sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-                .bind(id.to_string())
-                .bind(millis(OffsetDateTime::now_utc()))
-                .fetch_optional(self.db.reader())
-                .await
-                .map_err(backend)?;
+        let row = sqlx::query(
+            "SELECT s.data, s.expires_at, u.id, u.name, u.email, u.is_admin, u.is_active \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.expires_at > $2",
+        )
+        .bind(id.to_string())
+        .bind(millis(OffsetDateTime::now_utc()))
+        .fetch_optional(self.db.reader())
+        .await
+        .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let data: String = row.try_get("data").map_err(backend)?;
-        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
+        let data: String = row.try_get(0).map_err(backend)?;
+        let expires_at: i64 = row.try_get(1).map_err(backend)?;
+        let mut data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
+        if let Some(user) = user_at_load(&row).map_err(backend)? {
+            let user = serde_json::to_value(user).map_err(|e| Error::Encode(e.to_string()))?;
+            data.insert(SESSION_USER_AT_LOAD.to_owned(), user);
+        }
         Ok(Some(Record {
             id: *id,
-            data: serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?,
+            data,
             expiry_date: OffsetDateTime::from_unix_timestamp_nanos(expires_at as i128 * 1_000_000)
                 .map_err(|e| Error::Decode(e.to_string()))?,
         }))

@@ -279,3 +279,23 @@ async fn reading_pages_does_not_write_the_session() {
         "a page view is not a database write"
     );
 }
+
+#[tokio::test]
+async fn the_user_read_with_the_session_is_never_stored_in_it() {
+    let app = TestApp::spawn().await;
+    let (client, _) = app.signed_in("dana@example.com", "Dana", false).await;
+    // Past the idle-refresh interval, a page view writes the session (its last-seen time).
+    app.clock.advance(std::time::Duration::from_secs(120));
+    let (status, page) = client.page("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Dana"));
+    let db = app.db().await;
+    let data: String = sqlx::query_scalar("SELECT data FROM sessions WHERE user_id IS NOT NULL")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    db.close().await;
+    assert!(data.contains("seen_at"), "the refresh was written: {data}");
+    assert!(!data.contains("_user_at_load"), "{data}");
+    assert!(!data.contains("dana@example.com"), "{data}");
+}
