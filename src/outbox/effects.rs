@@ -1,6 +1,10 @@
-//! What a delivery outcome changes besides the outbox row: a sent customer email logs itself in
-//! the contact log and the timeline; a failure or an unknown outcome shows up in the room. All of
-//! it in the transaction that records the outcome.
+//! What a delivery changes besides the outbox row: every state a customer email reaches bumps its
+//! room's version (its page shows the draft's delivery state, and live pages refresh); a sent one
+//! logs itself in the contact log and the timeline; a failure or an unknown outcome shows up in
+//! the room. All of it in the transaction that changes the row. Room locks are taken in room id
+//! order, so two instances' transactions never wait on each other in a cycle.
+
+use std::collections::BTreeSet;
 
 use sqlx::AnyConnection;
 
@@ -12,21 +16,42 @@ use crate::contact_log::{self, NewTouch};
 use crate::rooms::model as rooms;
 use crate::timeline;
 
+/// Claims up to `limit` due rows for `worker`, marking the rooms of customer emails changed.
+pub async fn claim(
+    state: &AppState,
+    worker: &str,
+    lease_ms: Millis,
+    limit: i64,
+) -> anyhow::Result<Vec<Claim>> {
+    let now = state.clock.now();
+    let backend = state.db.backend();
+    let mut tx = state.db.begin_write().await?;
+    let claims = model::claim_due(&mut tx, backend, worker, now, lease_ms, limit).await?;
+    let rooms: BTreeSet<i64> = claims.iter().filter_map(|c| c.room_id).collect();
+    for room_id in rooms {
+        rooms::lock_for_change(&mut tx, room_id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(claims)
+}
+
 /// Records the outcomes of claims in one transaction; returns how many this worker no longer held.
 pub async fn record(
     state: &AppState,
     outcomes: &[(&Claim, OutboxState, &str, Millis)],
 ) -> anyhow::Result<usize> {
     let now = state.clock.now();
+    let mut in_room_order = outcomes.to_vec();
+    in_room_order.sort_by_key(|(claim, ..)| claim.room_id);
     let mut tx = state.db.begin_write().await?;
     let mut lost = 0;
-    for (claim, next, error, retry_at) in outcomes {
-        if !model::settle(&mut tx, claim, *next, error, *retry_at, now).await? {
+    for (claim, next, error, retry_at) in in_room_order {
+        if !model::settle(&mut tx, claim, next, error, retry_at, now).await? {
             lost += 1;
             continue;
         }
         if let Some(owner) = model::owner(&mut tx, claim.id).await? {
-            announce(&mut tx, &owner, *next, error, now).await?;
+            announce(&mut tx, &owner, next, error, now).await?;
         }
     }
     tx.commit().await?;
@@ -72,6 +97,8 @@ pub async fn announce(
     let (MessageKind::Customer, Some(room_id)) = (owner.kind, owner.room_id) else {
         return Ok(());
     };
+    // Every state of a customer email shows on its room's page.
+    rooms::lock_for_change(tx, room_id, now).await?;
     let link = owner
         .draft_id
         .map_or(String::new(), |d| format!("/rooms/{room_id}/drafts/{d}"));
@@ -93,7 +120,6 @@ pub async fn announce(
         ),
         _ => return Ok(()),
     };
-    rooms::lock_for_change(tx, room_id, now).await?;
     timeline::record(tx, room_id, None, kind, &summary, &link, now).await?;
     if state == OutboxState::Sent {
         log_touches(tx, owner, room_id, now).await?;

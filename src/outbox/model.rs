@@ -4,7 +4,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
-use crate::db::{Backend, Db};
+use crate::db::Backend;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -95,6 +95,8 @@ pub async fn enqueue(
 #[derive(Clone, Debug)]
 pub struct Claim {
     pub id: i64,
+    /// The room whose page shows this message's state (customer emails only).
+    pub room_id: Option<i64>,
     pub fence: i64,
     pub attempts: i64,
     pub envelope_from: String,
@@ -106,13 +108,14 @@ pub struct Claim {
 /// rows other workers hold (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the statement
 /// atomic on its own.
 pub async fn claim_due(
-    db: &Db,
+    tx: &mut AnyConnection,
+    backend: Backend,
     worker: &str,
     now: Millis,
     lease_ms: Millis,
     limit: i64,
 ) -> sqlx::Result<Vec<Claim>> {
-    let lock = match db.backend() {
+    let lock = match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
@@ -120,14 +123,15 @@ pub async fn claim_due(
         "UPDATE outbox SET state = 'sending', lease_owner = $1, lease_until = $2, fence = fence + 1, \
          attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
          AND next_attempt_at <= $3 ORDER BY id LIMIT $4{lock}) AND state IN ('queued', 'retrying') \
-         RETURNING id, fence, attempts, envelope_from, envelope_to, raw"
+         RETURNING id, fence, attempts, envelope_from, envelope_to, raw, \
+         CASE WHEN kind = 'customer' THEN room_id END"
     );
     let rows = sqlx::query(&sql)
         .bind(worker)
         .bind(now + lease_ms)
         .bind(now)
         .bind(limit)
-        .fetch_all(db.writer())
+        .fetch_all(tx)
         .await?;
     rows.into_iter()
         .map(|row| {
@@ -143,6 +147,7 @@ pub async fn claim_due(
                     .map(str::to_owned)
                     .collect(),
                 raw: row.try_get(5)?,
+                room_id: row.try_get(6)?,
             })
         })
         .collect()

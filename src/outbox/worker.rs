@@ -12,7 +12,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::effects;
-use super::model::{self, Claim, OutboxState};
+use super::model::{Claim, OutboxState};
 use crate::AppState;
 use crate::clock::Millis;
 use crate::db::Backend;
@@ -105,8 +105,7 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
         }
         let room = CONCURRENCY - in_flight.len();
         if room > 0 {
-            match model::claim_due(&state.db, &worker, state.clock.now(), lease, room as i64).await
-            {
+            match effects::claim(&state, &worker, lease, room as i64).await {
                 Ok(claims) => {
                     for claim in claims {
                         in_flight.spawn(deliver(state.clone(), claim));

@@ -7,8 +7,10 @@
 //! The cache is per instance but keyed by the version read from the database on every request,
 //! so an instance never serves content older than what another instance committed. What can
 //! change without a version bump stays out of it: the customer's contact activity in *other*
-//! rooms and the outbox state of drafts are read on every view, and anything time-based (whether
-//! a pause has run out, what is overdue) is decided at render time from stored timestamps.
+//! rooms is read on every view, and anything time-based (whether a pause has run out, what is
+//! overdue) is decided at render time from stored timestamps. The outbox bumps a room's version
+//! at every state its customer emails reach (`outbox::effects`), so the drafts' delivery state
+//! belongs here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,7 @@ use super::model::Room;
 use crate::contact_log::{self, LoggedTouch};
 use crate::customers::model::{self as customers, Contact, Customer};
 use crate::decisions::model::{self as decisions, Decision, DecisionType};
+use crate::drafts::model as drafts;
 use crate::error::AppError;
 use crate::members::model::{self as members, Member};
 use crate::outbox::model::{self as outbox, OutboxState};
@@ -53,6 +56,8 @@ pub struct RoomContent {
     pub decisions: Vec<Decision>,
     pub questions: Vec<Question>,
     pub touches: Vec<LoggedTouch>,
+    /// The room's drafts with the state of their outgoing message.
+    pub drafts: Vec<drafts::Summary>,
     /// The pause not yet ended by anyone; whether it has run out is decided when shown.
     pub unended_pause: Option<Pause>,
     pub unknown: Vec<outbox::Entry>,
@@ -98,6 +103,7 @@ impl RoomContent {
             decisions: decisions::list(conn, id, selection.decision_type).await?,
             questions: questions::list(conn, id).await?,
             touches: contact_log::recent_in_room(conn, id, 10).await?,
+            drafts: drafts::for_room(conn, id).await?,
             unended_pause: outreach::unended(conn, id).await?,
             unknown: outbox::for_room(conn, id, 50)
                 .await?

@@ -25,7 +25,6 @@ use crate::contact_log;
 use crate::contact_log::rules::ContactActivity;
 use crate::customers::model::Contact;
 use crate::decisions::model::{Decision, DecisionStatus};
-use crate::drafts::model as drafts;
 use crate::error::AppError;
 use crate::members::model::Member;
 use crate::outreach::model::Pause;
@@ -87,8 +86,6 @@ pub struct RoomView {
     pub can: Abilities,
     /// The customer's contacts and who touched them lately, in any room of this customer.
     pub activity: Vec<(Contact, ContactActivity)>,
-    /// The room's drafts with the state of their outgoing message (the outbox changes it).
-    pub drafts: Vec<drafts::Summary>,
     pub filters: Filters,
     pub categories: &'static [Category],
     pub touch_limit: i64,
@@ -111,7 +108,6 @@ impl RoomView {
         Ok(RoomView {
             can: Abilities::of(&viewer, &room),
             activity: contact_log::activity(conn, room.customer_id, now).await?,
-            drafts: drafts::for_room(conn, room.id).await?,
             content,
             categories: Category::ALL,
             touch_limit: state.config.contact_touch_limit,

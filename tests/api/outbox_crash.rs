@@ -259,3 +259,27 @@ async fn two_instances_deliver_a_thousand_queued_messages_exactly_once() {
     .await;
     assert_eq!(app.smtp.messages().len(), 1000, "nothing twice");
 }
+
+#[tokio::test]
+async fn a_claim_by_another_instance_shows_on_a_room_page_this_instance_already_served() {
+    let (app, sam, room, draft) = aligned_draft_then_stop().await;
+    // This instance never claims; the other one claims and stops there.
+    let (mut serving, base) = start(&app.data, &app.smtp.url(), Some("before_claim")).await;
+    send_through(&sam, &base, room, draft).await;
+    let sam = Client {
+        http: sam.http.clone(),
+        base,
+    };
+    let (_, queued) = sam.page(&format!("/rooms/{room}")).await;
+    assert!(queued.contains(">Queued<"), "{queued}");
+
+    let (mut claiming, _) = start(&app.data, &app.smtp.url(), Some("claimed")).await;
+    eventually("the claim", || async {
+        outbox_state(&app).await == "sending"
+    })
+    .await;
+    let (_, sending) = sam.page(&format!("/rooms/{room}")).await;
+    assert!(sending.contains(">Sending<"), "{sending}");
+    kill_hard(&mut claiming);
+    kill_hard(&mut serving);
+}
