@@ -388,6 +388,9 @@ async fn outbox_scenario(
     }
     let arrivals = sink.arrivals.lock().expect("not poisoned")[already..].to_vec();
     let mut errors = emails.saturating_sub(arrivals.len());
+    if errors > 0 {
+        explain_undelivered(db).await?;
+    }
     let emails_per_s = match (arrivals.first(), arrivals.last()) {
         (Some(first), Some(last)) if arrivals.len() > 1 => {
             (arrivals.len() - 1) as f64 / last.duration_since(*first).as_secs_f64().max(1e-6)
@@ -419,6 +422,21 @@ async fn outbox_scenario(
         pickup_ms,
         errors,
     })
+}
+
+/// Prints where the messages that never reached the sink ended up (the bench's own messages:
+/// nothing about customers).
+async fn explain_undelivered(db: &Db) -> anyhow::Result<()> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT state, last_error, COUNT(*) FROM outbox WHERE state <> 'sent' \
+         GROUP BY state, last_error ORDER BY 3 DESC",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    for (state, error, count) in rows {
+        eprintln!("outbox: {count} message(s) {state}: {error}");
+    }
+    Ok(())
 }
 
 /// Messages the outbox has yet to deliver.

@@ -21,7 +21,17 @@ impl Sink {
         let sink = Sink::default();
         let accepting = sink.clone();
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            loop {
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Keep listening (out of descriptors, say): a sink that stops accepting
+                        // turns every later delivery into a timeout on Accord's side.
+                        eprintln!("smtp sink: accept failed: {error}");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
                 let sink = accepting.clone();
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
