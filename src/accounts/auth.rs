@@ -31,17 +31,6 @@ pub struct CurrentUser {
     pub is_admin: bool,
 }
 
-impl From<&User> for CurrentUser {
-    fn from(user: &User) -> Self {
-        CurrentUser {
-            id: user.id,
-            name: user.name.clone(),
-            email: user.email.clone(),
-            is_admin: user.is_admin(),
-        }
-    }
-}
-
 /// The session user's row as it was when the session was read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UserAtLoad {
@@ -60,6 +49,17 @@ impl From<&User> for UserAtLoad {
             email: user.email.clone(),
             is_admin: user.is_admin(),
             is_active: user.is_active(),
+        }
+    }
+}
+
+impl From<UserAtLoad> for CurrentUser {
+    fn from(user: UserAtLoad) -> Self {
+        CurrentUser {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            is_admin: user.is_admin,
         }
     }
 }
@@ -110,12 +110,7 @@ async fn signed_in_user(
     if now - seen_at > SEEN_REFRESH_MS {
         session.insert(SEEN_AT, now).await?;
     }
-    Ok(Some(CurrentUser {
-        id: user.id,
-        name: user.name,
-        email: user.email,
-        is_admin: user.is_admin,
-    }))
+    Ok(Some(CurrentUser::from(user)))
 }
 
 /// Signs `user` in: a new session id (no fixation), a new CSRF token, and the lifetime clock.

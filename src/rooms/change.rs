@@ -44,11 +44,7 @@ impl RoomChange {
         if !model::lock_for_change(&mut tx, room_id, now).await? {
             return Err(AppError::NotFound);
         }
-        let (room, kind) = model::find_with_membership(&mut tx, room_id, user.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let viewer = Viewer::new(user, kind.as_deref());
-        check(&viewer, &room, action)?;
+        let (room, viewer) = room_for(&mut tx, room_id, user, action).await?;
         Ok(RoomChange {
             tx,
             room,
@@ -86,10 +82,20 @@ pub async fn read_room(
     room_id: i64,
     user: &CurrentUser,
 ) -> Result<(Room, Viewer), AppError> {
+    room_for(conn, room_id, user, Action::Read).await
+}
+
+/// The room and the viewer, when the viewer may do `action` there (404 or 403 otherwise).
+async fn room_for(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    user: &CurrentUser,
+    action: Action,
+) -> Result<(Room, Viewer), AppError> {
     let (room, kind) = model::find_with_membership(conn, room_id, user.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let viewer = Viewer::new(user, kind.as_deref());
-    check(&viewer, &room, Action::Read)?;
+    check(&viewer, &room, action)?;
     Ok((room, viewer))
 }
