@@ -137,6 +137,35 @@ pub struct Settings {
     /// Log filter (tracing's EnvFilter syntax), e.g. info or accord=debug.
     #[arg(long, env = "ACCORD_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    /// Test hook, hidden from `--help` and read from no environment variable: the outbox worker
+    /// stops for good at this step, so a crash test can kill the process exactly there.
+    #[arg(long, hide = true, global = true, value_enum)]
+    pub fault_pause_outbox_at: Option<OutboxStep>,
+
+    /// Benchmark hook, hidden from `--help` and read from no environment variable: serve
+    /// `GET /bench/ceiling`, a fixed page of this many bytes, through the same middleware.
+    #[arg(long, hide = true, global = true)]
+    pub bench_ceiling_bytes: Option<usize>,
+}
+
+/// A step of the outbox worker where the crash tests stop it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "snake_case")]
+pub enum OutboxStep {
+    /// Before the worker claims anything.
+    BeforeClaim,
+    /// A message is claimed (leased) but not yet handed to the mail server.
+    Claimed,
+    /// The mail server replied, but the outcome is not yet recorded.
+    Replied,
+}
+
+/// Hooks that only tests and the benchmark set, through hidden flags (never the environment).
+#[derive(Clone, Debug, Default)]
+pub struct Hooks {
+    pub outbox_pause: Option<OutboxStep>,
+    pub bench_ceiling_bytes: Option<usize>,
 }
 
 /// A setting that could not be used: which variable, and what is wrong with it.
@@ -174,6 +203,7 @@ pub struct Config {
     pub session_max: Duration,
     pub contact_touch_limit: i64,
     pub smtp_timeout: Duration,
+    pub hooks: Hooks,
 }
 
 impl Config {
@@ -345,6 +375,10 @@ impl Settings {
             session_max,
             contact_touch_limit,
             smtp_timeout,
+            hooks: Hooks {
+                outbox_pause: self.fault_pause_outbox_at,
+                bench_ceiling_bytes: self.bench_ceiling_bytes,
+            },
         })
     }
 }

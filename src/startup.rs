@@ -160,7 +160,7 @@ pub fn router(state: AppState) -> Router {
             state.config.session_idle.as_secs() as i64,
         )));
     Router::new()
-        .merge(bench_ceiling())
+        .merge(bench_ceiling(&state.config))
         .merge(crate::rooms::router())
         .merge(crate::customers::router())
         .merge(accounts::router())
@@ -183,14 +183,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The benchmark's ceiling: with `ACCORD_BENCH_CEILING_BYTES=N` set, `GET /bench/ceiling` answers a
-/// fixed page of N bytes through the same middleware, so `accord-bench` can compare a real page
-/// with the cheapest possible response of the same size. Absent otherwise.
-fn bench_ceiling() -> Router<AppState> {
-    let Some(bytes) = std::env::var("ACCORD_BENCH_CEILING_BYTES")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-    else {
+/// The benchmark's ceiling: with `--bench-ceiling-bytes N` (a hidden flag), `GET /bench/ceiling`
+/// answers a fixed page of N bytes through the same middleware, so `accord-bench` can compare a
+/// real page with the cheapest possible response of the same size. Absent otherwise.
+fn bench_ceiling(config: &Config) -> Router<AppState> {
+    let Some(bytes) = config.hooks.bench_ceiling_bytes else {
         return Router::new();
     };
     let body: &'static str = Box::leak("x".repeat(bytes).into_boxed_str());

@@ -5,7 +5,7 @@
 //! Retries: transient failures back off exponentially with jitter up to [`MAX_ATTEMPTS`], then
 //! fail; permanent failures fail at once; a reply that never comes makes the delivery unknown.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -15,6 +15,7 @@ use super::effects;
 use super::model::{Claim, OutboxState};
 use crate::AppState;
 use crate::clock::Millis;
+use crate::config::OutboxStep;
 use crate::db::Backend;
 use crate::mail::Delivered;
 
@@ -61,18 +62,11 @@ pub fn next_state(outcome: &Delivered, attempts: i64) -> (OutboxState, String) {
     }
 }
 
-/// A test-only pause point (`ACCORD_FAULT_PAUSE_OUTBOX_AT=before_claim|claimed|replied`): the
-/// worker stops there for good, so a crash test can kill the process at exactly that step.
-fn pause_point() -> Option<&'static str> {
-    static POINT: OnceLock<Option<String>> = OnceLock::new();
-    POINT
-        .get_or_init(|| std::env::var("ACCORD_FAULT_PAUSE_OUTBOX_AT").ok())
-        .as_deref()
-}
-
-async fn maybe_pause(step: &str) {
-    if pause_point() == Some(step) {
-        eprintln!("outbox: paused at {step}");
+/// The crash tests' pause point (`--fault-pause-outbox-at`): the worker stops there for good, so
+/// the test can kill the process at exactly that step.
+async fn maybe_pause(state: &AppState, step: OutboxStep) {
+    if state.config.hooks.outbox_pause == Some(step) {
+        eprintln!("outbox: paused at {step:?}");
         std::future::pending::<()>().await;
     }
 }
@@ -91,7 +85,7 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
     let mut listener = listen(&state).await;
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
     let mut last_expiry = tokio::time::Instant::now() - TICK;
-    maybe_pause("before_claim").await;
+    maybe_pause(&state, OutboxStep::BeforeClaim).await;
     loop {
         if *stop.borrow() {
             break;
@@ -186,7 +180,7 @@ async fn listen(state: &AppState) -> Option<sqlx::postgres::PgListener> {
 
 #[tracing::instrument(name = "outbox", skip_all, fields(outbox.id = claim.id, attempt = claim.attempts))]
 async fn deliver(state: AppState, claim: Claim) -> Outcome {
-    maybe_pause("claimed").await;
+    maybe_pause(&state, OutboxStep::Claimed).await;
     let outcome = state
         .mailer
         .send_raw(
@@ -197,7 +191,7 @@ async fn deliver(state: AppState, claim: Claim) -> Outcome {
         )
         .await;
     if outcome == Delivered::Accepted {
-        maybe_pause("replied").await;
+        maybe_pause(&state, OutboxStep::Replied).await;
     }
     let (next, error) = next_state(&outcome, claim.attempts);
     let retry_at =

@@ -88,6 +88,9 @@ async fn help_documents_every_variable() {
             "--help does not mention {variable}"
         );
     }
+    for hook in ["fault-pause", "bench", "FAULT", "BENCH"] {
+        assert!(!help.contains(hook), "--help shows the test hook {hook}");
+    }
 }
 
 #[tokio::test]

@@ -31,11 +31,10 @@ async fn start(data: &TestData, smtp_url: &str, pause_at: Option<&str>) -> (Chil
         .env("ACCORD_BASE_URL", &base)
         .env("ACCORD_SMTP_URL", smtp_url)
         .env("ACCORD_SMTP_TIMEOUT_SECS", "2")
-        .env_remove("ACCORD_FAULT_PAUSE_OUTBOX_AT")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(step) = pause_at {
-        command.env("ACCORD_FAULT_PAUSE_OUTBOX_AT", step);
+        command.args(["serve", "--fault-pause-outbox-at", step]);
     }
     let child = command.spawn().unwrap();
     let http = reqwest::Client::new();

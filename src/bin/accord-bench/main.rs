@@ -94,12 +94,12 @@ async fn start(
     let started = Instant::now();
     let child = Command::new(accord_binary()?)
         .arg("serve")
+        .args(["--bench-ceiling-bytes", &ceiling.to_string()])
         .env("ACCORD_DATABASE_URL", database_url)
         .env("ACCORD_DATA_DIR", data_dir)
         .env("ACCORD_BIND", addr.to_string())
         .env("ACCORD_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
         .env("ACCORD_LOG", "error")
-        .env("ACCORD_BENCH_CEILING_BYTES", ceiling.to_string())
         .stdout(Stdio::null())
         .spawn()?;
     let server = Server { child, addr };
