@@ -6,6 +6,7 @@ mod admin;
 mod cli;
 mod helpers;
 mod live;
+mod migrations;
 mod outbound;
 mod outbox_crash;
 mod room_content;
