@@ -1,5 +1,8 @@
 //! Approvals: a PM's "aligned" on one exact revision of a draft or a leadership update — one
-//! model for both. An approval of an older revision than the current one is stale.
+//! model for both. An approval of an older revision than the current one is stale. `refusal`
+//! owns the blockers both gates share and the one way a refused gate is shown.
+
+pub mod refusal;
 
 use sqlx::{AnyConnection, Row};
 

@@ -1,10 +1,12 @@
 //! The send gate (rules 1–4): every reason a draft cannot go to the customer right now. One
-//! pure function; the same blockers render the checklist on the draft page, the 409 answer to a
-//! refused send, and the "send blocked" timeline entry.
+//! pure function; the blockers shared with leadership updates come from `approvals::refusal`, and
+//! the same blockers render the checklist on the draft page, the 409 answer to a refused send,
+//! and the "send blocked" timeline entry.
 
 use std::fmt;
 
 use crate::approvals::Alignment;
+use crate::approvals::refusal::{self, shared_blockers};
 use crate::clock::Millis;
 use crate::members::model::Member;
 use crate::outreach::model::Pause;
@@ -13,6 +15,8 @@ use crate::web::time;
 /// Why a draft cannot be sent now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
+    /// A room closed, or a PM not aligned on the current revision.
+    Shared(refusal::Blocker),
     Paused {
         reason: String,
         by: String,
@@ -21,18 +25,10 @@ pub enum Blocker {
     NotCommunicator {
         communicator: String,
     },
-    NotAligned {
-        pm: String,
-    },
-    StaleApproval {
-        pm: String,
-        revision: i64,
-    },
     NoRecipient,
     NotACustomerContact {
         recipient: String,
     },
-    RoomClosed,
     AlreadyQueued,
     AlreadySent,
     ChangedSinceOpened {
@@ -44,6 +40,7 @@ pub enum Blocker {
 impl fmt::Display for Blocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Blocker::Shared(blocker) => blocker.fmt(f),
             Blocker::Paused { reason, by, until } => {
                 write!(f, "Outreach is paused by {by}: {reason}")?;
                 match until {
@@ -57,16 +54,10 @@ impl fmt::Display for Blocker {
                     "Only the communicator, {communicator}, can send customer email"
                 )
             }
-            Blocker::NotAligned { pm } => write!(f, "{pm} has not aligned on the current revision"),
-            Blocker::StaleApproval { pm, revision } => write!(
-                f,
-                "{pm} aligned on revision {revision}, which has since been edited: their approval is stale"
-            ),
             Blocker::NoRecipient => write!(f, "The draft has no recipient"),
             Blocker::NotACustomerContact { recipient } => {
                 write!(f, "{recipient} is not a contact of this room's customer")
             }
-            Blocker::RoomClosed => write!(f, "The room is closed"),
             Blocker::AlreadyQueued => write!(f, "This draft is already queued for delivery"),
             Blocker::AlreadySent => write!(f, "This draft was already sent"),
             Blocker::ChangedSinceOpened { seen, current } => write!(
@@ -107,9 +98,8 @@ pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>>
         Delivery::InProgress => blockers.push(Blocker::AlreadyQueued),
         Delivery::NotQueued => {}
     }
-    if attempt.room_closed {
-        blockers.push(Blocker::RoomClosed);
-    }
+    let shared = shared_blockers(attempt.room_closed, attempt.alignment);
+    blockers.extend(shared.into_iter().map(Blocker::Shared));
     if let Some(pause) = attempt.pause {
         blockers.push(Blocker::Paused {
             reason: pause.reason.clone(),
@@ -121,18 +111,6 @@ pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>>
         blockers.push(Blocker::NotCommunicator {
             communicator: attempt.communicator.name.clone(),
         });
-    }
-    for (pm, state) in attempt.alignment {
-        match state {
-            Alignment::Current => {}
-            Alignment::Missing => blockers.push(Blocker::NotAligned {
-                pm: pm.name.clone(),
-            }),
-            Alignment::Stale { revision } => blockers.push(Blocker::StaleApproval {
-                pm: pm.name.clone(),
-                revision: *revision,
-            }),
-        }
     }
     if attempt.recipients.is_empty() {
         blockers.push(Blocker::NoRecipient);
@@ -256,17 +234,17 @@ mod tests {
                     alignment: &missing,
                     ..ready(&f)
                 },
-                Blocker::NotAligned { pm: "Kim".into() },
+                Blocker::Shared(refusal::Blocker::NotAligned { pm: "Kim".into() }),
             ),
             (
                 SendAttempt {
                     alignment: &stale,
                     ..ready(&f)
                 },
-                Blocker::StaleApproval {
+                Blocker::Shared(refusal::Blocker::StaleApproval {
                     pm: "Dana".into(),
                     revision: 3,
-                },
+                }),
             ),
             (
                 SendAttempt {
@@ -289,7 +267,7 @@ mod tests {
                     room_closed: true,
                     ..ready(&f)
                 },
-                Blocker::RoomClosed,
+                Blocker::Shared(refusal::Blocker::RoomClosed),
             ),
             (
                 SendAttempt {
@@ -356,12 +334,8 @@ mod tests {
     #[test]
     fn blockers_read_as_sentences() {
         assert_eq!(
-            Blocker::StaleApproval {
-                pm: "Dana".into(),
-                revision: 3
-            }
-            .to_string(),
-            "Dana aligned on revision 3, which has since been edited: their approval is stale"
+            Blocker::Shared(refusal::Blocker::NotAligned { pm: "Dana".into() }).to_string(),
+            "Dana has not aligned on the current revision"
         );
         assert_eq!(
             Blocker::NotCommunicator {

@@ -2,28 +2,25 @@
 //! A refused send answers 409 with every reason, records "send blocked" on the timeline and
 //! queues nothing. And the communicator's decision on a delivery that is unknown.
 
-use askama::Template;
-use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use lettre::message::Mailbox;
 use serde::Deserialize;
 
 use super::DraftState;
-use super::gate::Blocker;
 use super::model;
 use super::render::{Email, customer_email};
 use crate::AppState;
 use crate::accounts::{CurrentUser, user};
+use crate::approvals::SubjectKind;
+use crate::approvals::refusal::Refusal;
 use crate::error::AppError;
 use crate::outbox::effects;
 use crate::outbox::model::{self as outbox, MessageKind, OutboxState, Outgoing};
 use crate::rooms::access::Action;
 use crate::rooms::change::RoomChange;
-use crate::rooms::model::Room;
 use crate::web::forms::Form;
 use crate::web::page::Page;
 
@@ -37,15 +34,6 @@ pub fn router() -> Router<AppState> {
 #[serde(default)]
 struct SendForm {
     revision: i64,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "drafts/blocked.html")]
-struct BlockedPage {
-    page: Page,
-    room: Room,
-    draft_id: i64,
-    blockers: Vec<Blocker>,
 }
 
 async fn send(
@@ -62,30 +50,14 @@ async fn send(
     let recipients = draft.recipients(change.conn()).await?;
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients) {
-        let reasons: Vec<String> = blockers.iter().map(ToString::to_string).collect();
-        let summary = format!(
-            "Send blocked: {} tried to send “{}” — {}.",
-            user.name,
-            draft.current.subject,
-            reasons.join("; ")
-        );
+        let refusal = Refusal::new(SubjectKind::Draft, path, &blockers);
+        let summary = refusal.summary(&user.name, &draft.current.subject);
         change
-            .record("drafts.send_blocked", &summary, &path)
+            .record("drafts.send_blocked", &summary, &refusal.back)
             .await?;
         change.commit().await?;
-        tracing::info!(
-            room.id = room_id,
-            draft.id = draft_id,
-            blockers = blockers.len(),
-            "send blocked"
-        );
-        let page = BlockedPage {
-            page,
-            room,
-            draft_id,
-            blockers,
-        };
-        return Ok((StatusCode::CONFLICT, page).into_response());
+        tracing::info!(room.id = room_id, draft.id = draft_id, "send blocked");
+        return Ok(refusal.page(page));
     }
     let message = build(&state, &mut change, &draft).await?;
     let outgoing = Outgoing {

@@ -9,10 +9,13 @@ pub mod pre_read;
 pub mod publish;
 pub mod snapshot;
 
+use std::fmt;
+
 use axum::Router;
 
 use crate::AppState;
 use crate::approvals::Alignment;
+use crate::approvals::refusal::{self, shared_blockers};
 use crate::error::AppError;
 use crate::members::model::Member;
 use crate::rooms::access::Viewer;
@@ -36,32 +39,39 @@ pub fn require_pm(viewer: &Viewer) -> Result<(), AppError> {
     }
 }
 
-/// Every reason the update cannot be published now.
+/// Why a leadership update cannot be published now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocker {
+    AlreadyPublished {
+        version: i64,
+    },
+    /// A room closed, or a PM not aligned on the current revision.
+    Shared(refusal::Blocker),
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocker::AlreadyPublished { version } => {
+                write!(f, "This update was already published as version {version}")
+            }
+            Blocker::Shared(blocker) => blocker.fmt(f),
+        }
+    }
+}
+
+/// Every reason the update cannot be published now, in checklist order.
 pub fn publish_blockers(
     alignment: &[(Member, Alignment)],
     room_closed: bool,
     published: Option<i64>,
-) -> Vec<String> {
-    let mut blockers = Vec::new();
-    if let Some(version) = published {
-        blockers.push(format!(
-            "This update was already published as version {version}"
-        ));
-    }
-    if room_closed {
-        blockers.push("The room is closed".to_owned());
-    }
-    for (pm, state) in alignment {
-        match state {
-            Alignment::Current => {}
-            Alignment::Missing => blockers.push(format!("{} has not aligned on the current revision", pm.name)),
-            Alignment::Stale { revision } => blockers.push(format!(
-                "{} aligned on revision {revision}, which has since been edited: their approval is stale",
-                pm.name
-            )),
-        }
-    }
-    blockers
+) -> Vec<Blocker> {
+    let published = published.map(|version| Blocker::AlreadyPublished { version });
+    let shared = shared_blockers(room_closed, alignment).into_iter();
+    published
+        .into_iter()
+        .chain(shared.map(Blocker::Shared))
+        .collect()
 }
 
 #[cfg(test)]
@@ -93,8 +103,12 @@ mod tests {
             (pm(1, "Dana"), Alignment::Stale { revision: 1 }),
             (pm(2, "Sam"), Alignment::Missing),
         ];
+        let sentences: Vec<String> = publish_blockers(&behind, true, Some(3))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
-            publish_blockers(&behind, true, Some(3)),
+            sentences,
             [
                 "This update was already published as version 3",
                 "The room is closed",

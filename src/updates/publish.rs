@@ -6,7 +6,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lettre::Message;
@@ -20,6 +19,7 @@ use super::snapshot::Snapshot;
 use super::{publish_blockers, require_pm};
 use crate::AppState;
 use crate::accounts::{CurrentUser, user};
+use crate::approvals::refusal::Refusal;
 use crate::approvals::{self, Alignment, SubjectKind, approval_refusal};
 use crate::customers::model as customers;
 use crate::error::AppError;
@@ -75,7 +75,7 @@ struct ShowPage {
     room: Room,
     viewer: Viewer,
     loaded: Loaded,
-    blockers: Vec<String>,
+    blockers: Vec<super::Blocker>,
 }
 
 impl ShowPage {
@@ -190,15 +190,6 @@ async fn withdraw(
     )))
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "updates/blocked.html")]
-struct BlockedPage {
-    page: Page,
-    room: Room,
-    update_id: i64,
-    blockers: Vec<String>,
-}
-
 async fn publish(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -216,25 +207,13 @@ async fn publish(
         loaded.update.published_version,
     );
     if !blockers.is_empty() {
-        let summary = format!(
-            "Publish blocked: {} tried to publish the leadership update — {}.",
-            user.name,
-            blockers.join("; ")
-        );
+        let refusal = Refusal::new(SubjectKind::Update, path, &blockers);
+        let summary = refusal.summary(&user.name, &loaded.current.body.headline);
         change
-            .record("updates.publish_blocked", &summary, &path)
+            .record("updates.publish_blocked", &summary, &refusal.back)
             .await?;
         change.commit().await?;
-        return Ok((
-            StatusCode::CONFLICT,
-            BlockedPage {
-                page,
-                room,
-                update_id,
-                blockers,
-            },
-        )
-            .into_response());
+        return Ok(refusal.page(page));
     }
     let now = change.now;
     let previous = model::pre_read(change.conn(), room_id, None).await?;

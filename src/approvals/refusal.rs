@@ -1,0 +1,193 @@
+//! The one refusal path of both gates (rules 2 and 6): the blockers every gate shares — a closed
+//! room, a PM not aligned or aligned on a stale revision — and the refusal that renders any gate's
+//! blockers as the checklist, the 409 page and the timeline sentence. Drafts and leadership
+//! updates wrap [`Blocker`] in their own blocker enums with their extra reasons.
+
+use std::fmt;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{Alignment, SubjectKind};
+use crate::members::model::Member;
+use crate::web::page::Page;
+
+/// A reason shared by every gate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocker {
+    RoomClosed,
+    NotAligned { pm: String },
+    StaleApproval { pm: String, revision: i64 },
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocker::RoomClosed => write!(f, "The room is closed"),
+            Blocker::NotAligned { pm } => write!(f, "{pm} has not aligned on the current revision"),
+            Blocker::StaleApproval { pm, revision } => write!(
+                f,
+                "{pm} aligned on revision {revision}, which has since been edited: their approval is stale"
+            ),
+        }
+    }
+}
+
+/// The room-closed blocker (if closed), then one blocker per PM not aligned on the current
+/// revision, in member order.
+pub fn shared_blockers(room_closed: bool, alignment: &[(Member, Alignment)]) -> Vec<Blocker> {
+    let closed = room_closed.then_some(Blocker::RoomClosed);
+    let behind = alignment.iter().filter_map(|(pm, state)| match state {
+        Alignment::Current => None,
+        Alignment::Missing => Some(Blocker::NotAligned {
+            pm: pm.name.clone(),
+        }),
+        Alignment::Stale { revision } => Some(Blocker::StaleApproval {
+            pm: pm.name.clone(),
+            revision: *revision,
+        }),
+    });
+    closed.into_iter().chain(behind).collect()
+}
+
+/// A gate's refusal of one attempt: what was attempted, on what, and every reason.
+pub struct Refusal {
+    pub kind: SubjectKind,
+    /// The page of the draft or update, to go back to.
+    pub back: String,
+    /// The reasons, as sentences (each gate's `Blocker` displays as one).
+    pub blockers: Vec<String>,
+}
+
+impl Refusal {
+    pub fn new(kind: SubjectKind, back: String, blockers: &[impl ToString]) -> Refusal {
+        Refusal {
+            kind,
+            back,
+            blockers: blockers.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The timeline entry: who tried what, and every reason.
+    pub fn summary(&self, actor: &str, subject: &str) -> String {
+        let attempt = match self.kind {
+            SubjectKind::Draft => format!("Send blocked: {actor} tried to send “{subject}”"),
+            SubjectKind::Update => {
+                format!("Publish blocked: {actor} tried to publish the leadership update")
+            }
+        };
+        format!("{attempt} — {}.", self.blockers.join("; "))
+    }
+
+    /// The 409 page.
+    pub fn page(self, page: Page) -> Response {
+        let (eyebrow, heading, nothing, back_label) = match self.kind {
+            SubjectKind::Draft => (
+                "Not sent",
+                "This email cannot go to the customer yet",
+                "Nothing was queued.",
+                "Back to the draft",
+            ),
+            SubjectKind::Update => (
+                "Not published",
+                "This update cannot be published yet",
+                "Nothing was published.",
+                "Back to the update",
+            ),
+        };
+        let blocked = BlockedPage {
+            page,
+            eyebrow,
+            heading,
+            nothing,
+            back: self.back,
+            back_label,
+            blockers: self.blockers,
+        };
+        (StatusCode::CONFLICT, blocked).into_response()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/blocked.html")]
+struct BlockedPage {
+    page: Page,
+    eyebrow: &'static str,
+    heading: &'static str,
+    nothing: &'static str,
+    back: String,
+    back_label: &'static str,
+    blockers: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rooms::access::MemberKind;
+
+    fn pm(user_id: i64, name: &str) -> Member {
+        Member {
+            user_id,
+            name: name.to_owned(),
+            title: String::new(),
+            kind: MemberKind::Pm,
+        }
+    }
+
+    #[test]
+    fn a_closed_room_then_every_pm_behind_in_member_order() {
+        let alignment = [
+            (pm(1, "Dana"), Alignment::Stale { revision: 1 }),
+            (pm(2, "Sam"), Alignment::Current),
+            (pm(3, "Kim"), Alignment::Missing),
+        ];
+        assert_eq!(
+            shared_blockers(true, &alignment),
+            [
+                Blocker::RoomClosed,
+                Blocker::StaleApproval {
+                    pm: "Dana".into(),
+                    revision: 1
+                },
+                Blocker::NotAligned { pm: "Kim".into() },
+            ]
+        );
+        assert!(shared_blockers(false, &alignment[1..2]).is_empty());
+    }
+
+    #[test]
+    fn blockers_read_as_sentences() {
+        assert_eq!(
+            Blocker::StaleApproval {
+                pm: "Dana".into(),
+                revision: 3
+            }
+            .to_string(),
+            "Dana aligned on revision 3, which has since been edited: their approval is stale"
+        );
+        assert_eq!(
+            Blocker::NotAligned { pm: "Sam".into() }.to_string(),
+            "Sam has not aligned on the current revision"
+        );
+    }
+
+    #[test]
+    fn the_timeline_sentence_names_the_attempt_and_every_reason() {
+        let blockers = [
+            Blocker::RoomClosed,
+            Blocker::NotAligned { pm: "Sam".into() },
+        ];
+        let draft = Refusal::new(SubjectKind::Draft, "/d".into(), &blockers);
+        assert_eq!(
+            draft.summary("Dana", "Fix shipped"),
+            "Send blocked: Dana tried to send “Fix shipped” — The room is closed; Sam has not aligned on the current revision."
+        );
+        let update = Refusal::new(SubjectKind::Update, "/u".into(), &blockers[..1]);
+        assert_eq!(
+            update.summary("Dana", "ignored"),
+            "Publish blocked: Dana tried to publish the leadership update — The room is closed."
+        );
+    }
+}
