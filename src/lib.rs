@@ -14,6 +14,7 @@ pub mod db;
 pub mod decisions;
 pub mod demo;
 pub mod drafts;
+pub mod emails;
 pub mod error;
 pub mod mail;
 pub mod members;

@@ -4,13 +4,13 @@
 
 use lettre::Message;
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
 use sqlx::AnyConnection;
 
 use crate::AppState;
 use crate::accounts::user;
 use crate::approvals::Alignment;
 use crate::clock::Millis;
+use crate::emails::{self, AlignmentRequest};
 use crate::members::model::Member;
 use crate::outbox::model::{self as outbox, MessageKind, Outgoing};
 
@@ -33,18 +33,17 @@ pub async fn pms_to_align(
             continue;
         };
         let to = Mailbox::new(Some(account.name.clone()), account.email.parse()?);
-        let body = format!(
-            "Hello {},\n\n{what} is waiting for your alignment in Accord.\n\nRead it and align here:\n\n{}\n",
-            account.name,
-            state.config.link(link_path)
-        );
-        let message = Message::builder()
+        let headers = Message::builder()
             .from(state.config.mail_from.clone())
             .to(to)
             .subject(format!("Waiting for your alignment: {what}"))
-            .message_id(Some(crate::mail::message_id(&state.config)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)?;
+            .message_id(Some(crate::mail::message_id(&state.config)));
+        let request = AlignmentRequest {
+            name: &account.name,
+            what,
+            link: &state.config.link(link_path),
+        };
+        let message = emails::compose(headers, &request)?;
         let outgoing = Outgoing {
             kind: MessageKind::Notification,
             room_id: None,

@@ -1,42 +1,12 @@
-//! Turning a revision into what people read: the email itself (text/plain plus a simple HTML
-//! alternative) and the difference between two revisions.
+//! Turning a revision into what people read: the email itself (its headers here, its bodies in
+//! `templates/emails/customer.*`) and the difference between two revisions.
 
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::Mailbox;
 use similar::{ChangeTag, TextDiff};
 
 use crate::config::Config;
-
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Plain text with paragraphs (blank lines) as simple HTML: `<p>` per paragraph, `<br>` inside.
-pub fn html_body(text: &str) -> String {
-    let paragraphs: Vec<String> = text
-        .replace("\r\n", "\n")
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>\n")))
-        .collect();
-    format!(
-        "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n{}\n</body></html>\n",
-        paragraphs.join("\n")
-    )
-}
+use crate::emails::{self, CustomerEmail};
 
 /// The customer email: From the configured sender under the communicator's name, Reply-To the
 /// communicator, the revision's recipients, a fixed Message-ID.
@@ -69,8 +39,11 @@ pub fn customer_email(config: &Config, email: &Email<'_>) -> anyhow::Result<Mess
     for cc in &email.cc {
         builder = builder.cc(cc.clone());
     }
-    let body = MultiPart::alternative_plain_html(email.body.to_owned(), html_body(email.body));
-    Ok(builder.multipart(body)?)
+    let body = CustomerEmail {
+        subject: email.subject,
+        body: email.body,
+    };
+    emails::compose(builder, &body)
 }
 
 /// One line of a diff.
@@ -98,14 +71,6 @@ pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paragraphs_become_html_paragraphs_and_text_is_escaped() {
-        let html = html_body("Hello Jordan,\n\nWe <will> ship\non Friday.\n\n\nSam");
-        assert!(html.contains("<p>Hello Jordan,</p>"));
-        assert!(html.contains("<p>We &lt;will&gt; ship<br>\non Friday.</p>"));
-        assert!(html.contains("<p>Sam</p>"));
-    }
 
     #[test]
     fn a_diff_marks_removed_and_added_lines() {

@@ -80,35 +80,37 @@ async fn read_messages(dir: &FsPath) -> anyhow::Result<Vec<LocalMessage>> {
     found.sort_by(|a, b| b.cmp(a));
     let mut messages = Vec::new();
     for (_, file) in found.into_iter().take(SHOWN) {
-        let raw = tokio::fs::read_to_string(dir.join(&file)).await?;
-        messages.push(LocalMessage {
-            to: header(&raw, "To"),
-            subject: header(&raw, "Subject"),
-            date: header(&raw, "Date"),
-            file,
-        });
+        let raw = tokio::fs::read(dir.join(&file)).await?;
+        messages.push(LocalMessage::parse(&raw, file));
     }
     Ok(messages)
 }
 
-/// The value of a header in a raw message (unfolded; encoded words are left as they are).
-fn header(raw: &str, name: &str) -> String {
-    let head = raw.split("\r\n\r\n").next().unwrap_or_default();
-    let mut lines = head.split("\r\n").peekable();
-    while let Some(line) = lines.next() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        if key.eq_ignore_ascii_case(name) {
-            let mut value = value.trim().to_owned();
-            while let Some(next) = lines.next_if(|l| l.starts_with([' ', '\t'])) {
-                value.push(' ');
-                value.push_str(next.trim());
-            }
-            return value;
+impl LocalMessage {
+    /// The listed headers of a raw message, decoded (RFC 2047 encoded words, folded lines).
+    fn parse(raw: &[u8], file: String) -> LocalMessage {
+        let parsed = mail_parser::MessageParser::default().parse_headers(raw);
+        let recipients = parsed.as_ref().and_then(|m| m.to()).map(|to| {
+            to.iter()
+                .map(|a| match (a.name(), a.address()) {
+                    (Some(name), Some(address)) => format!("{name} <{address}>"),
+                    (_, address) => address.unwrap_or_default().to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let subject = parsed.as_ref().and_then(|m| m.subject());
+        let date = parsed
+            .as_ref()
+            .and_then(|m| m.date())
+            .map(|d| d.to_rfc822());
+        LocalMessage {
+            to: recipients.unwrap_or_default(),
+            subject: subject.unwrap_or_default().to_owned(),
+            date: date.unwrap_or_default(),
+            file,
         }
     }
-    String::new()
 }
 
 fn is_message_file(name: &str) -> bool {
@@ -138,11 +140,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn headers_are_found_case_insensitively_and_unfolded() {
-        let raw = "From: a@b.c\r\nsubject: Hello\r\n there\r\nTo: x@y.z\r\n\r\nSubject: body";
-        assert_eq!(header(raw, "Subject"), "Hello there");
-        assert_eq!(header(raw, "To"), "x@y.z");
-        assert_eq!(header(raw, "Cc"), "");
+    fn headers_are_decoded_unfolded_and_found_case_insensitively() {
+        let raw = "From: a@b.c\r\n\
+                   subject: =?utf-8?q?R=C3=BCckmeldung?=\r\n zu Lieferung\r\n\
+                   To: \"Jordan Reyes\" <x@y.z>\r\n\r\n\
+                   Subject: body";
+        let message = LocalMessage::parse(raw.as_bytes(), "m.eml".into());
+        assert_eq!(message.subject, "Rückmeldung zu Lieferung");
+        assert_eq!(message.to, "Jordan Reyes <x@y.z>");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::emails;
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::accounts::user::{EmailAddress, PersonName};
@@ -187,19 +187,15 @@ pub fn invitation(
     link: &str,
 ) -> anyhow::Result<Message> {
     let to = Mailbox::new(Some(name.as_str().to_owned()), to.as_str().parse()?);
-    let body = format!(
-        "Hello {name},\n\n\
-         {inviter} invited you to Accord, where your team coordinates customer escalations.\n\n\
-         Choose your password here (the link works once and expires in 7 days):\n\n\
-         {link}\n\n\
-         Your sign-in name is your email address.\n",
-        name = name.as_str(),
-    );
-    Ok(Message::builder()
+    let headers = Message::builder()
         .from(config.mail_from.clone())
         .to(to)
         .subject("You are invited to Accord")
-        .message_id(Some(message_id(config)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)?)
+        .message_id(Some(message_id(config)));
+    let invitation = emails::Invitation {
+        name: name.as_str(),
+        inviter,
+        link,
+    };
+    emails::compose(headers, &invitation)
 }

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lettre::Message;
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
 use serde::Deserialize;
 use sqlx::AnyConnection;
 
@@ -22,6 +21,7 @@ use crate::accounts::{CurrentUser, user};
 use crate::approvals::refusal::Refusal;
 use crate::approvals::{self, Alignment, SubjectKind, approval_refusal};
 use crate::customers::model as customers;
+use crate::emails::{self, PreReadPublished};
 use crate::error::AppError;
 use crate::members::model::{self as members, Member};
 use crate::outbox::model::{self as outbox, MessageKind, Outgoing};
@@ -282,21 +282,19 @@ async fn tell_leadership(
             Some(account.name.clone()),
             account.email.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
         );
-        let text = format!(
-            "Hello {},\n\nA new pre-read is published for “{}”.\n\n{}: {}\n\nRead it before the meeting:\n\n{link}\n",
-            account.name,
-            room.title,
-            body.status().label(),
-            body.headline
-        );
-        let message = Message::builder()
+        let headers = Message::builder()
             .from(state.config.mail_from.clone())
             .to(to)
             .subject(format!("Pre-read: {}", body.headline))
-            .message_id(Some(crate::mail::message_id(&state.config)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(text)
-            .map_err(anyhow::Error::from)?;
+            .message_id(Some(crate::mail::message_id(&state.config)));
+        let published = PreReadPublished {
+            name: &account.name,
+            room_title: &room.title,
+            status: body.status().label(),
+            headline: &body.headline,
+            link: &link,
+        };
+        let message = emails::compose(headers, &published)?;
         let outgoing = Outgoing {
             kind: MessageKind::Notification,
             room_id: None,

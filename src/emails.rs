@@ -1,0 +1,173 @@
+//! Every email Accord writes, each an askama text template plus an HTML template under
+//! `templates/emails/` (askama escapes the HTML). Headers — addresses, RFC 2047 subjects,
+//! Message-IDs — are lettre's; nothing here escapes by hand.
+
+use askama::Template;
+use lettre::Message;
+use lettre::message::{MessageBuilder, MultiPart};
+
+/// One email's two bodies.
+pub trait Email {
+    fn text(&self) -> askama::Result<String>;
+    fn html(&self) -> askama::Result<String>;
+}
+
+/// The message: `headers` (from, to, subject, …) with both bodies as `multipart/alternative`.
+pub fn compose(headers: MessageBuilder, email: &impl Email) -> anyhow::Result<Message> {
+    let body = MultiPart::alternative_plain_html(email.text()?, email.html()?);
+    Ok(headers.multipart(body)?)
+}
+
+/// Implements [`Email`] for a text template whose HTML twin wraps it as `m`.
+macro_rules! email {
+    ($text:ident, $html:ident, $path:literal) => {
+        #[derive(Template)]
+        #[template(path = $path)]
+        struct $html<'a> {
+            m: &'a $text<'a>,
+        }
+
+        impl Email for $text<'_> {
+            fn text(&self) -> askama::Result<String> {
+                self.render()
+            }
+            fn html(&self) -> askama::Result<String> {
+                $html { m: self }.render()
+            }
+        }
+    };
+}
+
+/// The customer email: the revision's body, paragraphs (blank lines) as HTML paragraphs.
+#[derive(Template)]
+#[template(path = "emails/customer.txt")]
+pub struct CustomerEmail<'a> {
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+email!(CustomerEmail, CustomerEmailHtml, "emails/customer.html");
+
+impl CustomerEmail<'_> {
+    /// The body's paragraphs, trimmed, without empty ones.
+    pub fn paragraphs(&self) -> Vec<String> {
+        self.body
+            .replace("\r\n", "\n")
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// "Waiting for your alignment", to a PM who has not aligned on the current revision.
+#[derive(Template)]
+#[template(path = "emails/alignment.txt")]
+pub struct AlignmentRequest<'a> {
+    pub name: &'a str,
+    /// What waits, as a phrase: "The draft “…”".
+    pub what: &'a str,
+    pub link: &'a str,
+}
+email!(
+    AlignmentRequest,
+    AlignmentRequestHtml,
+    "emails/alignment.html"
+);
+
+/// A new pre-read, to each leadership member of the room.
+#[derive(Template)]
+#[template(path = "emails/pre_read.txt")]
+pub struct PreReadPublished<'a> {
+    pub name: &'a str,
+    pub room_title: &'a str,
+    pub status: &'a str,
+    pub headline: &'a str,
+    pub link: &'a str,
+}
+email!(
+    PreReadPublished,
+    PreReadPublishedHtml,
+    "emails/pre_read.html"
+);
+
+/// The invitation to set a password.
+#[derive(Template)]
+#[template(path = "emails/invitation.txt")]
+pub struct Invitation<'a> {
+    pub name: &'a str,
+    pub inviter: &'a str,
+    pub link: &'a str,
+}
+email!(Invitation, InvitationHtml, "emails/invitation.html");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both(email: &impl Email) -> String {
+        format!(
+            "--- text/plain\n{}\n--- text/html\n{}",
+            email.text().unwrap(),
+            email.html().unwrap()
+        )
+    }
+
+    #[test]
+    fn customer_email() {
+        let email = CustomerEmail {
+            subject: "Route planning: the fix ships Friday",
+            body: "Hello Jordan,\r\n\r\nWe <will> ship the fix\r\non Friday & tell you.\r\n\r\n\r\nSam",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn alignment_request() {
+        let email = AlignmentRequest {
+            name: "Dana Whitfield",
+            what: "The draft “Fix <b>shipped</b>”",
+            link: "https://accord.example/rooms/1/drafts/2",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn pre_read_published() {
+        let email = PreReadPublished {
+            name: "Elena Marsh",
+            room_title: "Northwind: route planning",
+            status: "At risk",
+            headline: "Fix ships Friday; customer wants a call",
+            link: "https://accord.example/rooms/1/pre-reads/2",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn invitation() {
+        let email = Invitation {
+            name: "Kim O'Neil",
+            inviter: "Ada Admin",
+            link: "https://accord.example/password/abc",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn a_non_ascii_subject_is_encoded_by_lettre_and_reads_back_whole() {
+        let headers = Message::builder()
+            .from("Accord <accord@example.com>".parse().unwrap())
+            .to("Jördan <jordan@example.com>".parse().unwrap())
+            .subject("Rückmeldung: Lieferung „heute“");
+        let email = CustomerEmail {
+            subject: "",
+            body: "Hallo",
+        };
+        let raw = compose(headers, &email).unwrap().formatted();
+        assert!(!raw.iter().any(|b| *b >= 0x80), "the headers are 7-bit");
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some("Rückmeldung: Lieferung „heute“"));
+        assert_eq!(parsed.body_text(0).as_deref(), Some("Hallo"));
+    }
+}
