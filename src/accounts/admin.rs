@@ -5,7 +5,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -21,7 +20,7 @@ use crate::outbox::{
     self,
     model::{MessageKind, Outgoing},
 };
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, optional_text};
 use crate::web::page::{Page, flash};
 use crate::web::session_store::delete_sessions_of;
 
@@ -76,6 +75,29 @@ async fn index(
     users_page(&state, page, InviteForm::default(), FieldErrors::default()).await
 }
 
+/// An invitation, checked.
+struct Invitee {
+    email: EmailAddress,
+    name: PersonName,
+    title: String,
+}
+
+impl InviteForm {
+    fn parse(&self) -> Result<Invitee, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let email = errors.check("email", EmailAddress::parse(&self.email));
+        let name = errors.check("name", PersonName::parse(&self.name));
+        let title = errors.check("title", optional_text(&self.title, 100));
+        errors.finish(|| {
+            Some(Invitee {
+                email: email?,
+                name: name?,
+                title: title?,
+            })
+        })
+    }
+}
+
 async fn invite(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -83,53 +105,31 @@ async fn invite(
     page: Page,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let email = EmailAddress::parse(&form.email)
-        .map_err(|e| errors.add("email", e))
-        .ok();
-    let name = PersonName::parse(&form.name)
-        .map_err(|e| errors.add("name", e))
-        .ok();
-    if form.title.chars().count() > 100 {
-        errors.add("title", "Use at most 100 characters.");
-    }
-    let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
-        return unprocessable(&state, page, form, errors).await;
+    let invitee = match form.parse() {
+        Ok(invitee) => invitee,
+        Err(errors) => return invalid(users_page(&state, page, form, errors).await?),
     };
-    let now = state.clock.now();
+    let (now, (email, name)) = (state.clock.now(), (&invitee.email, &invitee.name));
     let mut tx = state.db.begin_write().await?;
     let new_user = NewUser {
-        email: &email,
-        name: &name,
-        title: form.title.trim(),
+        email,
+        name,
+        title: &invitee.title,
         password_hash: None,
         is_admin: form.admin.is_some(),
     };
     let Some(user_id) = user::insert(&mut tx, new_user, now).await? else {
-        errors.add("email", "There is already an account with this email.");
-        return unprocessable(&state, page, form, errors).await;
+        let errors = FieldErrors::single("email", "There is already an account with this email.");
+        return invalid(users_page(&state, page, form, errors).await?);
     };
     let link = token::password_link(&mut tx, &state.config, user_id, now).await?;
-    queue_link(&state, &mut tx, &admin, &email, &name, &link).await?;
+    queue_link(&state, &mut tx, &admin, email, name, &link).await?;
     tx.commit().await?;
     state.outbox.wake();
     tracing::info!(user.id = user_id, "user invited");
-    flash(
-        &session,
-        format!("Invitation to {} is on its way.", name.as_str()),
-    )
-    .await?;
+    let invited = format!("Invitation to {} is on its way.", name.as_str());
+    flash(&session, invited).await?;
     Ok(Redirect::to("/admin/users").into_response())
-}
-
-async fn unprocessable(
-    state: &AppState,
-    page: Page,
-    form: InviteForm,
-    errors: FieldErrors,
-) -> Result<Response, AppError> {
-    let page = users_page(state, page, form, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 async fn reinvite(

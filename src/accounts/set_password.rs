@@ -4,7 +4,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -16,7 +15,7 @@ use super::token::{self, Purpose};
 use super::user;
 use crate::AppState;
 use crate::error::AppError;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid};
 use crate::web::page::{Page, flash};
 
 pub fn router() -> Router<AppState> {
@@ -81,10 +80,8 @@ async fn submit(
     let password = match Password::parse(form.password, &form.password_confirmation) {
         Ok(password) => password,
         Err(message) => {
-            let mut errors = FieldErrors::default();
-            errors.add("password", message);
-            let page = page_for(&state, page, token, errors).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            let errors = FieldErrors::single("password", message);
+            return invalid(page_for(&state, page, token, errors).await?);
         }
     };
     let hash = password.hash().await?;

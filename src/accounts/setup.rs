@@ -4,7 +4,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use super::token::{self, Purpose};
 use super::user::{self, EmailAddress, NewUser, PersonName};
 use crate::AppState;
 use crate::error::AppError;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid};
 use crate::web::page::{Page, flash};
 
 pub fn router() -> Router<AppState> {
@@ -63,6 +62,32 @@ async fn show(
     })
 }
 
+/// The first administrator, checked.
+struct FirstAdmin {
+    name: PersonName,
+    email: EmailAddress,
+    password: Password,
+}
+
+impl SetupForm {
+    fn parse(&self) -> Result<FirstAdmin, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = errors.check("name", PersonName::parse(&self.name));
+        let email = errors.check("email", EmailAddress::parse(&self.email));
+        let password = errors.check(
+            "password",
+            Password::parse(self.password.clone(), &self.password_confirmation),
+        );
+        errors.finish(|| {
+            Some(FirstAdmin {
+                name: name?,
+                email: email?,
+                password: password?,
+            })
+        })
+    }
+}
+
 async fn submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -70,53 +95,41 @@ async fn submit(
     page: Page,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let name = PersonName::parse(&form.name)
-        .map_err(|e| errors.add("name", e))
-        .ok();
-    let email = EmailAddress::parse(&form.email)
-        .map_err(|e| errors.add("email", e))
-        .ok();
-    let password = Password::parse(form.password.clone(), &form.password_confirmation)
-        .map_err(|e| errors.add("password", e))
-        .ok();
-    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
-        let page = SetupPage {
-            page,
-            token,
-            form,
-            errors,
-        };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let admin = match form.parse() {
+        Ok(admin) => admin,
+        Err(errors) => {
+            return invalid(SetupPage {
+                page,
+                token,
+                form,
+                errors,
+            });
+        }
     };
-    let hash = password.hash().await?;
+    let hash = admin.password.hash().await?;
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     token::consume(&mut tx, Purpose::Setup, &token, now)
         .await?
         .ok_or_else(link_used)?;
     let new_admin = NewUser {
-        email: &email,
-        name: &name,
+        email: &admin.email,
+        name: &admin.name,
         title: "Administrator",
         password_hash: Some(&hash),
         is_admin: true,
     };
     if user::insert(&mut tx, new_admin, now).await?.is_none() {
-        errors.add("email", "An account with this email already exists.");
-        let page = SetupPage {
+        let errors = FieldErrors::single("email", "An account with this email already exists.");
+        return invalid(SetupPage {
             page,
             token,
             form,
             errors,
-        };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        });
     }
     tx.commit().await?;
-    flash(
-        &session,
-        "Your administrator account is ready. Sign in to continue.",
-    )
-    .await?;
+    let ready = "Your administrator account is ready. Sign in to continue.";
+    flash(&session, ready).await?;
     Ok(Redirect::to("/sign-in").into_response())
 }

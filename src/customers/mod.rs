@@ -7,7 +7,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -16,9 +15,9 @@ use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::accounts::user::EmailAddress;
 use crate::error::AppError;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
-use model::{Contact, Customer, NewContact, optional_text, parse_domain, required_text};
+use model::{Contact, Customer, NewContact, parse_domain};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,35 +55,47 @@ async fn index(
     })
 }
 
+impl CustomerForm {
+    fn parse(&self) -> Result<(String, String), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = errors.check(
+            "name",
+            required_text(&self.name, 120, "Enter the customer's name."),
+        );
+        let domain = errors.check("email_domain", parse_domain(&self.email_domain));
+        errors.finish(|| Some((name?, domain?)))
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     _user: CurrentUser,
     page: Page,
     Form(form): Form<CustomerForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let name = required_text(&form.name, 120, "Enter the customer's name.")
-        .map_err(|e| errors.add("name", e))
-        .ok();
-    let domain = parse_domain(&form.email_domain)
-        .map_err(|e| errors.add("email_domain", e))
-        .ok();
-    if let (Some(name), Some(domain)) = (name, domain) {
-        let mut tx = state.db.begin_write().await?;
-        if let Some(id) = model::insert(&mut tx, &name, &domain, state.clock.now()).await? {
+    let created = match form.parse() {
+        Ok((name, domain)) => {
+            let mut tx = state.db.begin_write().await?;
+            let id = model::insert(&mut tx, &name, &domain, state.clock.now()).await?;
             tx.commit().await?;
-            return Ok(Redirect::to(&format!("/customers/{id}")).into_response());
+            id.ok_or_else(|| {
+                FieldErrors::single("name", "There is already a customer with this name.")
+            })
         }
-        errors.add("name", "There is already a customer with this name.");
-    }
-    let customers = model::list(state.db.reader()).await?;
-    let page = IndexPage {
-        page,
-        customers,
-        form,
-        errors,
+        Err(errors) => Err(errors),
     };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    match created {
+        Ok(id) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
+        Err(errors) => {
+            let customers = model::list(state.db.reader()).await?;
+            invalid(IndexPage {
+                page,
+                customers,
+                form,
+                errors,
+            })
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -106,17 +117,25 @@ pub struct ContactForm {
 }
 
 impl ContactForm {
-    /// Checks the fields, adding messages under `prefix`-named fields.
-    pub fn parse(&self, errors: &mut FieldErrors, fields: [&'static str; 3]) -> Option<NewContact> {
-        let name = required_text(&self.name, 120, "Enter the contact's name.")
-            .map_err(|e| errors.add(fields[0], e))
-            .ok();
-        let email = EmailAddress::parse(&self.email)
-            .map_err(|e| errors.add(fields[1], e))
-            .ok();
-        let title = optional_text(&self.title, 120)
-            .map_err(|e| errors.add(fields[2], e))
-            .ok();
+    pub fn parse(&self) -> Result<NewContact, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let contact = self.parse_into(&mut errors, ["name", "email", "title"]);
+        errors.finish(|| contact)
+    }
+
+    /// The contact as part of a larger form, its messages under that form's `fields` (name,
+    /// email, title).
+    pub fn parse_into(
+        &self,
+        errors: &mut FieldErrors,
+        fields: [&'static str; 3],
+    ) -> Option<NewContact> {
+        let name = errors.check(
+            fields[0],
+            required_text(&self.name, 120, "Enter the contact's name."),
+        );
+        let email = errors.check(fields[1], EmailAddress::parse(&self.email));
+        let title = errors.check(fields[2], optional_text(&self.title, 120));
         Some(NewContact {
             name: name?,
             email: email?,
@@ -171,19 +190,18 @@ async fn add_contact(
     Path(id): Path<i64>,
     Form(form): Form<ContactForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    if let Some(contact) = form.parse(&mut errors, ["name", "email", "title"]) {
-        let mut tx = state.db.begin_write().await?;
-        model::find(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
-        if model::insert_contact(&mut tx, id, &contact, state.clock.now())
-            .await?
-            .is_some()
-        {
+    let added = match form.parse() {
+        Ok(contact) => {
+            let mut tx = state.db.begin_write().await?;
+            model::find(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+            let added = model::insert_contact(&mut tx, id, &contact, state.clock.now()).await?;
             tx.commit().await?;
-            return Ok(Redirect::to(&format!("/customers/{id}")).into_response());
+            added.ok_or_else(|| FieldErrors::single("email", DUPLICATE_CONTACT))
         }
-        errors.add("email", DUPLICATE_CONTACT);
+        Err(errors) => Err(errors),
+    };
+    match added {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
+        Err(errors) => invalid(show_page(&state, page, id, form, errors).await?),
     }
-    let page = show_page(&state, page, id, form, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }

@@ -32,25 +32,6 @@ impl Contact {
     }
 }
 
-/// Trimmed text of 1 to `max` characters.
-pub fn required_text(raw: &str, max: usize, empty: &'static str) -> Result<String, String> {
-    let text = raw.trim();
-    match text.chars().count() {
-        0 => Err(empty.to_owned()),
-        n if n > max => Err(format!("Use at most {max} characters.")),
-        _ => Ok(text.to_owned()),
-    }
-}
-
-/// Trimmed text of at most `max` characters (may be empty).
-pub fn optional_text(raw: &str, max: usize) -> Result<String, String> {
-    let text = raw.trim();
-    match text.chars().count() > max {
-        true => Err(format!("Use at most {max} characters.")),
-        false => Ok(text.to_owned()),
-    }
-}
-
 /// An email domain like `northwind.example`, lower-cased; empty is allowed.
 pub fn parse_domain(raw: &str) -> Result<String, String> {
     let domain = raw.trim().trim_start_matches('@').to_lowercase();
@@ -196,13 +177,5 @@ mod tests {
         ] {
             assert!(parse_domain(bad).is_err(), "{bad:?} was accepted");
         }
-    }
-
-    #[test]
-    fn text_fields_are_trimmed_and_bounded() {
-        assert_eq!(required_text("  x ", 5, "empty").unwrap(), "x");
-        assert_eq!(required_text(" ", 5, "empty").unwrap_err(), "empty");
-        assert!(required_text("abcdef", 5, "empty").is_err());
-        assert_eq!(optional_text("", 5).unwrap(), "");
     }
 }

@@ -7,21 +7,20 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::accounts::CurrentUser;
-use crate::customers::model::{optional_text, required_text};
+
 use crate::error::AppError;
 use crate::members::model::{self as members, Member};
 use crate::members::rules::can_hold_work;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
 use model::{Decision, DecisionStatus, DecisionType, NewDecision};
 
@@ -115,6 +114,56 @@ async fn new_decision(
     .await
 }
 
+/// A proposal, checked: what is decided, why, of which kind, replacing which decision.
+struct Proposal<'t> {
+    title: String,
+    rationale: String,
+    decision_type: &'t DecisionType,
+    supersedes: Option<i64>,
+}
+
+impl ProposeForm {
+    fn supersedes(&self) -> Option<i64> {
+        self.supersedes.parse().ok()
+    }
+
+    /// Checks the form against the room's decision types and the decision it would supersede.
+    fn parse<'t>(
+        &self,
+        types: &'t [DecisionType],
+        superseded: Option<&Decision>,
+    ) -> Result<Proposal<'t>, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check(
+            "title",
+            required_text(&self.title, 200, "Say what is being decided."),
+        );
+        let rationale = errors.check("rationale", optional_text(&self.rationale, 5000));
+        let type_id: Option<i64> = self.decision_type.parse().ok();
+        let decision_type = types.iter().find(|t| Some(t.id) == type_id);
+        let decision_type = errors.require(
+            "decision_type",
+            decision_type,
+            "Choose the kind of decision.",
+        );
+        let supersedes = self.supersedes();
+        if supersedes.is_some() && superseded.is_none_or(|d| d.status != DecisionStatus::Decided) {
+            errors.add(
+                "supersedes",
+                "Only a decision that was made can be superseded.",
+            );
+        }
+        errors.finish(|| {
+            Some(Proposal {
+                title: title?,
+                rationale: rationale?,
+                decision_type: decision_type?,
+                supersedes,
+            })
+        })
+    }
+}
+
 async fn propose(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -122,58 +171,35 @@ async fn propose(
     Path(room_id): Path<i64>,
     Form(form): Form<ProposeForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let title = required_text(&form.title, 200, "Say what is being decided.")
-        .map_err(|e| errors.add("title", e))
-        .ok();
-    let rationale = optional_text(&form.rationale, 5000)
-        .map_err(|e| errors.add("rationale", e))
-        .ok();
-    let type_id: Option<i64> = form.decision_type.parse().ok();
-    let supersedes: Option<i64> = form.supersedes.parse().ok();
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let types = model::types(change.conn(), room_id).await?;
-    let decision_type = types.iter().find(|t| Some(t.id) == type_id);
-    if decision_type.is_none() {
-        errors.add("decision_type", "Choose the kind of decision.");
-    }
-    if let Some(older) = supersedes {
-        let older = model::find(change.conn(), room_id, older).await?;
-        if older.is_none_or(|d| d.status != DecisionStatus::Decided) {
-            errors.add(
-                "supersedes",
-                "Only a decision that was made can be superseded.",
-            );
+    let superseded = match form.supersedes() {
+        Some(id) => model::find(change.conn(), room_id, id).await?,
+        None => None,
+    };
+    let proposal = match form.parse(&types, superseded.as_ref()) {
+        Ok(proposal) => proposal,
+        Err(errors) => {
+            drop(change);
+            return invalid(decision_form(&state, &user, page, room_id, form, errors).await?);
         }
-    }
-    let (Some(title), Some(rationale), Some(decision_type), true) =
-        (title, rationale, decision_type, errors.is_empty())
-    else {
-        drop(change);
-        let page = decision_form(&state, &user, page, room_id, form, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let new = NewDecision {
         room_id,
-        decision_type_id: decision_type.id,
-        title: &title,
-        rationale: &rationale,
-        supersedes_id: supersedes,
+        decision_type_id: proposal.decision_type.id,
+        title: &proposal.title,
+        rationale: &proposal.rationale,
+        supersedes_id: proposal.supersedes,
         proposed_by: user.id,
     };
     let now = change.now;
     let id = model::insert(change.conn(), &new, now).await?;
     let summary = format!(
-        "{} proposed a {} decision: “{title}” (for {} to decide).",
-        user.name, decision_type.name, decision_type.owner_name
+        "{} proposed a {} decision: “{}” (for {} to decide).",
+        user.name, proposal.decision_type.name, proposal.title, proposal.decision_type.owner_name
     );
-    change
-        .record(
-            "decisions.proposed",
-            &summary,
-            &format!("/rooms/{room_id}#decision-{id}"),
-        )
-        .await?;
+    let link = format!("/rooms/{room_id}#decision-{id}");
+    change.record("decisions.proposed", &summary, &link).await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")).into_response())
 }
@@ -290,28 +316,41 @@ async fn types_page(
     .await
 }
 
-/// The checked name and owner of a type form, or messages.
-async fn parse_type(
-    change: &mut RoomChange,
-    form: &TypeForm,
-    errors: &mut FieldErrors,
-) -> Result<Option<(String, Member)>, AppError> {
-    let name = required_text(&form.name, 80, "Name the kind of decision.")
-        .map_err(|e| errors.add("name", e))
-        .ok();
-    let room_id = change.room.id;
-    let owner_id: Option<i64> = form.owner.parse().ok();
-    let owner = members::list(change.conn(), room_id)
-        .await?
-        .into_iter()
-        .find(|m| Some(m.user_id) == owner_id && can_hold_work(m.kind));
-    if owner.is_none() {
-        errors.add(
+impl TypeForm {
+    /// The name and the owner, chosen among the room's members who can hold work.
+    fn parse(&self, members: Vec<Member>) -> Result<(String, Member), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = errors.check(
+            "name",
+            required_text(&self.name, 80, "Name the kind of decision."),
+        );
+        let owner_id: Option<i64> = self.owner.parse().ok();
+        let owner = members
+            .into_iter()
+            .find(|m| Some(m.user_id) == owner_id && can_hold_work(m.kind));
+        let owner = errors.require(
             "owner",
+            owner,
             "Choose a product manager or partner of this room as the owner.",
         );
+        errors.finish(|| name.zip(owner))
     }
-    Ok(name.zip(owner))
+}
+
+const DUPLICATE_TYPE: &str = "This room already has a decision type with this name.";
+
+/// The types page again, with the form as typed and its messages (422).
+async fn types_invalid(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    change: RoomChange,
+    form: TypeForm,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let room_id = change.room.id;
+    drop(change);
+    invalid(types_form(state, user, page, room_id, form, errors).await?)
 }
 
 async fn add_type(
@@ -321,29 +360,47 @@ async fn add_type(
     Path(room_id): Path<i64>,
     Form(form): Form<TypeForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
     let mut change = RoomChange::begin(&state, room_id, &user, Action::ManageDecisionTypes).await?;
-    if let Some((name, owner)) = parse_type(&mut change, &form, &mut errors).await? {
-        if model::insert_type(change.conn(), room_id, &name, owner.user_id)
-            .await?
-            .is_some()
-        {
-            let summary = format!(
-                "{} added the decision type “{name}”, owned by {}.",
-                user.name, owner.name
-            );
-            change.record("decisions.type_added", &summary, "").await?;
-            change.commit().await?;
-            return Ok(Redirect::to(&format!("/rooms/{room_id}/decision-types")).into_response());
-        }
-        errors.add(
-            "name",
-            "This room already has a decision type with this name.",
-        );
+    let members = members::list(change.conn(), room_id).await?;
+    let (name, owner) = match form.parse(members) {
+        Ok(parsed) => parsed,
+        Err(errors) => return types_invalid(&state, &user, page, change, form, errors).await,
+    };
+    if model::insert_type(change.conn(), room_id, &name, owner.user_id)
+        .await?
+        .is_none()
+    {
+        let errors = FieldErrors::single("name", DUPLICATE_TYPE);
+        return types_invalid(&state, &user, page, change, form, errors).await;
     }
-    drop(change);
-    let page = types_form(&state, &user, page, room_id, form, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    let summary = format!(
+        "{} added the decision type “{name}”, owned by {}.",
+        user.name, owner.name
+    );
+    change.record("decisions.type_added", &summary, "").await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}/decision-types")).into_response())
+}
+
+/// "Dana renamed “A” to “B” and gave “B” decisions to Sam (was Kim).", or `None` when nothing
+/// changed.
+fn type_change_summary(
+    actor: &str,
+    current: &DecisionType,
+    name: &str,
+    owner: &Member,
+) -> Option<String> {
+    let mut said = Vec::new();
+    if name != current.name {
+        said.push(format!("renamed “{}” to “{name}”", current.name));
+    }
+    if owner.user_id != current.owner_user_id {
+        said.push(format!(
+            "gave “{name}” decisions to {} (was {})",
+            owner.name, current.owner_name
+        ));
+    }
+    (!said.is_empty()).then(|| format!("{actor} {}.", said.join(" and ")))
 }
 
 async fn update_type(
@@ -353,42 +410,28 @@ async fn update_type(
     Path((room_id, type_id)): Path<(i64, i64)>,
     Form(form): Form<TypeForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
     let mut change = RoomChange::begin(&state, room_id, &user, Action::ManageDecisionTypes).await?;
     let types = model::types(change.conn(), room_id).await?;
     let current = types
         .into_iter()
         .find(|t| t.id == type_id)
         .ok_or(AppError::NotFound)?;
-    if let Some((name, owner)) = parse_type(&mut change, &form, &mut errors).await? {
-        if model::update_type(change.conn(), type_id, &name, owner.user_id).await? {
-            let mut said = Vec::new();
-            if name != current.name {
-                said.push(format!("renamed “{}” to “{name}”", current.name));
-            }
-            if owner.user_id != current.owner_user_id {
-                said.push(format!(
-                    "gave “{name}” decisions to {} (was {})",
-                    owner.name, current.owner_name
-                ));
-            }
-            if !said.is_empty() {
-                let summary = format!("{} {}.", user.name, said.join(" and "));
-                change
-                    .record("decisions.type_changed", &summary, "")
-                    .await?;
-            }
-            change.commit().await?;
-            return Ok(Redirect::to(&format!("/rooms/{room_id}/decision-types")).into_response());
-        }
-        errors.add(
-            "name",
-            "This room already has a decision type with this name.",
-        );
+    let members = members::list(change.conn(), room_id).await?;
+    let (name, owner) = match form.parse(members) {
+        Ok(parsed) => parsed,
+        Err(errors) => return types_invalid(&state, &user, page, change, form, errors).await,
+    };
+    if !model::update_type(change.conn(), type_id, &name, owner.user_id).await? {
+        let errors = FieldErrors::single("name", DUPLICATE_TYPE);
+        return types_invalid(&state, &user, page, change, form, errors).await;
     }
-    drop(change);
-    let page = types_form(&state, &user, page, room_id, form, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    if let Some(summary) = type_change_summary(&user.name, &current, &name, &owner) {
+        change
+            .record("decisions.type_changed", &summary, "")
+            .await?;
+    }
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}/decision-types")).into_response())
 }
 
 #[cfg(test)]

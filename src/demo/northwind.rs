@@ -7,8 +7,9 @@ use sqlx::AnyConnection;
 use crate::accounts::user::EmailAddress;
 use crate::approvals::{self, SubjectKind};
 use crate::clock::Millis;
+use crate::contact_log;
+use crate::contact_log::model::NewTouch;
 use crate::contact_log::rules::Channel;
-use crate::contact_log::{self, NewTouch};
 use crate::customers::model::{self as customers, NewContact};
 use crate::db::Db;
 use crate::decisions::model::{self as decisions, DecisionStatus, NewDecision};
@@ -292,7 +293,7 @@ async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::
             touched_at: at,
             by,
         };
-        contact_log::insert(tx, &touch, at).await?;
+        contact_log::model::insert(tx, &touch, at).await?;
         let who = if by == p.sam {
             "Sam Okafor"
         } else {

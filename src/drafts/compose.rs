@@ -5,22 +5,21 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{self, Content};
+use super::model::{self, Body, Content, Subject};
 use super::{DraftState, notify};
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::approvals::{self, SubjectKind};
-use crate::customers::model::{self as customers, Contact, required_text};
+use crate::customers::model::{self as customers, Contact};
 use crate::error::AppError;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid};
 use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
@@ -134,15 +133,13 @@ async fn edit(
     .await
 }
 
-/// The subject and body, checked.
-fn check_content(form: &DraftForm, errors: &mut FieldErrors) -> Option<(String, String)> {
-    let subject = required_text(&form.subject, 200, "Write a subject.")
-        .map_err(|e| errors.add("subject", e))
-        .ok();
-    let body = required_text(&form.body, 20_000, "Write the message.")
-        .map_err(|e| errors.add("body", e))
-        .ok();
-    subject.zip(body)
+impl DraftForm {
+    fn parse(&self) -> Result<(Subject, Body), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let subject = errors.check("subject", Subject::parse(&self.subject));
+        let body = errors.check("body", Body::parse(&self.body));
+        errors.finish(|| subject.zip(body))
+    }
 }
 
 /// Saves a revision (the first when `draft_id` is `None`), with the author's alignment when they
@@ -152,9 +149,9 @@ async fn save(
     change: &mut RoomChange,
     draft_id: Option<i64>,
     form: &DraftForm,
-    subject: &str,
-    body: &str,
+    (subject, body): &(Subject, Body),
 ) -> Result<i64, AppError> {
+    let (subject, body) = (subject.as_str(), body.as_str());
     let (room_id, now, author) = (change.room.id, change.now, change.viewer.user_id);
     let draft_id = match draft_id {
         Some(id) => id,
@@ -218,13 +215,16 @@ async fn create(
     Path(room_id): Path<i64>,
     Form(form): Form<DraftForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let Some((subject, body)) = check_content(&form, &mut errors) else {
-        let page = form_page(&state, &user, page, room_id, None, Some(form), errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let content = match form.parse() {
+        Ok(content) => content,
+        Err(errors) => {
+            return invalid(
+                form_page(&state, &user, page, room_id, None, Some(form), errors).await?,
+            );
+        }
     };
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
-    let draft_id = save(&state, &mut change, None, &form, &subject, &body).await?;
+    let draft_id = save(&state, &mut change, None, &form, &content).await?;
     change.commit().await?;
     state.outbox.wake();
     Ok(Redirect::to(&format!("/rooms/{room_id}/drafts/{draft_id}")).into_response())
@@ -237,19 +237,14 @@ async fn revise(
     Path((room_id, draft_id)): Path<(i64, i64)>,
     Form(form): Form<DraftForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let Some((subject, body)) = check_content(&form, &mut errors) else {
-        let page = form_page(
-            &state,
-            &user,
-            page,
-            room_id,
-            Some(draft_id),
-            Some(form),
-            errors,
-        )
-        .await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let content = match form.parse() {
+        Ok(content) => content,
+        Err(errors) => {
+            let draft = Some(draft_id);
+            return invalid(
+                form_page(&state, &user, page, room_id, draft, Some(form), errors).await?,
+            );
+        }
     };
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let (conn, room, now) = change.parts();
@@ -272,7 +267,7 @@ async fn revise(
             current.draft.current_revision
         )));
     }
-    save(&state, &mut change, Some(draft_id), &form, &subject, &body).await?;
+    save(&state, &mut change, Some(draft_id), &form, &content).await?;
     change.commit().await?;
     state.outbox.wake();
     Ok(Redirect::to(&format!("/rooms/{room_id}/drafts/{draft_id}")).into_response())

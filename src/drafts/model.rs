@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
 use crate::outbox::model::OutboxState;
+use crate::web::forms::required_text;
 
 #[derive(Clone, Debug)]
 pub struct Draft {
@@ -34,6 +35,34 @@ impl Revision {
 }
 
 /// The fields a save writes.
+/// A customer email's subject: 1 to 200 characters, trimmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subject(String);
+
+impl Subject {
+    pub fn parse(raw: &str) -> Result<Subject, String> {
+        required_text(raw, 200, "Write a subject.").map(Subject)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A customer email's body: 1 to 20,000 characters, trimmed. What PMs align on, to the letter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Body(String);
+
+impl Body {
+    pub fn parse(raw: &str) -> Result<Body, String> {
+        required_text(raw, 20_000, "Write the message.").map(Body)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 pub struct Content<'a> {
     pub to_ids: &'a [i64],
     pub cc_ids: &'a [i64],

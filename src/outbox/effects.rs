@@ -11,8 +11,9 @@ use sqlx::AnyConnection;
 use super::model::{self, Claim, MessageKind, OutboxState, Owner};
 use crate::AppState;
 use crate::clock::Millis;
+use crate::contact_log;
+use crate::contact_log::model::NewTouch;
 use crate::contact_log::rules::Channel;
-use crate::contact_log::{self, NewTouch};
 use crate::rooms::model as rooms;
 use crate::timeline;
 
@@ -146,7 +147,7 @@ async fn log_touches(
             touched_at: now,
             by: sender,
         };
-        contact_log::insert(tx, &touch, now).await?;
+        contact_log::model::insert(tx, &touch, now).await?;
     }
     Ok(())
 }

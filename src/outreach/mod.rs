@@ -13,12 +13,11 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::accounts::CurrentUser;
-use crate::customers::model::required_text;
 use crate::error::AppError;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
-use crate::web::forms::Form;
+use crate::web::forms::{Form, required_text};
 use crate::web::page::Page;
 use crate::web::time;
 

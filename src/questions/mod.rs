@@ -16,12 +16,12 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::accounts::CurrentUser;
-use crate::customers::model::{self as customers, Contact, required_text};
+use crate::customers::model::{self as customers, Contact};
 use crate::error::AppError;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, required_text};
 use crate::web::page::Page;
 use model::{NewQuestion, Question, QuestionStatus, Similar};
 
@@ -149,6 +149,61 @@ async fn similar(
     .into_response())
 }
 
+/// A question as asked, checked: its text and whom it is for (a contact, or an internal name).
+struct Asked {
+    body: String,
+    contact_id: Option<i64>,
+    internal_name: String,
+}
+
+impl AskForm {
+    fn parse(&self, contacts: &[Contact]) -> Result<Asked, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let body = errors.check(
+            "body",
+            required_text(&self.body, 2000, "Write the question."),
+        );
+        let stakeholder = match self.stakeholder.strip_prefix("contact:") {
+            Some(id) => contacts
+                .iter()
+                .find(|c| id.parse() == Ok(c.id))
+                .map(|c| (Some(c.id), String::new())),
+            None if self.stakeholder == "internal" => errors
+                .check(
+                    "internal_name",
+                    required_text(&self.internal_name, 120, "Name the internal stakeholder."),
+                )
+                .map(|name| (None, name)),
+            None => None,
+        };
+        if stakeholder.is_none() && errors.get("internal_name").is_none() {
+            errors.add("stakeholder", "Choose who the question is for.");
+        }
+        errors.finish(|| {
+            let (contact_id, internal_name) = stakeholder?;
+            Some(Asked {
+                body: body?,
+                contact_id,
+                internal_name,
+            })
+        })
+    }
+}
+
+/// The timeline entry, naming the similar questions it was asked despite.
+fn asked_summary(asker: &str, body: &str, despite: &[String]) -> String {
+    let mut summary = format!("{asker} recorded a question: “{body}”");
+    if !despite.is_empty() {
+        summary.push_str(&format!(
+            " — asked anyway, after seeing {} similar question{} (#{})",
+            despite.len(),
+            if despite.len() == 1 { "" } else { "s" },
+            despite.join(", #")
+        ));
+    }
+    summary
+}
+
 async fn ask(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -156,35 +211,17 @@ async fn ask(
     Path(room_id): Path<i64>,
     Form(form): Form<AskForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let body = required_text(&form.body, 2000, "Write the question.")
-        .map_err(|e| errors.add("body", e))
-        .ok();
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let customer_id = change.room.customer_id;
     let contacts = customers::contacts_of(change.conn(), customer_id).await?;
-    let stakeholder = match form.stakeholder.strip_prefix("contact:") {
-        Some(id) => contacts
-            .iter()
-            .find(|c| id.parse() == Ok(c.id))
-            .map(|c| (Some(c.id), String::new())),
-        None if form.stakeholder == "internal" => {
-            required_text(&form.internal_name, 120, "Name the internal stakeholder.")
-                .map_err(|e| errors.add("internal_name", e))
-                .ok()
-                .map(|name| (None, name))
+    let (asked, errors) = match form.parse(&contacts) {
+        Ok(asked) => (asked, FieldErrors::default()),
+        Err(errors) => {
+            drop(change);
+            return invalid(new_page(&state, &user, page, room_id, form, errors).await?);
         }
-        None => None,
     };
-    if stakeholder.is_none() && errors.get("internal_name").is_none() {
-        errors.add("stakeholder", "Choose who the question is for.");
-    }
-    let (Some(body), Some((contact_id, internal_name))) = (body, stakeholder) else {
-        drop(change);
-        let page = new_page(&state, &user, page, room_id, form, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    };
-    let similar = model::similar_to(change.conn(), customer_id, &body).await?;
+    let similar = model::similar_to(change.conn(), customer_id, &asked.body).await?;
     if needs_confirmation(&similar, &form.acknowledged, form.confirm == "yes") {
         drop(change);
         let page = new_page(&state, &user, page, room_id, form, errors).await?;
@@ -194,30 +231,17 @@ async fn ask(
     let new = NewQuestion {
         room_id,
         customer_id,
-        body: &body,
-        stakeholder_contact_id: contact_id,
-        stakeholder_name: &internal_name,
+        body: &asked.body,
+        stakeholder_contact_id: asked.contact_id,
+        stakeholder_name: &asked.internal_name,
         asked_by: user.id,
         asked_despite: &despite.join(","),
     };
     let now = change.now;
     let id = model::insert(change.conn(), &new, now).await?;
-    let mut summary = format!("{} recorded a question: “{body}”", user.name);
-    if !despite.is_empty() {
-        summary.push_str(&format!(
-            " — asked anyway, after seeing {} similar question{} (#{})",
-            despite.len(),
-            if despite.len() == 1 { "" } else { "s" },
-            despite.join(", #")
-        ));
-    }
-    change
-        .record(
-            "questions.asked",
-            &summary,
-            &format!("/rooms/{room_id}/questions/{id}"),
-        )
-        .await?;
+    let summary = asked_summary(&user.name, &asked.body, &despite);
+    let link = format!("/rooms/{room_id}/questions/{id}");
+    change.record("questions.asked", &summary, &link).await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}#questions")).into_response())
 }

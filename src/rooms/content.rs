@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use sqlx::AnyConnection;
 
 use super::model::Room;
-use crate::contact_log::{self, LoggedTouch};
+use crate::contact_log;
+use crate::contact_log::model::LoggedTouch;
 use crate::customers::model::{self as customers, Contact, Customer};
 use crate::decisions::model::{self as decisions, Decision, DecisionType};
 use crate::drafts::model as drafts;
@@ -102,7 +103,7 @@ impl RoomContent {
             workstreams: workstreams::list(conn, id).await?,
             decisions: decisions::list(conn, id, selection.decision_type).await?,
             questions: questions::list(conn, id).await?,
-            touches: contact_log::recent_in_room(conn, id, 10).await?,
+            touches: contact_log::model::recent_in_room(conn, id, 10).await?,
             drafts: drafts::for_room(conn, id).await?,
             unended_pause: outreach::unended(conn, id).await?,
             unknown: outbox::for_room(conn, id, 50)

@@ -5,20 +5,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use sqlx::AnyConnection;
 
 use super::access::{Abilities, Action};
 use super::change::{RoomChange, read_room};
-use super::model::{Room, RoomStatus, Severity, search_key};
+use super::model::{self, Details, Room, RoomStatus, Severity};
 use crate::AppState;
 use crate::accounts::CurrentUser;
-use crate::customers::model::{self as customers, optional_text, required_text};
+use crate::customers::model as customers;
 use crate::error::AppError;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
 use crate::web::time;
 
@@ -119,6 +117,42 @@ async fn edit(
     edit_page(&state, &user, page, room_id, None, FieldErrors::default()).await
 }
 
+impl DetailsForm {
+    fn parse(&self) -> Result<Details, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check(
+            "title",
+            required_text(&self.title, 160, "Give the escalation a short title."),
+        );
+        let problem = errors.check(
+            "problem",
+            required_text(&self.problem, 5000, "Describe the problem."),
+        );
+        let severity = errors.require(
+            "severity",
+            Severity::parse(&self.severity),
+            "Choose a severity.",
+        );
+        let customer_due = errors.check(
+            "next_customer_update_due",
+            time::parse_input(&self.next_customer_update_due),
+        );
+        let leadership_due = errors.check(
+            "next_leadership_update_due",
+            time::parse_input(&self.next_leadership_update_due),
+        );
+        errors.finish(|| {
+            Some(Details {
+                title: title?,
+                problem: problem?,
+                severity: severity?,
+                next_customer_update_due: customer_due?,
+                next_leadership_update_due: leadership_due?,
+            })
+        })
+    }
+}
+
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -126,52 +160,23 @@ async fn update(
     Path(room_id): Path<i64>,
     Form(form): Form<DetailsForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let title = required_text(&form.title, 160, "Give the escalation a short title.")
-        .map_err(|e| errors.add("title", e))
-        .ok();
-    let problem = required_text(&form.problem, 5000, "Describe the problem.")
-        .map_err(|e| errors.add("problem", e))
-        .ok();
-    let severity = Severity::parse(&form.severity);
-    if severity.is_none() {
-        errors.add("severity", "Choose a severity.");
-    }
-    let customer_due = time::parse_input(&form.next_customer_update_due)
-        .map_err(|e| errors.add("next_customer_update_due", e))
-        .ok();
-    let leadership_due = time::parse_input(&form.next_leadership_update_due)
-        .map_err(|e| errors.add("next_leadership_update_due", e))
-        .ok();
     let mut change = RoomChange::begin(&state, room_id, &user, Action::EditRoom).await?;
-    let (Some(title), Some(problem), Some(severity), Some(customer_due), Some(leadership_due)) =
-        (title, problem, severity, customer_due, leadership_due)
-    else {
-        drop(change);
-        let page = edit_page(&state, &user, page, room_id, Some(form), errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let details = match form.parse() {
+        Ok(details) => details,
+        Err(errors) => {
+            drop(change);
+            return invalid(edit_page(&state, &user, page, room_id, Some(form), errors).await?);
+        }
     };
     let customer_id = change.room.customer_id;
     let customer = customers::find(change.conn(), customer_id)
         .await?
         .map_or(String::new(), |c| c.name);
-    sqlx::query(
-        "UPDATE rooms SET title = $1, search_key = $2, problem = $3, severity = $4, \
-         next_customer_update_due = $5, next_leadership_update_due = $6 WHERE id = $7",
-    )
-    .bind(&title)
-    .bind(search_key(&customer, &title))
-    .bind(&problem)
-    .bind(severity.as_str())
-    .bind(customer_due)
-    .bind(leadership_due)
-    .bind(room_id)
-    .execute(change.conn())
-    .await?;
+    model::update_details(change.conn(), room_id, &customer, &details).await?;
     let summary = format!(
         "{} updated the room's details ({}).",
         user.name,
-        severity.label()
+        details.severity.label()
     );
     change.record("room.updated", &summary, "").await?;
     change.commit().await?;
@@ -182,23 +187,6 @@ async fn update(
 #[serde(default)]
 struct StatusForm {
     summary: String,
-}
-
-async fn set_status(
-    tx: &mut AnyConnection,
-    room_id: i64,
-    status: RoomStatus,
-    resolution: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE rooms SET status = $1, resolution = COALESCE($2, resolution) WHERE id = $3",
-    )
-    .bind(status.as_str())
-    .bind(resolution)
-    .bind(room_id)
-    .execute(tx)
-    .await?;
-    Ok(())
 }
 
 async fn move_to(
@@ -212,7 +200,7 @@ async fn move_to(
     let mut change = RoomChange::begin(state, room_id, user, Action::ChangeLifecycle).await?;
     transition(change.room.status(), to, &summary).map_err(AppError::Conflict)?;
     let resolution = (to != RoomStatus::Open && !summary.is_empty()).then_some(summary.as_str());
-    set_status(change.conn(), room_id, to, resolution).await?;
+    model::set_status(change.conn(), room_id, to, resolution).await?;
     let (kind, verb) = match to {
         RoomStatus::Open => ("room.reopened", "reopened the room"),
         RoomStatus::Resolved => ("room.resolved", "marked the room resolved"),

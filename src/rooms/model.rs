@@ -148,6 +148,69 @@ pub async fn insert(tx: &mut AnyConnection, room: &NewRoom<'_>, now: Millis) -> 
     .await
 }
 
+/// A room's editable details, checked.
+pub struct Details {
+    pub title: String,
+    pub problem: String,
+    pub severity: Severity,
+    pub next_customer_update_due: Option<Millis>,
+    pub next_leadership_update_due: Option<Millis>,
+}
+
+pub async fn update_details(
+    tx: &mut AnyConnection,
+    id: i64,
+    customer_name: &str,
+    details: &Details,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE rooms SET title = $1, search_key = $2, problem = $3, severity = $4, \
+         next_customer_update_due = $5, next_leadership_update_due = $6 WHERE id = $7",
+    )
+    .bind(&details.title)
+    .bind(search_key(customer_name, &details.title))
+    .bind(&details.problem)
+    .bind(details.severity.as_str())
+    .bind(details.next_customer_update_due)
+    .bind(details.next_leadership_update_due)
+    .bind(id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves the room to `status`, keeping the earlier resolution unless a new one is given.
+pub async fn set_status(
+    tx: &mut AnyConnection,
+    id: i64,
+    status: RoomStatus,
+    resolution: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE rooms SET status = $1, resolution = COALESCE($2, resolution) WHERE id = $3",
+    )
+    .bind(status.as_str())
+    .bind(resolution)
+    .bind(id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Sets when the next leadership update is due (publishing a pre-read moves it).
+pub async fn set_next_leadership_update_due(
+    tx: &mut AnyConnection,
+    id: i64,
+    due: Option<Millis>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE rooms SET next_leadership_update_due = $1 WHERE id = $2")
+        .bind(due)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// Takes the room's write lock (a row lock on PostgreSQL; SQLite's writer is already exclusive)
 /// and announces a change to live pages. `false` when there is no such room.
 pub async fn lock_for_change(tx: &mut AnyConnection, id: i64, now: Millis) -> sqlx::Result<bool> {

@@ -6,7 +6,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -19,13 +18,13 @@ use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::accounts::user::{self, User};
 use crate::clock::Millis;
-use crate::customers::model::{self as customers, Contact, Customer, parse_domain, required_text};
+use crate::customers::model::{self as customers, Contact, Customer, parse_domain};
 use crate::customers::{ContactForm, DUPLICATE_CONTACT};
 use crate::decisions;
 use crate::error::AppError;
 use crate::members::model as members;
 use crate::timeline;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, required_text};
 use crate::web::page::Page;
 use crate::web::time;
 
@@ -150,42 +149,87 @@ fn id_or_none(raw: &str) -> Option<i64> {
 }
 
 impl OpenForm {
-    fn parse(&self, opener: i64, now: Millis, errors: &mut FieldErrors) -> Option<Opening> {
-        let customer = match self.customer.as_str() {
-            "new" => {
-                let name = required_text(
-                    &self.new_customer_name,
-                    120,
-                    "Enter the new customer's name.",
-                )
-                .map_err(|e| errors.add("new_customer_name", e))
-                .ok();
-                let domain = parse_domain(&self.new_customer_domain)
-                    .map_err(|e| errors.add("new_customer_domain", e))
-                    .ok();
-                name.zip(domain)
-                    .map(|(name, domain)| CustomerChoice::New { name, domain })
-            }
-            raw => id_or_none(raw).map(CustomerChoice::Existing).or_else(|| {
-                errors.add("customer", "Choose the customer, or add a new one.");
-                None
-            }),
-        };
-        let title = required_text(&self.title, 160, "Give the escalation a short title.")
-            .map_err(|e| errors.add("title", e))
+    fn parse(&self, opener: i64, now: Millis) -> Result<Opening, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let customer = self.customer(&mut errors);
+        let title = errors.check(
+            "title",
+            required_text(&self.title, 160, "Give the escalation a short title."),
+        );
+        let problem = errors.check(
+            "problem",
+            required_text(
+                &self.problem,
+                5000,
+                "Describe the problem in the customer's words.",
+            ),
+        );
+        let severity = errors.require(
+            "severity",
+            Severity::parse(&self.severity),
+            "Choose a severity.",
+        );
+        let escalated_by = self.escalated_by(&mut errors);
+        let escalated_at = errors.check("escalated_at", time::parse_input(&self.escalated_at));
+        let next_customer_update_due = errors.check(
+            "next_customer_update_due",
+            time::parse_input(&self.next_customer_update_due),
+        );
+        let next_leadership_update_due = errors.check(
+            "next_leadership_update_due",
+            time::parse_input(&self.next_leadership_update_due),
+        );
+        let roles = roles::resolve(&self.staffing(opener))
+            .map_err(|problems| {
+                for (field, message) in problems {
+                    errors.add(field, message);
+                }
+            })
             .ok();
-        let problem = required_text(
-            &self.problem,
-            5000,
-            "Describe the problem in the customer's words.",
-        )
-        .map_err(|e| errors.add("problem", e))
-        .ok();
-        let severity = Severity::parse(&self.severity).or_else(|| {
-            errors.add("severity", "Choose a severity.");
-            None
-        });
-        let escalated_by = match self.escalated_by.as_str() {
+        errors.finish(|| {
+            Some(Opening {
+                customer: customer?,
+                title: title?,
+                problem: problem?,
+                severity: severity?,
+                escalated_by: escalated_by?,
+                escalated_at: escalated_at?.unwrap_or(now),
+                roles: roles?,
+                next_customer_update_due: next_customer_update_due?,
+                next_leadership_update_due: next_leadership_update_due?,
+            })
+        })
+    }
+
+    fn customer(&self, errors: &mut FieldErrors) -> Option<CustomerChoice> {
+        if self.customer != "new" {
+            let existing = id_or_none(&self.customer).map(CustomerChoice::Existing);
+            return errors.require(
+                "customer",
+                existing,
+                "Choose the customer, or add a new one.",
+            );
+        }
+        let name = errors.check(
+            "new_customer_name",
+            required_text(
+                &self.new_customer_name,
+                120,
+                "Enter the new customer's name.",
+            ),
+        );
+        let domain = errors.check(
+            "new_customer_domain",
+            parse_domain(&self.new_customer_domain),
+        );
+        Some(CustomerChoice::New {
+            name: name?,
+            domain: domain?,
+        })
+    }
+
+    fn escalated_by(&self, errors: &mut FieldErrors) -> Option<ContactChoice> {
+        match self.escalated_by.as_str() {
             "" => Some(ContactChoice::Nobody),
             "new" => {
                 let contact = ContactForm {
@@ -193,36 +237,15 @@ impl OpenForm {
                     email: self.new_contact_email.clone(),
                     title: self.new_contact_title.clone(),
                 };
-                contact
-                    .parse(
-                        errors,
-                        ["new_contact_name", "new_contact_email", "new_contact_title"],
-                    )
-                    .map(ContactChoice::New)
+                let fields = ["new_contact_name", "new_contact_email", "new_contact_title"];
+                contact.parse_into(errors, fields).map(ContactChoice::New)
             }
             raw => id_or_none(raw).map(ContactChoice::Existing),
-        };
-        let escalated_at = match time::parse_input(&self.escalated_at) {
-            Ok(at) => Some(at.unwrap_or(now)),
-            Err(e) => {
-                errors.add("escalated_at", e);
-                None
-            }
-        };
-        let mut due = |raw: &str, field| match time::parse_input(raw) {
-            Ok(at) => Some(at),
-            Err(e) => {
-                errors.add(field, e);
-                None
-            }
-        };
-        let next_customer_update_due =
-            due(&self.next_customer_update_due, "next_customer_update_due");
-        let next_leadership_update_due = due(
-            &self.next_leadership_update_due,
-            "next_leadership_update_due",
-        );
-        let staffing = Staffing {
+        }
+    }
+
+    fn staffing(&self, opener: i64) -> Staffing {
+        Staffing {
             opener,
             opener_kind: MemberKind::parse(&self.my_kind),
             pms: self.pms.clone(),
@@ -230,25 +253,7 @@ impl OpenForm {
             leadership: self.leadership.clone(),
             lead: id_or_none(&self.lead),
             communicator: id_or_none(&self.communicator),
-        };
-        let roles = roles::resolve(&staffing)
-            .map_err(|problems| {
-                for (field, message) in problems {
-                    errors.add(field, message);
-                }
-            })
-            .ok();
-        Some(Opening {
-            customer: customer?,
-            title: title?,
-            problem: problem?,
-            severity: severity?,
-            escalated_by: escalated_by?,
-            escalated_at: escalated_at?,
-            roles: roles?,
-            next_customer_update_due: next_customer_update_due?,
-            next_leadership_update_due: next_leadership_update_due?,
-        })
+        }
     }
 }
 
@@ -259,46 +264,52 @@ async fn create(
     Form(form): Form<OpenForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let mut errors = FieldErrors::default();
-    if let Some(opening) = form.parse(user.id, now, &mut errors) {
-        let mut tx = state.db.begin_write().await?;
-        match open_room(&mut tx, &opening, &user, now, &mut errors).await? {
-            Some(room_id) => {
+    let opened = match form.parse(user.id, now) {
+        Ok(opening) => {
+            let mut tx = state.db.begin_write().await?;
+            let opened = open_room(&mut tx, &opening, &user, now).await?;
+            if opened.is_ok() {
                 tx.commit().await?;
-                tracing::info!(room.id = room_id, "room opened");
-                return Ok(Redirect::to(&format!("/rooms/{room_id}")).into_response());
             }
-            None => drop(tx),
+            opened
         }
+        Err(errors) => Err(errors),
+    };
+    match opened {
+        Ok(room_id) => {
+            tracing::info!(room.id = room_id, "room opened");
+            Ok(Redirect::to(&format!("/rooms/{room_id}")).into_response())
+        }
+        Err(errors) => invalid(render(&state, page, &user, form, errors).await?),
     }
-    let page = render(&state, page, &user, form, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// Writes the room and everything it opens with; `None` (with messages) when a reference turns
-/// out to be stale or taken — the caller then rolls back.
+/// What a form that parsed can still run into inside the transaction: a reference that turned
+/// out to be stale or taken. The caller then rolls back and shows the messages.
+type Stale<T> = Result<T, FieldErrors>;
+
+/// Writes the room and everything it opens with.
 async fn open_room(
     tx: &mut AnyConnection,
     opening: &Opening,
     opener: &CurrentUser,
     now: Millis,
-    errors: &mut FieldErrors,
-) -> Result<Option<i64>, AppError> {
-    let Some(customer) = resolve_customer(tx, &opening.customer, now, errors).await? else {
-        return Ok(None);
+) -> Result<Stale<i64>, AppError> {
+    let customer = match resolve_customer(tx, &opening.customer, now).await? {
+        Ok(customer) => customer,
+        Err(errors) => return Ok(Err(errors)),
     };
-    let Some(escalated_by) =
-        resolve_contact(tx, &opening.escalated_by, &customer, now, errors).await?
-    else {
-        return Ok(None);
+    let escalated_by = match resolve_contact(tx, &opening.escalated_by, &customer, now).await? {
+        Ok(contact) => contact,
+        Err(errors) => return Ok(Err(errors)),
     };
     for user_id in opening.roles.members.keys() {
         if !user::find(&mut *tx, *user_id)
             .await?
             .is_some_and(|u| u.is_active())
         {
-            errors.add("pms", "Someone you named no longer has an active account.");
-            return Ok(None);
+            let message = "Someone you named no longer has an active account.";
+            return Ok(Err(FieldErrors::single("pms", message)));
         }
     }
     let room = NewRoom {
@@ -343,82 +354,67 @@ async fn open_room(
         now,
     )
     .await?;
-    Ok(Some(room_id))
+    Ok(Ok(room_id))
 }
 
 async fn resolve_customer(
     tx: &mut AnyConnection,
     choice: &CustomerChoice,
     now: Millis,
-    errors: &mut FieldErrors,
-) -> Result<Option<Customer>, AppError> {
-    match choice {
-        CustomerChoice::Existing(id) => {
-            let found = customers::find(&mut *tx, *id).await?;
-            if found.is_none() {
-                errors.add(
-                    "customer",
-                    "That customer no longer exists; choose another.",
-                );
-            }
-            Ok(found)
-        }
+) -> Result<Stale<Customer>, AppError> {
+    Ok(match choice {
+        CustomerChoice::Existing(id) => customers::find(&mut *tx, *id).await?.ok_or_else(|| {
+            FieldErrors::single(
+                "customer",
+                "That customer no longer exists; choose another.",
+            )
+        }),
         CustomerChoice::New { name, domain } => {
             match customers::insert(tx, name, domain, now).await? {
-                Some(id) => Ok(Some(Customer {
+                Some(id) => Ok(Customer {
                     id,
                     name: name.clone(),
                     email_domain: domain.clone(),
-                })),
-                None => {
-                    errors.add(
-                        "new_customer_name",
-                        "This customer already exists; choose it from the list.",
-                    );
-                    Ok(None)
-                }
+                }),
+                None => Err(FieldErrors::single(
+                    "new_customer_name",
+                    "This customer already exists; choose it from the list.",
+                )),
             }
         }
-    }
+    })
 }
 
-/// The escalating contact: `Some(None)` for nobody, `None` when the choice is not usable.
+/// The escalating contact, `None` for nobody.
 async fn resolve_contact(
     tx: &mut AnyConnection,
     choice: &ContactChoice,
     customer: &Customer,
     now: Millis,
-    errors: &mut FieldErrors,
-) -> Result<Option<Option<Contact>>, AppError> {
-    match choice {
-        ContactChoice::Nobody => Ok(Some(None)),
+) -> Result<Stale<Option<Contact>>, AppError> {
+    Ok(match choice {
+        ContactChoice::Nobody => Ok(None),
         ContactChoice::Existing(id) => {
             let contact = customers::find_contact(&mut *tx, *id).await?;
             match contact.filter(|c| c.customer_id == customer.id) {
-                Some(contact) => Ok(Some(Some(contact))),
-                None => {
-                    errors.add(
-                        "escalated_by",
-                        format!("Choose a contact of {}, or add a new one.", customer.name),
-                    );
-                    Ok(None)
-                }
+                Some(contact) => Ok(Some(contact)),
+                None => Err(FieldErrors::single(
+                    "escalated_by",
+                    format!("Choose a contact of {}, or add a new one.", customer.name),
+                )),
             }
         }
         ContactChoice::New(new) => {
             match customers::insert_contact(tx, customer.id, new, now).await? {
-                Some(id) => Ok(Some(Some(Contact {
+                Some(id) => Ok(Some(Contact {
                     id,
                     customer_id: customer.id,
                     name: new.name.clone(),
                     email: new.email.as_str().to_owned(),
                     title: new.title.clone(),
-                }))),
-                None => {
-                    errors.add("new_contact_email", DUPLICATE_CONTACT);
-                    Ok(None)
-                }
+                })),
+                None => Err(FieldErrors::single("new_contact_email", DUPLICATE_CONTACT)),
             }
         }
-    }
+    })
 }

@@ -107,7 +107,7 @@ impl RoomView {
             .await?;
         Ok(RoomView {
             can: Abilities::of(&viewer, &room),
-            activity: contact_log::activity(conn, room.customer_id, now).await?,
+            activity: contact_log::model::activity(conn, room.customer_id, now).await?,
             content,
             categories: Category::ALL,
             touch_limit: state.config.contact_touch_limit,

@@ -5,7 +5,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -16,14 +15,14 @@ use super::snapshot::Snapshot;
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::approvals::{self, SubjectKind};
-use crate::customers::model::{self as customers, optional_text, required_text};
+use crate::customers::model as customers;
 use crate::drafts::notify;
 use crate::error::AppError;
 use crate::members::model as members;
 use crate::rooms::access::Action;
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
 use crate::web::time;
 
@@ -62,36 +61,33 @@ impl UpdateForm {
         }
     }
 
-    fn check(&self, errors: &mut FieldErrors) -> Option<Body> {
-        let status = OverallStatus::parse(&self.status);
-        if status.is_none() {
-            errors.add("status", "Choose the overall status.");
-        }
-        let headline = required_text(&self.headline, 200, "Write a one-line headline.")
-            .map_err(|e| errors.add("headline", e))
-            .ok();
-        let mut text = |raw: &str, field| {
-            optional_text(raw, 10_000)
-                .map_err(|e| errors.add(field, e))
-                .ok()
-        };
-        let (what_changed, decisions, risks, asks) = (
-            text(&self.what_changed, "what_changed"),
-            text(&self.decisions, "decisions"),
-            text(&self.risks, "risks"),
-            text(&self.asks, "asks"),
+    fn parse(&self) -> Result<Body, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let status = errors.require(
+            "status",
+            OverallStatus::parse(&self.status),
+            "Choose the overall status.",
         );
-        let next_due = time::parse_input(&self.next_due)
-            .map_err(|e| errors.add("next_due", e))
-            .ok();
-        Some(Body {
-            status: status?.as_str().to_owned(),
-            headline: headline?,
-            what_changed: what_changed?,
-            decisions: decisions?,
-            risks: risks?,
-            asks: asks?,
-            next_due: next_due?,
+        let headline = errors.check(
+            "headline",
+            required_text(&self.headline, 200, "Write a one-line headline."),
+        );
+        let mut text = |field, raw: &str| errors.check(field, optional_text(raw, 10_000));
+        let what_changed = text("what_changed", &self.what_changed);
+        let decisions = text("decisions", &self.decisions);
+        let risks = text("risks", &self.risks);
+        let asks = text("asks", &self.asks);
+        let next_due = errors.check("next_due", time::parse_input(&self.next_due));
+        errors.finish(|| {
+            Some(Body {
+                status: status?.as_str().to_owned(),
+                headline: headline?,
+                what_changed: what_changed?,
+                decisions: decisions?,
+                risks: risks?,
+                asks: asks?,
+                next_due: next_due?,
+            })
         })
     }
 }
@@ -156,11 +152,6 @@ async fn form_page(
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     let page = FormPage {
         page,
         room,
@@ -169,7 +160,10 @@ async fn form_page(
         errors,
         statuses: OverallStatus::ALL,
     };
-    Ok((status, page).into_response())
+    match page.errors.is_empty() {
+        true => Ok(page.into_response()),
+        false => invalid(page),
+    }
 }
 
 async fn new(
@@ -271,9 +265,11 @@ async fn create(
     Path(room_id): Path<i64>,
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let Some(body) = form.check(&mut errors) else {
-        return form_page(&state, &user, page, room_id, None, Some(form), errors).await;
+    let body = match form.parse() {
+        Ok(body) => body,
+        Err(errors) => {
+            return form_page(&state, &user, page, room_id, None, Some(form), errors).await;
+        }
     };
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     require_pm(&change.viewer)?;
@@ -296,18 +292,12 @@ async fn revise(
     Path((room_id, update_id)): Path<(i64, i64)>,
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    let Some(body) = form.check(&mut errors) else {
-        return form_page(
-            &state,
-            &user,
-            page,
-            room_id,
-            Some(update_id),
-            Some(form),
-            errors,
-        )
-        .await;
+    let body = match form.parse() {
+        Ok(body) => body,
+        Err(errors) => {
+            let update = Some(update_id);
+            return form_page(&state, &user, page, room_id, update, Some(form), errors).await;
+        }
     };
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     require_pm(&change.viewer)?;

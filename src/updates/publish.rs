@@ -27,7 +27,7 @@ use crate::members::model::{self as members, Member};
 use crate::outbox::model::{self as outbox, MessageKind, Outgoing};
 use crate::rooms::access::{Action, MemberKind, Viewer};
 use crate::rooms::change::{RoomChange, read_room};
-use crate::rooms::model::Room;
+use crate::rooms::model::{self as rooms, Room};
 use crate::web::forms::Form;
 use crate::web::page::Page;
 use crate::web::time::{self, Int};
@@ -233,10 +233,7 @@ async fn publish(
     };
     let version = model::publish(change.conn(), &new, now).await?;
     model::mark_published(change.conn(), update_id, version).await?;
-    sqlx::query("UPDATE rooms SET next_leadership_update_due = $1 WHERE id = $2")
-        .bind(loaded.current.body.next_due)
-        .bind(room_id)
-        .execute(change.conn())
+    rooms::set_next_leadership_update_due(change.conn(), room_id, loaded.current.body.next_due)
         .await?;
     tell_leadership(&state, change.conn(), &room, &loaded, version, now).await?;
     let summary = format!(

@@ -7,21 +7,20 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::accounts::CurrentUser;
-use crate::customers::model::{optional_text, required_text};
+
 use crate::error::AppError;
 use crate::members::model::{self as members, Member};
 use crate::members::rules::can_hold_work;
 use crate::rooms::access::{Action, Viewer, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
 use crate::web::time;
 use model::{Workstream, WorkstreamFields, WorkstreamStatus};
@@ -63,7 +62,7 @@ impl WorkstreamForm {
     }
 }
 
-/// The checked fields, or `None` with messages added.
+/// The form's values, checked and typed.
 struct Checked {
     title: String,
     driver: Member,
@@ -73,57 +72,52 @@ struct Checked {
     navigators: Vec<i64>,
 }
 
-fn check_form(
-    form: &WorkstreamForm,
-    members: &[Member],
-    errors: &mut FieldErrors,
-) -> Option<Checked> {
-    let title = required_text(&form.title, 160, "Name the workstream.")
-        .map_err(|e| errors.add("title", e))
-        .ok();
-    let driver = members
-        .iter()
-        .find(|m| form.driver.parse() == Ok(m.user_id) && can_hold_work(m.kind))
-        .cloned();
-    if driver.is_none() {
-        errors.add(
+impl WorkstreamForm {
+    fn parse(&self, members: &[Member]) -> Result<Checked, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check(
+            "title",
+            required_text(&self.title, 160, "Name the workstream."),
+        );
+        let driver = members
+            .iter()
+            .find(|m| self.driver.parse() == Ok(m.user_id) && can_hold_work(m.kind))
+            .cloned();
+        let driver = errors.require(
             "driver",
+            driver,
             "Choose one driver among the room's product managers and partners.",
         );
+        let status = errors.require(
+            "status",
+            WorkstreamStatus::parse(&self.status),
+            "Choose a status.",
+        );
+        let next_step = errors.check("next_step", optional_text(&self.next_step, 500));
+        let due_at = errors.check("due_at", time::parse_input(&self.due_at));
+        let navigators: Vec<i64> = self
+            .navigators
+            .iter()
+            .copied()
+            .filter(|id| Some(*id) != driver.as_ref().map(|d| d.user_id))
+            .collect();
+        if navigators
+            .iter()
+            .any(|id| !members.iter().any(|m| m.user_id == *id))
+        {
+            errors.add("navigators", "Navigators must be members of the room.");
+        }
+        errors.finish(|| {
+            Some(Checked {
+                title: title?,
+                driver: driver?,
+                status: status?,
+                next_step: next_step?,
+                due_at: due_at?,
+                navigators,
+            })
+        })
     }
-    let status = WorkstreamStatus::parse(&form.status);
-    if status.is_none() {
-        errors.add("status", "Choose a status.");
-    }
-    let next_step = optional_text(&form.next_step, 500)
-        .map_err(|e| errors.add("next_step", e))
-        .ok();
-    let due_at = time::parse_input(&form.due_at)
-        .map_err(|e| errors.add("due_at", e))
-        .ok();
-    let navigators: Vec<i64> = form
-        .navigators
-        .iter()
-        .copied()
-        .filter(|id| Some(*id) != driver.as_ref().map(|d| d.user_id))
-        .collect();
-    if navigators
-        .iter()
-        .any(|id| !members.iter().any(|m| m.user_id == *id))
-    {
-        errors.add("navigators", "Navigators must be members of the room.");
-    }
-    if !errors.is_empty() {
-        return None;
-    }
-    Some(Checked {
-        title: title?,
-        driver: driver?,
-        status: status?,
-        next_step: next_step?,
-        due_at: due_at?,
-        navigators,
-    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -228,13 +222,16 @@ async fn create(
     Path(room_id): Path<i64>,
     Form(form): Form<WorkstreamForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let members = members::list(change.conn(), room_id).await?;
-    let Some(checked) = check_form(&form, &members, &mut errors) else {
-        drop(change);
-        let page = form_page(&state, &user, page, room_id, None, Some(form), errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let checked = match form.parse(&members) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            drop(change);
+            return invalid(
+                form_page(&state, &user, page, room_id, None, Some(form), errors).await?,
+            );
+        }
     };
     let now = change.now;
     let id = model::insert(change.conn(), room_id, &fields(&checked), now).await?;
@@ -260,7 +257,6 @@ async fn update(
     Path((room_id, ws_id)): Path<(i64, i64)>,
     Form(form): Form<WorkstreamForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let current = model::list(change.conn(), room_id)
         .await?
@@ -268,19 +264,13 @@ async fn update(
         .find(|w| w.id == ws_id)
         .ok_or(AppError::NotFound)?;
     let members = members::list(change.conn(), room_id).await?;
-    let Some(checked) = check_form(&form, &members, &mut errors) else {
-        drop(change);
-        let page = form_page(
-            &state,
-            &user,
-            page,
-            room_id,
-            Some(ws_id),
-            Some(form),
-            errors,
-        )
-        .await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let checked = match form.parse(&members) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            drop(change);
+            let ws = Some(ws_id);
+            return invalid(form_page(&state, &user, page, room_id, ws, Some(form), errors).await?);
+        }
     };
     let reassigned = checked.driver.user_id != current.driver_user_id;
     if reassigned && !may_reassign_driver(&change.viewer, current.driver_user_id) {
@@ -377,8 +367,7 @@ mod tests {
             status: "active".into(),
             ..WorkstreamForm::default()
         };
-        let mut errors = FieldErrors::default();
-        assert!(check_form(&form, &members, &mut errors).is_none());
+        let errors = form.parse(&members).err().unwrap();
         assert!(errors.get("driver").is_some());
     }
 }

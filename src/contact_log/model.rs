@@ -1,0 +1,125 @@
+//! The queries over `contact_touches`: each contact's week of touches (for the warnings), a
+//! room's recent touches, and writing one.
+
+use sqlx::{AnyConnection, Row};
+
+use super::rules::{self, Channel, ContactActivity, WEEK};
+use crate::clock::Millis;
+use crate::customers::model::Contact;
+
+/// How each contact of the customer has been touched lately, across all rooms.
+pub async fn activity(
+    conn: &mut AnyConnection,
+    customer_id: i64,
+    now: Millis,
+) -> sqlx::Result<Vec<(Contact, ContactActivity)>> {
+    // One round trip: each contact, with its touches of the last week (none: one row of NULLs).
+    let rows = sqlx::query(
+        "SELECT c.id, c.customer_id, c.name, c.email, c.title, \
+         t.touched_at, t.by_user_id, u.name, t.channel FROM contacts c \
+         LEFT JOIN contact_touches t ON t.contact_id = c.id AND t.touched_at >= $2 \
+         LEFT JOIN users u ON u.id = t.by_user_id \
+         WHERE c.customer_id = $1 ORDER BY c.name, c.id, t.touched_at DESC",
+    )
+    .bind(customer_id)
+    .bind(now - WEEK)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<(Contact, ContactActivity)> = Vec::new();
+    for row in &rows {
+        let contact_id: i64 = row.try_get(0)?;
+        if out.last().is_none_or(|(c, _)| c.id != contact_id) {
+            let contact = Contact {
+                id: contact_id,
+                customer_id: row.try_get(1)?,
+                name: row.try_get(2)?,
+                email: row.try_get(3)?,
+                title: row.try_get(4)?,
+            };
+            out.push((
+                contact,
+                ContactActivity {
+                    touches: Vec::new(),
+                },
+            ));
+        }
+        let Some(at) = row.try_get::<Option<Millis>, _>(5)? else {
+            continue;
+        };
+        let channel: String = row.try_get(8)?;
+        if let Some((_, activity)) = out.last_mut() {
+            activity.touches.push(rules::Touch {
+                at,
+                by_user_id: row.try_get(6)?,
+                by_name: row.try_get(7)?,
+                channel: Channel::parse(&channel).unwrap_or(Channel::Email),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A recent touch of this room's customer, for the room page.
+#[derive(Clone, Debug)]
+pub struct LoggedTouch {
+    pub contact: String,
+    pub channel: Channel,
+    pub summary: String,
+    pub by: String,
+    pub at: Millis,
+}
+
+pub async fn recent_in_room(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<LoggedTouch>> {
+    let rows = sqlx::query(
+        "SELECT c.name, t.channel, t.summary, u.name, t.touched_at FROM contact_touches t \
+         JOIN contacts c ON c.id = t.contact_id JOIN users u ON u.id = t.by_user_id \
+         WHERE t.room_id = $1 ORDER BY t.touched_at DESC, t.id DESC LIMIT $2",
+    )
+    .bind(room_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let channel: String = row.try_get(1)?;
+            Ok(LoggedTouch {
+                contact: row.try_get(0)?,
+                channel: Channel::parse(&channel).unwrap_or(Channel::Email),
+                summary: row.try_get(2)?,
+                by: row.try_get(3)?,
+                at: row.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// A touch to write (also used when a sent email logs itself).
+pub struct NewTouch<'a> {
+    pub room_id: i64,
+    pub contact_id: i64,
+    pub channel: Channel,
+    pub summary: &'a str,
+    pub touched_at: Millis,
+    pub by: i64,
+}
+
+pub async fn insert(tx: &mut AnyConnection, touch: &NewTouch<'_>, now: Millis) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO contact_touches (room_id, contact_id, channel, summary, touched_at, by_user_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(touch.room_id)
+    .bind(touch.contact_id)
+    .bind(touch.channel.as_str())
+    .bind(touch.summary)
+    .bind(touch.touched_at)
+    .bind(touch.by)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
