@@ -9,6 +9,7 @@ use sqlx::{AnyConnection, Row};
 use crate::clock::Millis;
 use crate::members::model::Member;
 use crate::rooms::access::MemberKind;
+use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 use crate::web::time::Int;
 
@@ -125,7 +126,7 @@ pub async fn list(
 
 /// Records `user_id`'s alignment on `revision`, replacing any earlier one.
 pub async fn approve(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     kind: SubjectKind,
     subject_id: i64,
     user_id: i64,
@@ -142,14 +143,14 @@ pub async fn approve(
     .bind(user_id)
     .bind(revision)
     .bind(now)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 /// Withdraws `user_id`'s alignment; `false` when there was none.
 pub async fn withdraw(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     kind: SubjectKind,
     subject_id: i64,
     user_id: i64,
@@ -160,7 +161,7 @@ pub async fn withdraw(
     .bind(kind.as_str())
     .bind(subject_id)
     .bind(user_id)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -6,6 +6,7 @@ use sqlx::{AnyConnection, Row};
 use super::rules::{self, Channel, ContactActivity, WEEK};
 use crate::clock::Millis;
 use crate::customers::model::Contact;
+use crate::rooms::change::RoomTx;
 
 /// How each contact of the customer has been touched lately, across all rooms.
 pub async fn activity(
@@ -107,7 +108,7 @@ pub struct NewTouch<'a> {
     pub by: i64,
 }
 
-pub async fn insert(tx: &mut AnyConnection, touch: &NewTouch<'_>, now: Millis) -> sqlx::Result<()> {
+pub async fn insert(tx: &mut RoomTx, touch: &NewTouch<'_>, now: Millis) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO contact_touches (room_id, contact_id, channel, summary, touched_at, by_user_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -119,7 +120,7 @@ pub async fn insert(tx: &mut AnyConnection, touch: &NewTouch<'_>, now: Millis) -
     .bind(touch.touched_at)
     .bind(touch.by)
     .bind(now)
-    .execute(tx)
+    .execute(tx.room(touch.room_id))
     .await?;
     Ok(())
 }

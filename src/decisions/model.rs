@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
+use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -49,7 +50,7 @@ pub struct Decision {
 }
 
 pub async fn insert_default_types(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     room_id: i64,
     lead: i64,
     communicator: i64,
@@ -67,7 +68,7 @@ pub async fn insert_default_types(
 
 /// Adds a type; `None` when the room already has one with this name.
 pub async fn insert_type(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     room_id: i64,
     name: &str,
     owner: i64,
@@ -80,20 +81,20 @@ pub async fn insert_type(
     .bind(name)
     .bind(name.to_lowercase())
     .bind(owner)
-    .fetch_optional(tx)
+    .fetch_optional(tx.room(room_id))
     .await
 }
 
 /// Renames and reassigns a type; `false` when the new name is taken by another type.
 pub async fn update_type(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     type_id: i64,
     name: &str,
     owner: i64,
 ) -> sqlx::Result<bool> {
     let room_id: i64 = sqlx::query_scalar("SELECT room_id FROM decision_types WHERE id = $1")
         .bind(type_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let clash: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM decision_types WHERE room_id = $1 AND name_key = $2 AND id <> $3",
@@ -101,7 +102,7 @@ pub async fn update_type(
     .bind(room_id)
     .bind(name.to_lowercase())
     .bind(type_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if clash.is_some() {
         return Ok(false);
@@ -113,7 +114,7 @@ pub async fn update_type(
     .bind(name.to_lowercase())
     .bind(owner)
     .bind(type_id)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(true)
 }
@@ -162,11 +163,7 @@ pub struct NewDecision<'a> {
     pub proposed_by: i64,
 }
 
-pub async fn insert(
-    tx: &mut AnyConnection,
-    new: &NewDecision<'_>,
-    now: Millis,
-) -> sqlx::Result<i64> {
+pub async fn insert(tx: &mut RoomTx, new: &NewDecision<'_>, now: Millis) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO decisions (room_id, decision_type_id, title, rationale, status, proposed_by, \
          proposed_at, supersedes_id) VALUES ($1, $2, $3, $4, 'proposed', $5, $6, $7) RETURNING id",
@@ -178,14 +175,14 @@ pub async fn insert(
     .bind(new.proposed_by)
     .bind(now)
     .bind(new.supersedes_id)
-    .fetch_one(tx)
+    .fetch_one(&mut **tx)
     .await
 }
 
 /// Decides or rejects a proposed decision; when decided, the one it supersedes is marked
 /// superseded and linked back.
 pub async fn settle(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     decision: &Decision,
     outcome: DecisionStatus,
     by: i64,
@@ -196,7 +193,7 @@ pub async fn settle(
         .bind(by)
         .bind(now)
         .bind(decision.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     if let (DecisionStatus::Decided, Some(older)) = (outcome, decision.supersedes_id) {
         sqlx::query(
@@ -204,7 +201,7 @@ pub async fn settle(
         )
         .bind(decision.id)
         .bind(older)
-        .execute(tx)
+        .execute(&mut **tx)
         .await?;
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! does not tell him when to order more hardware. Written through the same queries the
 //! application uses, with timeline entries, so the room looks lived in.
 
-use sqlx::AnyConnection;
+use sqlx::{Any, Transaction};
 
 use crate::accounts::user::EmailAddress;
 use crate::approvals::{self, SubjectKind};
@@ -17,7 +17,8 @@ use crate::drafts::model::{self as drafts, Content};
 use crate::members::model as members;
 use crate::questions::model::{self as questions, NewQuestion};
 use crate::rooms::access::MemberKind;
-use crate::rooms::model::{self as rooms, NewRoom, Severity};
+use crate::rooms::change::RoomTx;
+use crate::rooms::model::{NewRoom, Severity};
 use crate::timeline;
 use crate::updates::model::{self as updates, OverallStatus};
 use crate::updates::snapshot::Snapshot;
@@ -47,7 +48,7 @@ pub async fn load(db: &Db, people: &People, now: Millis) -> anyhow::Result<i64> 
     if let Some(room) = existing {
         return Ok(room);
     }
-    let room = write_room(&mut tx, people, now).await?;
+    let (tx, room) = write_room(tx, people, now).await?;
     tx.commit().await?;
     Ok(room)
 }
@@ -69,7 +70,7 @@ impl Story {
         self.0.push((at, actor, kind, summary.into()));
     }
 
-    async fn write(mut self, tx: &mut AnyConnection, room: i64) -> anyhow::Result<()> {
+    async fn write(mut self, tx: &mut RoomTx, room: i64) -> anyhow::Result<()> {
         self.0.sort_by_key(|(at, ..)| *at);
         for (at, actor, kind, summary) in self.0 {
             timeline::record(tx, room, Some(actor), kind, &summary, "", at).await?;
@@ -78,8 +79,13 @@ impl Story {
     }
 }
 
-async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::Result<i64> {
+async fn write_room(
+    mut customer_tx: Transaction<'static, Any>,
+    p: &People,
+    now: Millis,
+) -> anyhow::Result<(RoomTx, i64)> {
     let opened = now - 3 * DAY;
+    let tx = &mut customer_tx;
     let customer = customers::insert(tx, "Northwind Logistics", "northwind.example", opened)
         .await?
         .ok_or_else(|| anyhow::anyhow!("Northwind Logistics exists without its room"))?;
@@ -136,7 +142,8 @@ async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::
         next_leadership_update_due: Some(now + 2 * DAY),
         opened_by: p.lee,
     };
-    let room = rooms::insert(tx, &new_room, opened).await?;
+    let (mut room_tx, room) = RoomTx::open(customer_tx, &new_room, opened).await?;
+    let tx = &mut room_tx;
     let mut story = Story::default();
     for (user, kind) in [
         (p.dana, MemberKind::Pm),
@@ -152,7 +159,7 @@ async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::
         "SELECT id FROM decision_types WHERE room_id = $1 AND name = 'Commercial'",
     )
     .bind(room)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     decisions::update_type(tx, commercial, "Commercial", p.lee).await?;
     story.add(p.lee, "room.opened", "Lee Park opened the room for Northwind Logistics (S2 high), escalated by Jordan Reyes. Lead: Dana Whitfield; communicator: Sam Okafor.", opened);
@@ -309,13 +316,12 @@ async fn write_room(tx: &mut AnyConnection, p: &People, now: Millis) -> anyhow::
     emails(tx, p, room, jordan, now, &mut story).await?;
     leadership(tx, p, room, now, &mut story).await?;
     story.write(tx, room).await?;
-    rooms::lock_for_change(tx, room, now).await?;
-    Ok(room)
+    Ok((room_tx, room))
 }
 
 /// A published pre-read (both PMs aligned) and a newer update waiting for Sam's alignment.
 async fn leadership(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     p: &People,
     room: i64,
     now: Millis,
@@ -356,7 +362,7 @@ async fn leadership(
         published_at - 30 * 60_000,
     )
     .await?;
-    let the_room = rooms::find(&mut *tx, room)
+    let the_room = crate::rooms::model::find(&mut **tx, room)
         .await?
         .ok_or_else(|| anyhow::anyhow!("room vanished"))?;
     let snapshot = Snapshot::take(
@@ -398,7 +404,7 @@ async fn leadership(
 
 /// One email already sent (aligned by both PMs) and a newer draft waiting for Dana's alignment.
 async fn emails(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     p: &People,
     room: i64,
     jordan: i64,
@@ -438,7 +444,7 @@ async fn emails(
     .bind(jordan.to_string())
     .bind(first.subject)
     .bind(sent_at)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.room(room))
     .await?;
     drafts::set_outbox(tx, sent, outbox_id).await?;
     story.add(

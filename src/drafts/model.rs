@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
 use crate::outbox::model::OutboxState;
+use crate::rooms::change::RoomTx;
 use crate::web::forms::required_text;
 
 #[derive(Clone, Debug)]
@@ -81,25 +82,20 @@ fn parse_ids(text: &str) -> Vec<i64> {
     text.split(',').filter_map(|s| s.parse().ok()).collect()
 }
 
-pub async fn create(
-    tx: &mut AnyConnection,
-    room_id: i64,
-    author: i64,
-    now: Millis,
-) -> sqlx::Result<i64> {
+pub async fn create(tx: &mut RoomTx, room_id: i64, author: i64, now: Millis) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO drafts (room_id, created_by, created_at, current_revision) VALUES ($1, $2, $3, 0) RETURNING id",
     )
     .bind(room_id)
     .bind(author)
     .bind(now)
-    .fetch_one(tx)
+    .fetch_one(tx.room(room_id))
     .await
 }
 
 /// Saves a new revision and makes it current; returns its number.
 pub async fn add_revision(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     draft_id: i64,
     content: &Content<'_>,
     author: i64,
@@ -107,7 +103,7 @@ pub async fn add_revision(
 ) -> sqlx::Result<i64> {
     let number: i64 = sqlx::query_scalar("UPDATE drafts SET current_revision = current_revision + 1 WHERE id = $1 RETURNING current_revision")
         .bind(draft_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     sqlx::query(
         "INSERT INTO draft_revisions (draft_id, number, to_ids, cc_ids, subject, body, author_id, created_at) \
@@ -121,7 +117,7 @@ pub async fn add_revision(
     .bind(content.body)
     .bind(author)
     .bind(now)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(number)
 }
@@ -186,11 +182,11 @@ pub async fn revisions(conn: &mut AnyConnection, draft_id: i64) -> sqlx::Result<
     rows.into_iter().map(revision_from).collect()
 }
 
-pub async fn set_outbox(tx: &mut AnyConnection, draft_id: i64, outbox_id: i64) -> sqlx::Result<()> {
+pub async fn set_outbox(tx: &mut RoomTx, draft_id: i64, outbox_id: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE drafts SET outbox_id = $1 WHERE id = $2")
         .bind(outbox_id)
         .bind(draft_id)
-        .execute(tx)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

@@ -69,7 +69,8 @@ async fn send(
         message,
     };
     let now = change.now;
-    let outbox_id = outbox::enqueue(change.conn(), state.db.backend(), &outgoing, now).await?;
+    let outbox_id =
+        outbox::enqueue_in_room(change.conn(), state.db.backend(), &outgoing, now).await?;
     model::set_outbox(change.conn(), draft_id, outbox_id).await?;
     let summary = format!(
         "{} sent revision {} of “{}” (aligned by every PM); it is queued for delivery.",
@@ -94,7 +95,7 @@ async fn build(
     draft: &DraftState,
 ) -> Result<lettre::Message, AppError> {
     let communicator_id = change.room.communicator_user_id;
-    let communicator = user::find(change.conn(), communicator_id)
+    let communicator = user::find(&mut **change.conn(), communicator_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mailbox = |id: &i64| -> Result<Mailbox, AppError> {

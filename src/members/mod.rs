@@ -98,7 +98,9 @@ async fn add(
     })?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::ManageMembers).await?;
     let person = match form.user.parse::<i64>() {
-        Ok(id) => user::find(change.conn(), id).await?.filter(User::is_active),
+        Ok(id) => user::find(&mut **change.conn(), id)
+            .await?
+            .filter(User::is_active),
         Err(_) => None,
     }
     .ok_or_else(|| AppError::Conflict("Choose someone with an active account.".into()))?;

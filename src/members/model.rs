@@ -4,6 +4,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
 use crate::rooms::access::{MemberKind, Role};
+use crate::rooms::change::RoomTx;
 
 #[derive(Clone, Debug)]
 pub struct Member {
@@ -36,7 +37,7 @@ pub async fn list(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Vec<Me
 
 /// Adds a member; `false` when they already are one.
 pub async fn insert(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     room_id: i64,
     user_id: i64,
     kind: MemberKind,
@@ -52,16 +53,16 @@ pub async fn insert(
     .bind(kind.as_str())
     .bind(added_by)
     .bind(now)
-    .execute(tx)
+    .execute(tx.room(room_id))
     .await?;
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn delete(tx: &mut AnyConnection, room_id: i64, user_id: i64) -> sqlx::Result<()> {
+pub async fn delete(tx: &mut RoomTx, room_id: i64, user_id: i64) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM members WHERE room_id = $1 AND user_id = $2")
         .bind(room_id)
         .bind(user_id)
-        .execute(tx)
+        .execute(tx.room(room_id))
         .await?;
     Ok(())
 }
@@ -87,11 +88,7 @@ pub struct NewHandover<'a> {
     pub reason: &'a str,
 }
 
-pub async fn record_handover(
-    tx: &mut AnyConnection,
-    h: &NewHandover<'_>,
-    at: Millis,
-) -> sqlx::Result<()> {
+pub async fn record_handover(tx: &mut RoomTx, h: &NewHandover<'_>, at: Millis) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO role_handovers (room_id, role, from_user_id, to_user_id, reason, by_user_id, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -103,7 +100,7 @@ pub async fn record_handover(
     .bind(h.reason)
     .bind(h.by)
     .bind(at)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

@@ -1,12 +1,9 @@
 //! What a delivery changes besides the outbox row: every state a customer email reaches bumps its
 //! room's version (its page shows the draft's delivery state, and live pages refresh); a sent one
 //! logs itself in the contact log and the timeline; a failure or an unknown outcome shows up in
-//! the room. All of it in the transaction that changes the row. Room locks are taken in room id
-//! order, so two instances' transactions never wait on each other in a cycle.
-
-use std::collections::BTreeSet;
-
-use sqlx::AnyConnection;
+//! the room. All of it in the transaction that changes the row, a `RoomTx`: the rooms of the
+//! outcomes are locked up front, in room id order, so two instances' transactions never wait on
+//! each other in a cycle; a claim locks the rooms of the rows it claimed.
 
 use super::model::{self, Claim, MessageKind, OutboxState, Owner};
 use crate::AppState;
@@ -14,7 +11,7 @@ use crate::clock::Millis;
 use crate::contact_log;
 use crate::contact_log::model::NewTouch;
 use crate::contact_log::rules::Channel;
-use crate::rooms::model as rooms;
+use crate::rooms::change::RoomTx;
 use crate::timeline;
 
 /// Claims up to `limit` due rows for `worker`, marking the rooms of customer emails changed.
@@ -26,12 +23,8 @@ pub async fn claim(
 ) -> anyhow::Result<Vec<Claim>> {
     let now = state.clock.now();
     let backend = state.db.backend();
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
     let claims = model::claim_due(&mut tx, backend, worker, now, lease_ms, limit).await?;
-    let rooms: BTreeSet<i64> = claims.iter().filter_map(|c| c.room_id).collect();
-    for room_id in rooms {
-        rooms::lock_for_change(&mut tx, room_id, now).await?;
-    }
     tx.commit().await?;
     Ok(claims)
 }
@@ -42,11 +35,10 @@ pub async fn record(
     outcomes: &[(&Claim, OutboxState, &str, Millis)],
 ) -> anyhow::Result<usize> {
     let now = state.clock.now();
-    let mut in_room_order = outcomes.to_vec();
-    in_room_order.sort_by_key(|(claim, ..)| claim.room_id);
-    let mut tx = state.db.begin_write().await?;
+    let rooms = outcomes.iter().filter_map(|(claim, ..)| claim.room_id);
+    let mut tx = RoomTx::lock(state.db.begin_write().await?, rooms, now).await?;
     let mut lost = 0;
-    for (claim, next, error, retry_at) in in_room_order {
+    for &(claim, next, error, retry_at) in outcomes {
         if !model::settle(&mut tx, claim, next, error, retry_at, now).await? {
             lost += 1;
             continue;
@@ -70,11 +62,12 @@ pub async fn recover_interrupted(state: &AppState) -> anyhow::Result<()> {
 }
 
 async fn expire_before(state: &AppState, cutoff: Millis) -> anyhow::Result<()> {
-    let mut tx = state.db.begin_write().await?;
+    let now = state.clock.now();
+    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
     let ids = model::expire_leases(&mut tx, cutoff).await?;
     for id in &ids {
         if let Some(owner) = model::owner(&mut tx, *id).await? {
-            announce(&mut tx, &owner, OutboxState::Unknown, "", state.clock.now()).await?;
+            announce(&mut tx, &owner, OutboxState::Unknown, "", now).await?;
         }
     }
     tx.commit().await?;
@@ -89,7 +82,7 @@ async fn expire_before(state: &AppState, cutoff: Millis) -> anyhow::Result<()> {
 
 /// The room-visible effects of a customer email reaching `state`.
 pub async fn announce(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     owner: &Owner,
     state: OutboxState,
     error: &str,
@@ -99,7 +92,7 @@ pub async fn announce(
         return Ok(());
     };
     // Every state of a customer email shows on its room's page.
-    rooms::lock_for_change(tx, room_id, now).await?;
+    tx.lock_more([room_id]).await?;
     let link = owner
         .draft_id
         .map_or(String::new(), |d| format!("/rooms/{room_id}/drafts/{d}"));
@@ -129,7 +122,7 @@ pub async fn announce(
 }
 
 async fn log_touches(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     owner: &Owner,
     room_id: i64,
     now: Millis,

@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
 use crate::db::Backend;
+use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -38,7 +39,36 @@ pub struct Outgoing {
 
 /// Writes the message to the outbox (inside the caller's transaction) and returns its row id.
 /// On PostgreSQL it also notifies every instance's worker when the transaction commits.
+/// Queues a notification: a message that belongs to no room (alignment requests, pre-reads,
+/// invitations), so no room page shows it.
 pub async fn enqueue(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    outgoing: &Outgoing,
+    now: Millis,
+) -> anyhow::Result<i64> {
+    anyhow::ensure!(
+        outgoing.room_id.is_none(),
+        "a room's email is queued with enqueue_in_room"
+    );
+    insert_row(conn, backend, outgoing, now).await
+}
+
+/// Queues a room's customer email, which its room page shows from now on.
+pub async fn enqueue_in_room(
+    tx: &mut RoomTx,
+    backend: Backend,
+    outgoing: &Outgoing,
+    now: Millis,
+) -> anyhow::Result<i64> {
+    let room_id = outgoing
+        .room_id
+        .ok_or_else(|| anyhow::anyhow!("a room's email names its room"))?;
+    insert_row(tx.room(room_id), backend, outgoing, now).await
+}
+
+/// The row itself; only the two functions above choose whether a room is written.
+async fn insert_row(
     tx: &mut AnyConnection,
     backend: Backend,
     outgoing: &Outgoing,
@@ -104,11 +134,12 @@ pub struct Claim {
     pub raw: String,
 }
 
-/// Claims up to `limit` of the oldest due rows under a lease, in one statement. PostgreSQL skips
+/// Claims up to `limit` of the oldest due rows under a lease, in one statement, and locks the
+/// rooms of the customer emails among them. PostgreSQL skips
 /// rows other workers hold (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the statement
 /// atomic on its own.
 pub async fn claim_due(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     backend: Backend,
     worker: &str,
     now: Millis,
@@ -131,9 +162,10 @@ pub async fn claim_due(
         .bind(now + lease_ms)
         .bind(now)
         .bind(limit)
-        .fetch_all(tx)
+        .fetch_all(&mut **tx)
         .await?;
-    rows.into_iter()
+    let claims: Vec<Claim> = rows
+        .into_iter()
         .map(|row| {
             let to: String = row.try_get(4)?;
             Ok(Claim {
@@ -150,13 +182,17 @@ pub async fn claim_due(
                 room_id: row.try_get(6)?,
             })
         })
-        .collect()
+        .collect::<sqlx::Result<_>>()?;
+    // A claimed customer email shows as "sending" on its room's page.
+    tx.lock_more(claims.iter().filter_map(|c| c.room_id))
+        .await?;
+    Ok(claims)
 }
 
 /// Sets the outcome of a claimed row if this worker still holds it (same fence); `false` when
 /// the lease was lost and someone else decides.
 pub async fn settle(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     claim: &Claim,
     state: OutboxState,
     error: &str,
@@ -174,7 +210,7 @@ pub async fn settle(
     .bind(now)
     .bind(claim.id)
     .bind(claim.fence)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
 }
@@ -213,14 +249,14 @@ pub async fn owner(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Own
 /// Rows left in `sending` whose lease ran out: the worker died mid-send, so whether the server
 /// accepted the message cannot be known. They become `unknown` and are never resent
 /// automatically. Returns their ids.
-pub async fn expire_leases(tx: &mut AnyConnection, now: Millis) -> sqlx::Result<Vec<i64>> {
+pub async fn expire_leases(tx: &mut RoomTx, now: Millis) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "UPDATE outbox SET state = 'unknown', lease_owner = NULL, lease_until = NULL, \
          last_error = 'Accord stopped while sending this message; the mail server may or may not have accepted it.' \
          WHERE state = 'sending' AND lease_until < $1 RETURNING id",
     )
     .bind(now)
-    .fetch_all(tx)
+    .fetch_all(&mut **tx)
     .await
 }
 
@@ -294,7 +330,7 @@ pub async fn recent(conn: &mut AnyConnection, limit: i64) -> sqlx::Result<Vec<En
 
 /// The communicator's decision on a `unknown` row: mark it delivered, or queue it again.
 pub async fn resolve_unknown(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     id: i64,
     delivered: bool,
     by: i64,
@@ -314,7 +350,7 @@ pub async fn resolve_unknown(
     .bind(by)
     .bind(now)
     .bind(id)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
+use crate::rooms::change::RoomTx;
 
 #[derive(Clone, Debug)]
 pub struct Pause {
@@ -53,7 +54,7 @@ pub async fn unended(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Opt
 }
 
 pub async fn insert(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     room_id: i64,
     reason: &str,
     by: i64,
@@ -64,7 +65,7 @@ pub async fn insert(
         .bind(now)
         .bind(by)
         .bind(room_id)
-        .execute(&mut *tx)
+        .execute(tx.room(room_id))
         .await?;
     sqlx::query("INSERT INTO outreach_pauses (room_id, reason, set_by, set_at, until) VALUES ($1, $2, $3, $4, $5)")
         .bind(room_id)
@@ -72,17 +73,17 @@ pub async fn insert(
         .bind(by)
         .bind(now)
         .bind(until)
-        .execute(tx)
+        .execute(tx.room(room_id))
         .await?;
     Ok(())
 }
 
-pub async fn end(tx: &mut AnyConnection, pause_id: i64, by: i64, now: Millis) -> sqlx::Result<()> {
+pub async fn end(tx: &mut RoomTx, pause_id: i64, by: i64, now: Millis) -> sqlx::Result<()> {
     sqlx::query("UPDATE outreach_pauses SET ended_at = $1, ended_by = $2 WHERE id = $3")
         .bind(now)
         .bind(by)
         .bind(pause_id)
-        .execute(tx)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

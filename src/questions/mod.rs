@@ -213,7 +213,7 @@ async fn ask(
 ) -> Result<Response, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let customer_id = change.room.customer_id;
-    let contacts = customers::contacts_of(change.conn(), customer_id).await?;
+    let contacts = customers::contacts_of(&mut **change.conn(), customer_id).await?;
     let (asked, errors) = match form.parse(&contacts) {
         Ok(asked) => (asked, FieldErrors::default()),
         Err(errors) => {

@@ -4,6 +4,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::similarity;
 use crate::clock::Millis;
+use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -150,11 +151,7 @@ pub struct NewQuestion<'a> {
     pub asked_despite: &'a str,
 }
 
-pub async fn insert(
-    tx: &mut AnyConnection,
-    new: &NewQuestion<'_>,
-    now: Millis,
-) -> sqlx::Result<i64> {
+pub async fn insert(tx: &mut RoomTx, new: &NewQuestion<'_>, now: Millis) -> sqlx::Result<i64> {
     let terms = similarity::terms(new.body);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO questions (room_id, customer_id, body, terms, stakeholder_contact_id, \
@@ -170,7 +167,7 @@ pub async fn insert(
     .bind(new.asked_by)
     .bind(now)
     .bind(new.asked_despite)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.room(new.room_id))
     .await?;
     for term in terms {
         sqlx::query(
@@ -180,14 +177,14 @@ pub async fn insert(
         .bind(new.customer_id)
         .bind(term)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(tx.room(new.room_id))
         .await?;
     }
     Ok(id)
 }
 
 pub async fn answer(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     id: i64,
     answer: &str,
     by: i64,
@@ -198,15 +195,15 @@ pub async fn answer(
         .bind(by)
         .bind(now)
         .bind(id)
-        .execute(tx)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-pub async fn withdraw(tx: &mut AnyConnection, id: i64) -> sqlx::Result<()> {
+pub async fn withdraw(tx: &mut RoomTx, id: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE questions SET status = 'withdrawn' WHERE id = $1")
         .bind(id)
-        .execute(tx)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

@@ -32,6 +32,43 @@ use crate::timeline::{self, Category, Event};
 use crate::updates::model as updates;
 use crate::workstreams::model::{self as workstreams, Workstream};
 
+/// The tables whose rows the room page shows (read by [`RoomContent::read`] and the room header).
+/// Every function that writes one of them takes a `RoomTx`, which bumps the room's version; a
+/// test in `rooms::change` checks each writer in the crate.
+pub const CONTENT_TABLES: &[&str] = &[
+    "rooms",
+    "members",
+    "role_handovers",
+    "workstreams",
+    "workstream_navigators",
+    "decision_types",
+    "decisions",
+    "questions",
+    "question_terms",
+    "contact_touches",
+    "timeline_events",
+    "drafts",
+    "draft_revisions",
+    "approvals",
+    "outreach_pauses",
+    "outbox",
+    "leadership_updates",
+    "update_revisions",
+    "pre_reads",
+];
+
+/// The tables no room page's shared content depends on: accounts and sessions, and the customer
+/// directory (a room shows its customer's name, which never changes, and reads contact activity
+/// live). A new table must be added to one list or the other.
+pub const NOT_CONTENT_TABLES: &[&str] = &[
+    "users",
+    "account_tokens",
+    "sessions",
+    "sign_in_throttle",
+    "customers",
+    "contacts",
+];
+
 /// Timeline events per page.
 pub const EVENTS_PER_PAGE: i64 = 20;
 

@@ -169,7 +169,7 @@ async fn update(
         }
     };
     let customer_id = change.room.customer_id;
-    let customer = customers::find(change.conn(), customer_id)
+    let customer = customers::find(&mut **change.conn(), customer_id)
         .await?
         .map_or(String::new(), |c| c.name);
     model::update_details(change.conn(), room_id, &customer, &details).await?;

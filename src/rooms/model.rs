@@ -2,6 +2,7 @@
 
 use sqlx::{Any, AnyConnection, Executor, FromRow, Row};
 
+use super::change::RoomTx;
 use crate::clock::Millis;
 use crate::text_enum::text_enum;
 
@@ -124,7 +125,11 @@ pub struct NewRoom<'a> {
     pub opened_by: i64,
 }
 
-pub async fn insert(tx: &mut AnyConnection, room: &NewRoom<'_>, now: Millis) -> sqlx::Result<i64> {
+pub(super) async fn insert(
+    tx: &mut AnyConnection,
+    room: &NewRoom<'_>,
+    now: Millis,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO rooms (customer_id, title, search_key, problem, severity, \
          escalated_by_contact_id, escalated_at, status, lead_user_id, communicator_user_id, \
@@ -158,7 +163,7 @@ pub struct Details {
 }
 
 pub async fn update_details(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     id: i64,
     customer_name: &str,
     details: &Details,
@@ -174,14 +179,14 @@ pub async fn update_details(
     .bind(details.next_customer_update_due)
     .bind(details.next_leadership_update_due)
     .bind(id)
-    .execute(tx)
+    .execute(tx.room(id))
     .await?;
     Ok(())
 }
 
 /// Moves the room to `status`, keeping the earlier resolution unless a new one is given.
 pub async fn set_status(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     id: i64,
     status: RoomStatus,
     resolution: Option<&str>,
@@ -192,28 +197,32 @@ pub async fn set_status(
     .bind(status.as_str())
     .bind(resolution)
     .bind(id)
-    .execute(tx)
+    .execute(tx.room(id))
     .await?;
     Ok(())
 }
 
 /// Sets when the next leadership update is due (publishing a pre-read moves it).
 pub async fn set_next_leadership_update_due(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     id: i64,
     due: Option<Millis>,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE rooms SET next_leadership_update_due = $1 WHERE id = $2")
         .bind(due)
         .bind(id)
-        .execute(tx)
+        .execute(tx.room(id))
         .await?;
     Ok(())
 }
 
 /// Takes the room's write lock (a row lock on PostgreSQL; SQLite's writer is already exclusive)
 /// and announces a change to live pages. `false` when there is no such room.
-pub async fn lock_for_change(tx: &mut AnyConnection, id: i64, now: Millis) -> sqlx::Result<bool> {
+pub(super) async fn lock_for_change(
+    tx: &mut AnyConnection,
+    id: i64,
+    now: Millis,
+) -> sqlx::Result<bool> {
     let result =
         sqlx::query("UPDATE rooms SET version = version + 1, updated_at = $2 WHERE id = $1")
             .bind(id)
@@ -235,7 +244,7 @@ pub async fn version<'e>(
 }
 
 pub async fn set_role(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     id: i64,
     role: super::access::Role,
     user_id: i64,
@@ -247,7 +256,7 @@ pub async fn set_role(
     sqlx::query(&format!("UPDATE rooms SET {column} = $1 WHERE id = $2"))
         .bind(user_id)
         .bind(id)
-        .execute(tx)
+        .execute(tx.room(id))
         .await?;
     Ok(())
 }

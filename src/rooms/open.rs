@@ -9,10 +9,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, Transaction};
 
 use super::access::MemberKind;
-use super::model::{self, NewRoom, Severity};
+use super::change::RoomTx;
+use super::model::{NewRoom, Severity};
 use super::roles::{self, Roles, Staffing};
 use crate::AppState;
 use crate::accounts::CurrentUser;
@@ -266,12 +267,11 @@ async fn create(
     let now = state.clock.now();
     let opened = match form.parse(user.id, now) {
         Ok(opening) => {
-            let mut tx = state.db.begin_write().await?;
-            let opened = open_room(&mut tx, &opening, &user, now).await?;
-            if opened.is_ok() {
-                tx.commit().await?;
+            let tx = state.db.begin_write().await?;
+            match open_room(tx, &opening, &user, now).await? {
+                Ok((tx, room_id)) => tx.commit().await.map(|()| Ok(room_id))?,
+                Err(errors) => Err(errors),
             }
-            opened
         }
         Err(errors) => Err(errors),
     };
@@ -288,13 +288,14 @@ async fn create(
 /// out to be stale or taken. The caller then rolls back and shows the messages.
 type Stale<T> = Result<T, FieldErrors>;
 
-/// Writes the room and everything it opens with.
+/// Writes the room and everything it opens with; the caller commits.
 async fn open_room(
-    tx: &mut AnyConnection,
+    mut customer_tx: Transaction<'static, Any>,
     opening: &Opening,
     opener: &CurrentUser,
     now: Millis,
-) -> Result<Stale<i64>, AppError> {
+) -> Result<Stale<(RoomTx, i64)>, AppError> {
+    let tx = &mut customer_tx;
     let customer = match resolve_customer(tx, &opening.customer, now).await? {
         Ok(customer) => customer,
         Err(errors) => return Ok(Err(errors)),
@@ -304,7 +305,7 @@ async fn open_room(
         Err(errors) => return Ok(Err(errors)),
     };
     for user_id in opening.roles.members.keys() {
-        if !user::find(&mut *tx, *user_id)
+        if !user::find(&mut **tx, *user_id)
             .await?
             .is_some_and(|u| u.is_active())
         {
@@ -326,7 +327,8 @@ async fn open_room(
         next_leadership_update_due: opening.next_leadership_update_due,
         opened_by: opener.id,
     };
-    let room_id = model::insert(tx, &room, now).await?;
+    let (mut room_tx, room_id) = RoomTx::open(customer_tx, &room, now).await?;
+    let tx = &mut room_tx;
     for (user_id, kind) in &opening.roles.members {
         members::insert(tx, room_id, *user_id, *kind, opener.id, now).await?;
     }
@@ -354,7 +356,7 @@ async fn open_room(
         now,
     )
     .await?;
-    Ok(Ok(room_id))
+    Ok(Ok((room_tx, room_id)))
 }
 
 async fn resolve_customer(

@@ -7,6 +7,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
+use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -44,7 +45,7 @@ impl Event {
 
 /// Appends an event. `kind` is `category.verb`; `link` is a path inside the room, or empty.
 pub async fn record(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     room_id: i64,
     actor: Option<i64>,
     kind: &str,
@@ -62,7 +63,7 @@ pub async fn record(
     .bind(kind)
     .bind(summary)
     .bind(link)
-    .execute(tx)
+    .execute(tx.room(room_id))
     .await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
+use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -48,24 +49,19 @@ pub struct Revision {
     pub created_at: Millis,
 }
 
-pub async fn create(
-    tx: &mut AnyConnection,
-    room_id: i64,
-    by: i64,
-    now: Millis,
-) -> sqlx::Result<i64> {
+pub async fn create(tx: &mut RoomTx, room_id: i64, by: i64, now: Millis) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO leadership_updates (room_id, created_by, created_at, current_revision) VALUES ($1, $2, $3, 0) RETURNING id",
     )
     .bind(room_id)
     .bind(by)
     .bind(now)
-    .fetch_one(tx)
+    .fetch_one(tx.room(room_id))
     .await
 }
 
 pub async fn add_revision(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     update_id: i64,
     body: &Body,
     by: i64,
@@ -75,7 +71,7 @@ pub async fn add_revision(
         "UPDATE leadership_updates SET current_revision = current_revision + 1 WHERE id = $1 RETURNING current_revision",
     )
     .bind(update_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
         "INSERT INTO update_revisions (update_id, number, status, headline, what_changed, decisions, risks, asks, \
@@ -92,7 +88,7 @@ pub async fn add_revision(
     .bind(body.next_due)
     .bind(by)
     .bind(now)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(number)
 }
@@ -159,15 +155,11 @@ pub async fn revision(
     .transpose()
 }
 
-pub async fn mark_published(
-    tx: &mut AnyConnection,
-    update_id: i64,
-    version: i64,
-) -> sqlx::Result<()> {
+pub async fn mark_published(tx: &mut RoomTx, update_id: i64, version: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE leadership_updates SET published_version = $1 WHERE id = $2")
         .bind(version)
         .bind(update_id)
-        .execute(tx)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
@@ -237,16 +229,12 @@ pub struct NewPreRead<'a> {
 }
 
 /// Freezes a revision as the next version; returns the version number.
-pub async fn publish(
-    tx: &mut AnyConnection,
-    new: &NewPreRead<'_>,
-    now: Millis,
-) -> sqlx::Result<i64> {
+pub async fn publish(tx: &mut RoomTx, new: &NewPreRead<'_>, now: Millis) -> sqlx::Result<i64> {
     let version: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM pre_reads WHERE room_id = $1",
     )
     .bind(new.room_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
         "INSERT INTO pre_reads (room_id, version, update_id, revision, status, headline, what_changed, decisions, risks, \
@@ -266,7 +254,7 @@ pub async fn publish(
     .bind(new.snapshot)
     .bind(new.published_by)
     .bind(now)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(version)
 }

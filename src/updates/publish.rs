@@ -218,7 +218,7 @@ async fn publish(
     let now = change.now;
     let previous = model::pre_read(change.conn(), room_id, None).await?;
     let since = previous.as_ref().map_or(room.opened_at, |p| p.published_at);
-    let customer = customers::find(change.conn(), room.customer_id)
+    let customer = customers::find(&mut **change.conn(), room.customer_id)
         .await?
         .map_or(String::new(), |c| c.name);
     let snapshot = Snapshot::take(change.conn(), &room, &customer, since, now).await?;

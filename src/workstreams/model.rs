@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
+use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -96,7 +97,7 @@ pub async fn list(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Vec<Wo
 }
 
 pub async fn insert(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     room_id: i64,
     fields: &WorkstreamFields<'_>,
     now: Millis,
@@ -112,14 +113,14 @@ pub async fn insert(
     .bind(fields.next_step)
     .bind(fields.due_at)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.room(room_id))
     .await?;
     set_navigators(tx, id, fields.navigators).await?;
     Ok(id)
 }
 
 pub async fn update(
-    tx: &mut AnyConnection,
+    tx: &mut RoomTx,
     id: i64,
     fields: &WorkstreamFields<'_>,
     now: Millis,
@@ -135,15 +136,15 @@ pub async fn update(
     .bind(fields.due_at)
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     set_navigators(tx, id, fields.navigators).await
 }
 
-async fn set_navigators(tx: &mut AnyConnection, id: i64, navigators: &[i64]) -> sqlx::Result<()> {
+async fn set_navigators(tx: &mut RoomTx, id: i64, navigators: &[i64]) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM workstream_navigators WHERE workstream_id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     for user_id in navigators {
         sqlx::query(
@@ -152,7 +153,7 @@ async fn set_navigators(tx: &mut AnyConnection, id: i64, navigators: &[i64]) -> 
         )
         .bind(id)
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     Ok(())
@@ -174,18 +175,14 @@ pub async fn driven_by(
 }
 
 /// Removes a leaving member from the navigators of the room's workstreams.
-pub async fn drop_navigator(
-    tx: &mut AnyConnection,
-    room_id: i64,
-    user_id: i64,
-) -> sqlx::Result<()> {
+pub async fn drop_navigator(tx: &mut RoomTx, room_id: i64, user_id: i64) -> sqlx::Result<()> {
     sqlx::query(
         "DELETE FROM workstream_navigators WHERE user_id = $1 AND workstream_id IN \
          (SELECT id FROM workstreams WHERE room_id = $2)",
     )
     .bind(user_id)
     .bind(room_id)
-    .execute(tx)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }
