@@ -28,13 +28,31 @@ const BATCH_WINDOW: Duration = Duration::from_millis(5);
 /// How often a worker looks for due retries and expired leases without being woken.
 const TICK: Duration = Duration::from_millis(500);
 
-/// The wake-up handle handlers use after committing a queued message.
-#[derive(Clone, Default)]
-pub struct Wakeup(Arc<Notify>);
+/// The wake-up handle handlers use after committing a queued message, and the signal the worker
+/// gives each time it has recorded outcomes (so a caller can await delivery instead of polling).
+#[derive(Clone)]
+pub struct Wakeup {
+    notify: Arc<Notify>,
+    recorded: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Wakeup {
+    fn default() -> Wakeup {
+        Wakeup {
+            notify: Arc::default(),
+            recorded: Arc::new(watch::channel(0).0),
+        }
+    }
+}
 
 impl Wakeup {
     pub fn wake(&self) {
-        self.0.notify_one();
+        self.notify.notify_one();
+    }
+
+    /// Changes every time this instance's worker records delivery outcomes.
+    pub fn recorded(&self) -> watch::Receiver<u64> {
+        self.recorded.subscribe()
     }
 }
 
@@ -118,7 +136,7 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
         };
         let mut finished = Vec::new();
         tokio::select! {
-            () = wakeup.0.notified() => {}
+            () = wakeup.notify.notified() => {}
             () = listened => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => finished.extend(done.ok()),
             () = tokio::time::sleep(TICK) => {}
@@ -165,6 +183,7 @@ async fn record(state: &AppState, finished: Vec<Outcome>) {
         Ok(_) => tracing::debug!(count = finished.len(), "deliveries recorded"),
         Err(error) => tracing::error!(error = %error, "could not record delivery outcomes"),
     }
+    state.outbox.recorded.send_modify(|n| *n += 1);
 }
 
 async fn listen(state: &AppState) -> Option<sqlx::postgres::PgListener> {

@@ -1,6 +1,7 @@
 //! Spawning the real application and talking to it like a browser.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use accord::Application;
 use accord::accounts::password::Password;
@@ -22,8 +23,12 @@ use crate::smtp::SmtpSink;
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Where a test's data lives: a temporary folder, and a fresh database in it or on PostgreSQL.
+/// Shared by every instance a test starts; when the last one goes, [`DataGuard`] checks the
+/// outbox and drops the PostgreSQL database.
 #[derive(Clone)]
 pub struct TestData {
+    /// First, so that it drops (and checks the database) before the folder is deleted.
+    guard: Arc<DataGuard>,
     pub dir: Arc<TempDir>,
     pub database_url: String,
 }
@@ -31,14 +36,20 @@ pub struct TestData {
 impl TestData {
     pub async fn new() -> TestData {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = match std::env::var("ACCORD_TEST_POSTGRES_URL") {
-            Ok(server) => fresh_postgres_database(&server).await,
-            Err(_) => format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("accord.db").display()
-            ),
+        let (database_url, postgres_server) = match std::env::var("ACCORD_TEST_POSTGRES_URL") {
+            Ok(server) => (fresh_postgres_database(&server).await, Some(server)),
+            Err(_) => {
+                let path = dir.path().join("accord.db");
+                (format!("sqlite://{}?mode=rwc", path.display()), None)
+            }
         };
+        let guard = Arc::new(DataGuard {
+            database_url: database_url.clone(),
+            postgres_server,
+            undelivered_expected: AtomicBool::new(false),
+        });
         TestData {
+            guard,
             dir: Arc::new(dir),
             database_url,
         }
@@ -47,6 +58,56 @@ impl TestData {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+}
+
+/// The end of a test's data: a test that leaves mail undelivered (queued, sending or retrying)
+/// fails, unless it said it means to; a PostgreSQL test database is dropped.
+struct DataGuard {
+    database_url: String,
+    postgres_server: Option<String>,
+    undelivered_expected: AtomicBool,
+}
+
+impl Drop for DataGuard {
+    fn drop(&mut self) {
+        let check = !std::thread::panicking() && !self.undelivered_expected.load(Ordering::SeqCst);
+        let (url, server) = (self.database_url.clone(), self.postgres_server.clone());
+        // The test's runtime is finishing; a thread with its own runtime does the async work.
+        let undelivered = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let undelivered = match check {
+                    true => undelivered_count(&url).await,
+                    false => 0,
+                };
+                if let Some(server) = server {
+                    drop_postgres_database(&server, &url).await;
+                }
+                undelivered
+            })
+        })
+        .join()
+        .expect("the end-of-test check ran");
+        assert_eq!(
+            undelivered, 0,
+            "the test left mail undelivered: await app.outbox_settled(), or call app.expect_undelivered_mail() if that is the point"
+        );
+    }
+}
+
+async fn undelivered_count(database_url: &str) -> i64 {
+    let db = Db::connect(database_url).await.unwrap();
+    let count = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending', 'retrying')",
+    )
+    .fetch_one(db.reader())
+    .await
+    .unwrap();
+    db.close().await;
+    count
 }
 
 async fn fresh_postgres_database(server: &str) -> String {
@@ -59,6 +120,19 @@ async fn fresh_postgres_database(server: &str) -> String {
     let mut url = url::Url::parse(server).unwrap();
     url.set_path(&name);
     url.to_string()
+}
+
+async fn drop_postgres_database(server: &str, database_url: &str) {
+    let name = url::Url::parse(database_url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }
 
 /// Extra settings for one test's server.
@@ -99,6 +173,7 @@ impl TestApp {
     }
 
     async fn start(data: TestData, options: Options, smtp: SmtpSink, clock: Clock) -> TestApp {
+        init_test_log();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let config = config_for(&data, &options, &address);
@@ -200,6 +275,44 @@ impl TestApp {
         (client, id)
     }
 
+    /// Waits, without polling, until this instance's outbox has nothing due and nothing in
+    /// flight: every queued message is delivered, failed, retrying later or unknown.
+    pub async fn outbox_settled(&self) {
+        let mut recorded = self.state.outbox.recorded();
+        let db = self.db().await;
+        let settled = async {
+            loop {
+                recorded.borrow_and_update();
+                let pending: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM outbox WHERE state = 'sending' \
+                     OR (state IN ('queued', 'retrying') AND next_attempt_at <= $1)",
+                )
+                .bind(self.clock.now())
+                .fetch_one(db.reader())
+                .await
+                .unwrap();
+                if pending == 0 {
+                    return;
+                }
+                self.state.outbox.wake();
+                recorded.changed().await.unwrap();
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), settled)
+            .await
+            .expect("the outbox settles within 20 s");
+        db.close().await;
+    }
+
+    /// This test leaves mail undelivered on purpose (a mail server that is down, a retry due
+    /// later), so the end-of-test check does not fail it.
+    pub fn expect_undelivered_mail(&self) {
+        self.data
+            .guard
+            .undelivered_expected
+            .store(true, Ordering::SeqCst);
+    }
+
     pub async fn user_count(&self) -> i64 {
         let db = self.db().await;
         let count = sqlx::query_scalar("SELECT COUNT(*) FROM users")
@@ -216,6 +329,20 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// `TEST_LOG=1 cargo test …` shows the server's logs (at `ACCORD_LOG`'s level, default debug).
+fn init_test_log() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_some() {
+        INIT.call_once(|| {
+            let filter = std::env::var("ACCORD_LOG").unwrap_or_else(|_| "accord=debug,info".into());
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        });
     }
 }
 

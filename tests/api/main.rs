@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod cli;
+mod harness;
 mod helpers;
 mod live;
 mod migrations;

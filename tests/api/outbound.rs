@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Client, Team, TestApp, count, eventually};
+use crate::helpers::{Client, Team, TestApp, count};
 use crate::smtp::Mode;
 
 const JORDAN: &str = "jordan@northwind.example";
@@ -173,10 +173,8 @@ async fn an_aligned_draft_sent_by_the_communicator_arrives_exactly_once_with_the
             .contains("We will show you the 90-day forecast on Friday.")
     );
 
-    eventually("the send to be recorded", || async {
-        state_of_outbox(&app).await == "sent"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "sent");
     assert_eq!(
         count(
             &app,
@@ -215,10 +213,8 @@ async fn a_double_submitted_send_queues_one_message() {
         1
     );
     app.smtp.wait_for_to(JORDAN, 1).await;
-    eventually("the send to be recorded", || async {
-        state_of_outbox(&app).await == "sent"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "sent");
     assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
 }
 
@@ -308,6 +304,7 @@ async fn nothing_goes_out_while_outreach_is_paused() {
         StatusCode::SEE_OTHER
     );
     app.smtp.wait_for_to(JORDAN, 1).await;
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -336,6 +333,7 @@ async fn a_pause_with_an_end_time_ends_by_itself() {
         send(&team.sam.0, room, draft, 1).await.status(),
         StatusCode::SEE_OTHER
     );
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -366,6 +364,7 @@ async fn a_pm_added_after_everyone_aligned_blocks_the_send_until_they_align() {
         send(&team.sam.0, room, draft, 1).await.status(),
         StatusCode::SEE_OTHER
     );
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -430,6 +429,7 @@ async fn an_edit_after_alignment_makes_the_draft_unsendable_until_everyone_align
     );
     let mail = app.smtp.wait_for_to(JORDAN, 1).await;
     assert!(mail[0].text().contains("on Monday"));
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -460,6 +460,7 @@ async fn an_approval_racing_a_new_revision_never_leaves_the_draft_sendable_on_ol
         count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'customer'").await,
         0
     );
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -471,10 +472,8 @@ async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_i
     app.smtp.wait_for_to("dana@example.com", 1).await;
     app.smtp.set_mode(Mode::Down);
     send(&team.sam.0, room, draft, 1).await;
-    eventually("a failed first attempt", || async {
-        state_of_outbox(&app).await == "retrying"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "retrying");
     let (_, page) = team
         .sam
         .0
@@ -484,10 +483,8 @@ async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_i
     app.smtp.set_mode(Mode::Accept);
     app.clock.advance(std::time::Duration::from_secs(10));
     app.smtp.wait_for_to(JORDAN, 1).await;
-    eventually("the send to be recorded", || async {
-        state_of_outbox(&app).await == "sent"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "sent");
     assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
 }
 
@@ -500,10 +497,8 @@ async fn a_permanent_refusal_fails_at_once_and_shows_the_server_reply_in_the_roo
     app.smtp.wait_for_to("dana@example.com", 1).await;
     app.smtp.set_mode(Mode::Reject);
     send(&team.sam.0, room, draft, 1).await;
-    eventually("the refusal to be recorded", || async {
-        state_of_outbox(&app).await == "failed"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "failed");
     assert_eq!(
         count(&app, "SELECT attempts FROM outbox WHERE kind = 'customer'").await,
         1
@@ -528,10 +523,8 @@ async fn a_server_that_takes_the_data_and_never_replies_makes_delivery_unknown_a
     app.smtp.set_mode(Mode::Silent);
     send(&team.sam.0, room, draft, 1).await;
     app.smtp.wait_for_to(JORDAN, 1).await;
-    eventually("the timeout to make delivery unknown", || async {
-        state_of_outbox(&app).await == "unknown"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "unknown");
     app.smtp.set_mode(Mode::Accept);
     app.clock.advance(std::time::Duration::from_secs(3600));
     let (_, page) = team
@@ -587,10 +580,8 @@ async fn the_communicator_can_send_an_unknown_delivery_again() {
     app.smtp.wait_for_to("dana@example.com", 1).await;
     app.smtp.set_mode(Mode::Silent);
     send(&team.sam.0, room, draft, 1).await;
-    eventually("delivery unknown", || async {
-        state_of_outbox(&app).await == "unknown"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "unknown");
     app.smtp.set_mode(Mode::Accept);
     let outbox = count(&app, "SELECT id FROM outbox WHERE kind = 'customer'").await;
     team.sam
@@ -606,10 +597,8 @@ async fn the_communicator_can_send_an_unknown_delivery_again() {
         mail[1].header("Message-ID"),
         "a resend is the same message"
     );
-    eventually("the resend to be recorded", || async {
-        state_of_outbox(&app).await == "sent"
-    })
-    .await;
+    app.outbox_settled().await;
+    assert_eq!(state_of_outbox(&app).await, "sent");
 }
 
 #[tokio::test]
@@ -655,4 +644,5 @@ async fn a_recipient_who_is_not_a_contact_of_the_customer_blocks_the_send() {
             .unwrap()
             .contains("eve@contoso.example is not a contact of this room&#39;s customer")
     );
+    app.outbox_settled().await;
 }

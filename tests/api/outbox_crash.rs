@@ -281,4 +281,6 @@ async fn a_claim_by_another_instance_shows_on_a_room_page_this_instance_already_
     assert!(sending.contains(">Sending<"), "{sending}");
     kill_hard(&mut claiming);
     kill_hard(&mut serving);
+    // Killed mid-claim on purpose: the row stays `sending` until a lease expires.
+    app.expect_undelivered_mail();
 }

@@ -82,6 +82,7 @@ async fn an_htmx_request_may_carry_the_token_in_a_header() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.user_count().await, 2);
+    app.outbox_settled().await;
 }
 
 #[tokio::test]

@@ -178,6 +178,7 @@ async fn an_edit_after_alignment_makes_the_update_unpublishable() {
     );
     let (_, page) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
     assert!(page.contains("Not so good after all"));
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -205,6 +206,7 @@ async fn a_pm_added_later_blocks_publishing() {
             .unwrap()
             .contains("Olga Outsider has not aligned")
     );
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -284,6 +286,7 @@ async fn a_published_pre_read_never_changes_and_the_next_version_says_what_chang
         article(&first_again).replace(" (a newer version 2 exists)", ""),
         before
     );
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -359,6 +362,7 @@ async fn who_may_read_write_align_and_publish() {
         StatusCode::SEE_OTHER
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM pre_reads").await, 2);
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -375,6 +379,7 @@ async fn pre_reads_print_without_navigation() {
         print.contains(".topbar") && print.contains(".no-print") && print.contains("display: none")
     );
     assert!(print.contains("@page { size: A4"));
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -424,4 +429,5 @@ async fn the_index_puts_overdue_and_troubled_rooms_first() {
     assert!(after.contains("overdue by 60 minutes"));
     let (_, room_page) = team.elena.0.page(&format!("/rooms/{on_track}")).await;
     assert!(room_page.contains("overdue by 60 minutes"));
+    app.outbox_settled().await;
 }
