@@ -2,79 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Client, Team, TestApp, count};
-
-async fn write_update(
-    client: &Client,
-    room: i64,
-    status: &str,
-    headline: &str,
-) -> reqwest::Response {
-    let fields = [
-        ("status", status),
-        ("headline", headline),
-        (
-            "what_changed",
-            "The forecast prototype runs on Northwind's telemetry.",
-        ),
-        ("decisions", "Forecast per cluster, 90 days ahead."),
-        ("risks", "A competitor promises this today."),
-        ("asks", "Approve the support extension."),
-        ("next_due", "2030-01-10T09:00"),
-    ];
-    client
-        .post_form(&format!("/rooms/{room}/updates"), &fields)
-        .await
-}
-
-async fn revise(client: &Client, room: i64, update: i64, headline: &str) -> reqwest::Response {
-    let fields = [
-        ("status", "at_risk"),
-        ("headline", headline),
-        ("next_due", "2030-01-10T09:00"),
-    ];
-    client
-        .post_form(
-            &format!("/rooms/{room}/updates/{update}/revisions"),
-            &fields,
-        )
-        .await
-}
-
-async fn align(client: &Client, room: i64, update: i64, revision: i64) -> reqwest::Response {
-    client
-        .post_form(
-            &format!("/rooms/{room}/updates/{update}/approval"),
-            &[("revision", &revision.to_string())],
-        )
-        .await
-}
-
-async fn publish(client: &Client, room: i64, update: i64) -> reqwest::Response {
-    client
-        .post_form(&format!("/rooms/{room}/updates/{update}/publication"), &[])
-        .await
-}
-
-/// Dana writes, Sam aligns, Dana publishes. Returns the update id.
-async fn published(app: &TestApp, team: &Team, room: i64, headline: &str) -> i64 {
-    assert_eq!(
-        write_update(&team.dana.0, room, "on_track", headline)
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
-    );
-    let update = count(app, "SELECT MAX(id) FROM leadership_updates").await;
-    assert_eq!(
-        align(&team.sam.0, room, update, 1).await.status(),
-        StatusCode::SEE_OTHER
-    );
-    assert_eq!(
-        publish(&team.dana.0, room, update).await.status(),
-        StatusCode::SEE_OTHER
-    );
-    update
-}
+use crate::helpers::{TestApp, count};
 
 fn article(html: &str) -> String {
     let start = html.find("<article").expect("a pre-read article");
@@ -87,16 +15,13 @@ async fn publishing_is_refused_until_every_pm_aligned_and_then_tells_leadership(
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    write_update(
-        &team.dana.0,
-        room,
-        "at_risk",
-        "Forecast needed before January",
-    )
-    .await;
+    team.dana
+        .0
+        .write_update(room, "at_risk", "Forecast needed before January")
+        .await;
     let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
 
-    let refused = publish(&team.dana.0, room, update).await;
+    let refused = team.dana.0.publish_update(room, update).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(
         refused
@@ -113,8 +38,8 @@ async fn publishing_is_refused_until_every_pm_aligned_and_then_tells_leadership(
         .await;
     assert!(timeline.contains("Publish blocked: Dana Whitfield tried to publish"));
 
-    align(&team.sam.0, room, update, 1).await;
-    let done = publish(&team.dana.0, room, update).await;
+    team.sam.0.align_update(room, update, 1).await;
+    let done = team.dana.0.publish_update(room, update).await;
     assert_eq!(
         crate::helpers::location(&done),
         format!("/rooms/{room}/pre-reads/1")
@@ -149,11 +74,14 @@ async fn an_edit_after_alignment_makes_the_update_unpublishable() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    write_update(&team.dana.0, room, "on_track", "All good").await;
+    team.dana.0.write_update(room, "on_track", "All good").await;
     let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
-    align(&team.sam.0, room, update, 1).await;
-    revise(&team.dana.0, room, update, "Not so good after all").await;
-    let refused = publish(&team.dana.0, room, update).await;
+    team.sam.0.align_update(room, update, 1).await;
+    team.dana
+        .0
+        .revise_update(room, update, "Not so good after all")
+        .await;
+    let refused = team.dana.0.publish_update(room, update).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(
         refused
@@ -162,7 +90,7 @@ async fn an_edit_after_alignment_makes_the_update_unpublishable() {
             .unwrap()
             .contains("Sam Okafor aligned on revision 1, which has since been edited")
     );
-    let stale = align(&team.sam.0, room, update, 1).await;
+    let stale = team.sam.0.align_update(room, update, 1).await;
     assert_eq!(stale.status(), StatusCode::CONFLICT);
     assert!(
         stale
@@ -171,9 +99,9 @@ async fn an_edit_after_alignment_makes_the_update_unpublishable() {
             .unwrap()
             .contains("the current revision is 2")
     );
-    align(&team.sam.0, room, update, 2).await;
+    team.sam.0.align_update(room, update, 2).await;
     assert_eq!(
-        publish(&team.dana.0, room, update).await.status(),
+        team.dana.0.publish_update(room, update).await.status(),
         StatusCode::SEE_OTHER
     );
     let (_, page) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
@@ -186,9 +114,9 @@ async fn a_pm_added_later_blocks_publishing() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    write_update(&team.dana.0, room, "on_track", "All good").await;
+    team.dana.0.write_update(room, "on_track", "All good").await;
     let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
-    align(&team.sam.0, room, update, 1).await;
+    team.sam.0.align_update(room, update, 1).await;
     let olga = team.outsider.1.to_string();
     team.dana
         .0
@@ -197,7 +125,7 @@ async fn a_pm_added_later_blocks_publishing() {
             &[("user", olga.as_str()), ("kind", "pm")],
         )
         .await;
-    let refused = publish(&team.dana.0, room, update).await;
+    let refused = team.dana.0.publish_update(room, update).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(
         refused
@@ -226,7 +154,8 @@ async fn a_published_pre_read_never_changes_and_the_next_version_says_what_chang
             ],
         )
         .await;
-    published(&app, &team, room, "Version one headline").await;
+    app.published_update(&team, room, "Version one headline")
+        .await;
     let (_, before) = team
         .elena
         .0
@@ -259,7 +188,10 @@ async fn a_published_pre_read_never_changes_and_the_next_version_says_what_chang
             ],
         )
         .await;
-    write_update(&team.dana.0, room, "off_track", "Version two headline").await;
+    team.dana
+        .0
+        .write_update(room, "off_track", "Version two headline")
+        .await;
     let (_, after) = team
         .elena
         .0
@@ -269,8 +201,8 @@ async fn a_published_pre_read_never_changes_and_the_next_version_says_what_chang
     assert!(before.contains("Sam Okafor") && before.contains("Version one headline"));
 
     let second = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
-    align(&team.sam.0, room, second, 1).await;
-    publish(&team.dana.0, room, second).await;
+    team.sam.0.align_update(room, second, 1).await;
+    team.dana.0.publish_update(room, second).await;
     let (_, latest) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
     assert!(latest.contains("Version two headline"));
     assert!(latest.contains("Since version 1"));
@@ -294,7 +226,8 @@ async fn who_may_read_write_align_and_publish() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    published(&app, &team, room, "Published headline").await;
+    app.published_update(&team, room, "Published headline")
+        .await;
     let (admin, _) = app
         .signed_in("morgan@example.com", "Morgan Blake", true)
         .await;
@@ -322,43 +255,43 @@ async fn who_may_read_write_align_and_publish() {
     }
     for (who, client) in [("ravi", &team.ravi.0), ("elena", &team.elena.0)] {
         assert_eq!(
-            write_update(client, room, "on_track", "Mine")
-                .await
-                .status(),
+            client.write_update(room, "on_track", "Mine").await.status(),
             StatusCode::FORBIDDEN,
             "{who} writes"
         );
     }
     assert_eq!(
-        write_update(&team.outsider.0, room, "on_track", "Mine")
+        team.outsider
+            .0
+            .write_update(room, "on_track", "Mine")
             .await
             .status(),
         StatusCode::NOT_FOUND
     );
-    write_update(&team.dana.0, room, "on_track", "Next one").await;
+    team.dana.0.write_update(room, "on_track", "Next one").await;
     let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
     for (who, client) in [("ravi", &team.ravi.0), ("elena", &team.elena.0)] {
         assert_eq!(
-            align(client, room, update, 1).await.status(),
+            client.align_update(room, update, 1).await.status(),
             StatusCode::FORBIDDEN,
             "{who} aligns"
         );
         assert_eq!(
-            publish(client, room, update).await.status(),
+            client.publish_update(room, update).await.status(),
             StatusCode::FORBIDDEN,
             "{who} publishes"
         );
     }
     assert_eq!(
-        align(&team.outsider.0, room, update, 1).await.status(),
+        team.outsider.0.align_update(room, update, 1).await.status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        align(&team.sam.0, room, update, 1).await.status(),
+        team.sam.0.align_update(room, update, 1).await.status(),
         StatusCode::SEE_OTHER
     );
     assert_eq!(
-        publish(&team.sam.0, room, update).await.status(),
+        team.sam.0.publish_update(room, update).await.status(),
         StatusCode::SEE_OTHER
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM pre_reads").await, 2);
@@ -370,7 +303,7 @@ async fn pre_reads_print_without_navigation() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    published(&app, &team, room, "Printable").await;
+    app.published_update(&team, room, "Printable").await;
     let (_, page) = team.elena.0.page(&format!("/rooms/{room}/pre-read")).await;
     assert!(page.contains("class=\"no-print crumbs\""));
     let (_, css) = team.elena.0.page("/static/style.css").await;
@@ -390,7 +323,7 @@ async fn the_index_puts_overdue_and_troubled_rooms_first() {
     let customer = count(&app, "SELECT id FROM customers").await;
     let at_risk = team.open_another_for(customer).await;
     let unheard = team.open_another_for(customer).await;
-    published(&app, &team, on_track, "Calm room").await;
+    app.published_update(&team, on_track, "Calm room").await;
     // Move the calm room's next update due date into the near future, then let it pass.
     let db = app.db().await;
     sqlx::query("UPDATE rooms SET next_leadership_update_due = $1 WHERE id = $2")
@@ -400,10 +333,13 @@ async fn the_index_puts_overdue_and_troubled_rooms_first() {
         .await
         .unwrap();
     db.close().await;
-    write_update(&team.dana.0, at_risk, "at_risk", "Worried room").await;
+    team.dana
+        .0
+        .write_update(at_risk, "at_risk", "Worried room")
+        .await;
     let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
-    align(&team.sam.0, at_risk, update, 1).await;
-    publish(&team.dana.0, at_risk, update).await;
+    team.sam.0.align_update(at_risk, update, 1).await;
+    team.dana.0.publish_update(at_risk, update).await;
 
     let (_, before) = team.elena.0.page("/pre-reads").await;
     let position = |html: &str, needle: &str| {

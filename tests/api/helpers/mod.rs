@@ -1,5 +1,9 @@
 //! Spawning the real application and talking to it like a browser.
 
+mod actions;
+
+pub use actions::{JORDAN, PRIYA};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

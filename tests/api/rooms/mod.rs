@@ -1,5 +1,11 @@
 //! Opening an escalation, the room page, and who may see it.
 
+mod access;
+mod content;
+mod dashboard;
+mod lifecycle;
+mod live;
+
 use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, count, location};

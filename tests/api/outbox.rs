@@ -1,0 +1,144 @@
+//! The outbox against a real SMTP listener that is down, refuses, or never answers.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{JORDAN, TestApp, count};
+use crate::smtp::Mode;
+
+#[tokio::test]
+async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_is_back() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    team.dana.0.align_draft(room, draft, 1).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.smtp.set_mode(Mode::Down);
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "retrying");
+    let (_, page) = team
+        .sam
+        .0
+        .page(&format!("/rooms/{room}/drafts/{draft}"))
+        .await;
+    assert!(page.contains("Retrying"));
+    app.smtp.set_mode(Mode::Accept);
+    app.clock.advance(std::time::Duration::from_secs(10));
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "sent");
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_fails_at_once_and_shows_the_server_reply_in_the_room() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    team.dana.0.align_draft(room, draft, 1).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.smtp.set_mode(Mode::Reject);
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "failed");
+    assert_eq!(
+        count(&app, "SELECT attempts FROM outbox WHERE kind = 'customer'").await,
+        1
+    );
+    let (_, page) = team
+        .sam
+        .0
+        .page(&format!("/rooms/{room}?category=drafts"))
+        .await;
+    assert!(page.contains("could not be delivered: 550"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM contact_touches").await, 0);
+}
+
+#[tokio::test]
+async fn a_server_that_takes_the_data_and_never_replies_makes_delivery_unknown_and_nothing_is_resent()
+ {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    team.dana.0.align_draft(room, draft, 1).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.smtp.set_mode(Mode::Silent);
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "unknown");
+    app.smtp.set_mode(Mode::Accept);
+    app.clock.advance(std::time::Duration::from_secs(3600));
+    let (_, page) = team
+        .sam
+        .0
+        .page(&format!("/rooms/{room}/drafts/{draft}"))
+        .await;
+    assert!(page.contains("Delivery unknown"));
+    assert!(page.contains("Mark delivered") && page.contains("Send again"));
+    assert_eq!(
+        app.smtp.messages_to(JORDAN).len(),
+        1,
+        "an unknown delivery is never resent automatically"
+    );
+
+    let outbox = count(&app, "SELECT id FROM outbox WHERE kind = 'customer'").await;
+    let by_dana = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/outbox/{outbox}/resolution"),
+            &[("decision", "delivered")],
+        )
+        .await;
+    assert_eq!(by_dana.status(), StatusCode::FORBIDDEN);
+    let marked = team
+        .sam
+        .0
+        .post_form(
+            &format!("/rooms/{room}/outbox/{outbox}/resolution"),
+            &[("decision", "delivered")],
+        )
+        .await;
+    assert_eq!(marked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.customer_outbox_state().await, "sent");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM contact_touches WHERE channel = 'email'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+}
+
+#[tokio::test]
+async fn the_communicator_can_send_an_unknown_delivery_again() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    team.dana.0.align_draft(room, draft, 1).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.smtp.set_mode(Mode::Silent);
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "unknown");
+    app.smtp.set_mode(Mode::Accept);
+    let outbox = count(&app, "SELECT id FROM outbox WHERE kind = 'customer'").await;
+    team.sam
+        .0
+        .post_form(
+            &format!("/rooms/{room}/outbox/{outbox}/resolution"),
+            &[("decision", "resend")],
+        )
+        .await;
+    let mail = app.smtp.wait_for_to(JORDAN, 2).await;
+    assert_eq!(
+        mail[0].header("Message-ID"),
+        mail[1].header("Message-ID"),
+        "a resend is the same message"
+    );
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "sent");
+}
