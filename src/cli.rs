@@ -1,4 +1,4 @@
-//! The commands behind `accord`: serve (the default), `user add` and `demo`.
+//! The commands behind `accord`: serve (the default), `user add`, `demo` and `reindex`.
 
 use tokio::net::TcpListener;
 
@@ -6,6 +6,7 @@ use crate::accounts::token;
 use crate::accounts::user::{self, EmailAddress, NewUser, PersonName};
 use crate::clock::Clock;
 use crate::config::{Command, Config, ConfigError, UserCommand};
+use crate::questions::reindex;
 use crate::startup::{Application, open_database};
 use crate::{demo, mail::Mailer};
 
@@ -16,7 +17,17 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             add_user(config, &email, &name, admin).await
         }
         Command::Demo => demo::load(&config, &Clock::system()).await,
+        Command::Reindex => reindex_questions(config).await,
     }
+}
+
+async fn reindex_questions(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let rebuilt = reindex::reindex(&db, Clock::system().now()).await?;
+    db.close().await;
+    let plural = if rebuilt == 1 { "" } else { "s" };
+    println!("Rebuilt the similarity terms of {rebuilt} question{plural}.");
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

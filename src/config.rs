@@ -33,6 +33,9 @@ pub enum Command {
     User(UserCommand),
     /// Load the demo story (Northwind Logistics) and print the demo accounts' credentials.
     Demo,
+    /// Rebuild every question's similarity terms (Accord also does this at start whenever the
+    /// similarity rules changed).
+    Reindex,
 }
 
 #[derive(Subcommand, Debug, Clone)]

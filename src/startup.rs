@@ -29,6 +29,7 @@ use crate::db::{Backend, Db};
 use crate::error::AppError;
 use crate::mail::{self, Mailer};
 use crate::outbox::{self, Wakeup};
+use crate::questions::reindex;
 use crate::rooms::content::ContentCache;
 use crate::web::session_store::DbSessionStore;
 use crate::web::{assets, csrf, errors, headers, health};
@@ -80,6 +81,12 @@ impl Application {
         let db = open_database(&config).await?;
         let mailer = Mailer::from_config(&config)?;
         let setup_link = token::setup_link_if_no_users(&db, &config, &clock).await?;
+        if let Some(rebuilt) = reindex::reindex_if_changed(&db, clock.now()).await? {
+            tracing::info!(
+                questions = rebuilt,
+                "rebuilt question terms for the current similarity rules"
+            );
+        }
         let state = AppState {
             db,
             config: Arc::new(config),

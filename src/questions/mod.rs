@@ -3,6 +3,7 @@
 //! choice. Questions are answered or withdrawn later.
 
 pub mod model;
+pub mod reindex;
 pub mod similarity;
 
 use askama::Template;

@@ -183,6 +183,65 @@ pub async fn insert(tx: &mut RoomTx, new: &NewQuestion<'_>, now: Millis) -> sqlx
     Ok(id)
 }
 
+/// Rebuilds the stored terms of every question in the room from its text (after the similarity
+/// rules changed). Returns how many questions it rebuilt.
+pub async fn reindex_room(tx: &mut RoomTx, room_id: i64) -> sqlx::Result<usize> {
+    let questions: Vec<(i64, i64, String)> =
+        sqlx::query_as("SELECT id, customer_id, body FROM questions WHERE room_id = $1")
+            .bind(room_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, customer_id, body) in &questions {
+        let terms = similarity::terms(body);
+        sqlx::query("UPDATE questions SET terms = $1 WHERE id = $2")
+            .bind(terms.join(" "))
+            .bind(id)
+            .execute(tx.room(room_id))
+            .await?;
+        sqlx::query("DELETE FROM question_terms WHERE question_id = $1")
+            .bind(id)
+            .execute(tx.room(room_id))
+            .await?;
+        for term in terms {
+            sqlx::query(
+                "INSERT INTO question_terms (customer_id, term, question_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (customer_id, term, question_id) DO NOTHING",
+            )
+            .bind(customer_id)
+            .bind(term)
+            .bind(id)
+            .execute(tx.room(room_id))
+            .await?;
+        }
+    }
+    Ok(questions.len())
+}
+
+/// The rooms that have questions.
+pub async fn rooms_with_questions(conn: &mut AnyConnection) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT DISTINCT room_id FROM questions ORDER BY room_id")
+        .fetch_all(conn)
+        .await
+}
+
+/// Which similarity rules built the stored terms, if recorded.
+pub async fn terms_version(conn: &mut AnyConnection) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT value FROM app_meta WHERE key = 'question_terms'")
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn set_terms_version(conn: &mut AnyConnection, version: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO app_meta (key, value) VALUES ('question_terms', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn answer(
     tx: &mut RoomTx,
     id: i64,

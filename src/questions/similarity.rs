@@ -1,9 +1,15 @@
 //! When two questions ask the same thing. Text becomes a set of normalised terms (lower-cased,
-//! stop words dropped, light stemming, synonyms folded onto one word); two questions are similar
+//! stop words dropped, Snowball stemming, synonyms folded onto one word); two questions are similar
 //! when their term sets overlap enough (Dice coefficient). The same terms feed the database
 //! pre-filter (`question_terms`), so only candidates sharing a term are ever scored.
 
 use std::collections::BTreeSet;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Names the rules that turn text into terms. Change it whenever [`terms`] would give other
+/// terms for the same text: the stored terms are then rebuilt at the next start.
+pub const VERSION: &str = "snowball-english-1";
 
 /// Questions at or above this overlap are shown as "already asked".
 pub const THRESHOLD: f64 = 0.5;
@@ -122,16 +128,16 @@ const STOP_WORDS: &[&str] = &[
     "every",
 ];
 
-/// Stems that mean the same thing here, folded onto the first word.
+/// Snowball stems that mean the same thing here, folded onto the first word.
 const SYNONYMS: &[(&str, &[&str])] = &[
     (
         "buy",
         &[
-            "buy", "bought", "purchas", "order", "procur", "acquir", "add",
+            "buy", "bought", "purchas", "order", "procur", "acquir", "addit",
         ],
     ),
     ("plan", &["plan", "intend", "expect", "schedul", "aim"]),
-    ("capacity", &["capacity", "capaciti", "headroom"]),
+    ("capacity", &["capac", "headroom"]),
     (
         "hardware",
         &["hardwar", "server", "node", "host", "machin", "rack"],
@@ -139,83 +145,35 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("storage", &["storag", "disk", "drive", "volum"]),
     (
         "use",
-        &[
-            "use",
-            "us",
-            "usag",
-            "utiliz",
-            "utilis",
-            "consum",
-            "consumption",
-        ],
+        &["use", "usag", "util", "utilis", "consum", "consumpt"],
     ),
-    (
-        "alert",
-        &[
-            "alert",
-            "notif",
-            "notifi",
-            "notification",
-            "warn",
-            "warning",
-            "alarm",
-        ],
-    ),
-    (
-        "forecast",
-        &["forecast", "predict", "projection", "project", "estimat"],
-    ),
+    ("alert", &["alert", "notifi", "notif", "warn", "alarm"]),
+    ("forecast", &["forecast", "predict", "project", "estim"]),
     (
         "grow",
-        &["grow", "growth", "increas", "expand", "expansion", "scal"],
+        &["grow", "growth", "increas", "expand", "expans", "scale"],
     ),
     ("budget", &["budget", "spend", "spent"]),
-    ("cost", &["cost", "pric", "expens", "pay", "paid"]),
-    ("month", &["month", "monthli"]),
-    ("week", &["week", "weekli"]),
-    ("year", &["year", "yearli", "annual"]),
-    ("renew", &["renew", "renewal"]),
+    ("cost", &["cost", "price", "expens", "pay", "paid"]),
+    ("month", &["month"]),
+    ("week", &["week"]),
+    ("year", &["year", "annual"]),
+    ("renew", &["renew"]),
     ("contract", &["contract", "agreement", "licens"]),
     ("migrat", &["migrat", "move", "transit", "switch"]),
     ("report", &["report", "dashboard"]),
-    ("deadline", &["deadline", "due", "date"]),
+    ("deadline", &["deadlin", "due", "date"]),
     ("problem", &["problem", "issu", "troubl"]),
-    ("decid", &["decid", "decision", "choos", "choic"]),
+    ("decid", &["decid", "decis", "choos", "choic"]),
     ("team", &["team", "staff", "peopl"]),
 ];
 
+/// English Snowball (Porter 2) stemming.
 fn stem(word: &str) -> String {
-    let mut w = word.to_owned();
-    let strip = |w: &mut String, suffix: &str, min: usize| {
-        if w.len() >= min + suffix.len() && w.ends_with(suffix) {
-            w.truncate(w.len() - suffix.len());
-            true
-        } else {
-            false
-        }
-    };
-    if w.ends_with("ies") && w.len() > 4 {
-        w.truncate(w.len() - 3);
-        w.push('i');
-    } else if !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
-        strip(&mut w, "s", 3);
+    thread_local! {
+        static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
     }
-    let _ = strip(&mut w, "ing", 3) || strip(&mut w, "ed", 3) || strip(&mut w, "ly", 4);
-    let bytes = w.as_bytes();
-    if bytes.len() > 3 {
-        let (a, b) = (bytes[bytes.len() - 1], bytes[bytes.len() - 2]);
-        if a == b && !b"aeiouls".contains(&a) {
-            w.pop();
-        }
-    }
-    if w.len() > 4 && w.ends_with('e') {
-        w.pop();
-    }
-    if w.ends_with('y') && w.len() > 3 {
-        w.pop();
-        w.push('i');
-    }
-    w
+    STEMMER.with(|stemmer| stemmer.stem(word).into_owned())
 }
 
 fn canonical(stemmed: String) -> String {

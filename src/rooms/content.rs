@@ -67,6 +67,7 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "sign_in_throttle",
     "customers",
     "contacts",
+    "app_meta",
 ];
 
 /// Timeline events per page.

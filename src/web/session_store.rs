@@ -27,9 +27,8 @@ impl DbSessionStore {
 
     /// Removes sessions past their expiry; run periodically.
     pub async fn delete_expired(&self) -> sqlx::Result<u64> {
-        let now = OffsetDateTime::now_utc();
         let result = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(millis(now))
+            .bind(chrono::Utc::now().timestamp_millis())
             .execute(self.db.writer())
             .await?;
         Ok(result.rows_affected())
@@ -48,6 +47,8 @@ where
     Ok(())
 }
 
+/// tower-sessions speaks the `time` crate; Accord's own code uses chrono and epoch milliseconds,
+/// so `time` appears only in these two conversions.
 fn millis(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -128,7 +129,7 @@ impl SessionStore for DbSessionStore {
              WHERE s.id = $1 AND s.expires_at > $2",
         )
         .bind(id.to_string())
-        .bind(millis(OffsetDateTime::now_utc()))
+        .bind(chrono::Utc::now().timestamp_millis())
         .fetch_optional(self.db.reader())
         .await
         .map_err(backend)?;

@@ -203,6 +203,19 @@ async fn demo_prints_credentials_that_sign_in() {
 }
 
 #[tokio::test]
+async fn reindex_rebuilds_every_question_and_says_how_many() {
+    let data = TestData::new().await;
+    let demo = accord(&data, &["demo"]);
+    assert!(demo.status.success(), "{}", stderr_of(&demo));
+    let output = accord(&data, &["reindex"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "Rebuilt the similarity terms of 1 question."
+    );
+}
+
+#[tokio::test]
 async fn sigterm_stops_the_server_gracefully() {
     let data = TestData::new().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -105,3 +105,50 @@ async fn a_similar_question_is_shown_and_asking_anyway_is_recorded() {
         .await;
     assert!(live_check.contains("Already asked?"));
 }
+
+/// The stored terms of every question, in question order.
+async fn stored_terms(app: &TestApp) -> Vec<String> {
+    let db = app.db().await;
+    let terms = sqlx::query_scalar("SELECT terms FROM questions ORDER BY id")
+        .fetch_all(db.reader())
+        .await
+        .unwrap();
+    db.close().await;
+    terms
+}
+
+#[tokio::test]
+async fn stored_terms_are_rebuilt_when_the_similarity_rules_change() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let asked = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/questions"),
+            &[
+                ("body", "When are you planning to order more capacity?"),
+                ("stakeholder", "internal"),
+                ("internal_name", "Finance"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stored_terms(&app).await, ["buy capacity plan"]);
+    // As if older rules had built the terms.
+    let db = app.db().await;
+    for sql in [
+        "UPDATE questions SET terms = 'order capacity planning'",
+        "DELETE FROM question_terms",
+        "UPDATE app_meta SET value = 'older-rules' WHERE key = 'question_terms'",
+    ] {
+        sqlx::query(sql).execute(db.writer()).await.unwrap();
+    }
+    db.close().await;
+
+    let app = app.restart().await;
+    assert_eq!(stored_terms(&app).await, ["buy capacity plan"]);
+    let indexed = "SELECT COUNT(*) FROM question_terms WHERE term IN ('buy', 'capacity', 'plan')";
+    assert_eq!(count(&app, indexed).await, 3);
+}

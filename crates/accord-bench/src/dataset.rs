@@ -4,90 +4,11 @@
 //! benchmark's own member works in.
 
 use accord::accounts::password::Password;
+use accord::accounts::user::{self, EmailAddress, NewUser, PersonName};
 use accord::db::{Backend, Db};
 use accord::questions::similarity;
 
-/// A value to bind.
-#[derive(Clone)]
-enum V {
-    I(i64),
-    T(String),
-    N,
-}
-
-/// Rows for one table, flushed in multi-row INSERTs.
-struct Table {
-    name: &'static str,
-    columns: &'static [&'static str],
-    rows: Vec<Vec<V>>,
-}
-
-impl Table {
-    fn new(name: &'static str, columns: &'static [&'static str]) -> Table {
-        Table {
-            name,
-            columns,
-            rows: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, row: Vec<V>) {
-        self.rows.push(row);
-    }
-
-    async fn flush(&mut self, db: &Db) -> anyhow::Result<()> {
-        let per_statement = (30_000 / self.columns.len()).min(1000);
-        let overriding = match db.backend() {
-            Backend::Postgres if self.columns[0] == "id" => " OVERRIDING SYSTEM VALUE",
-            _ => "",
-        };
-        let mut tx = db.begin_write().await?;
-        for chunk in self.rows.chunks(per_statement) {
-            let mut sql = format!(
-                "INSERT INTO {} ({}){overriding} VALUES ",
-                self.name,
-                self.columns.join(", ")
-            );
-            let mut n = 0;
-            for (i, _) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for c in 0..self.columns.len() {
-                    n += 1;
-                    sql.push_str(&format!("{}${n}", if c > 0 { ", " } else { "" }));
-                }
-                sql.push(')');
-            }
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                for value in row {
-                    query = match value {
-                        V::I(i) => query.bind(*i),
-                        V::T(t) => query.bind(t.clone()),
-                        V::N => query.bind(None::<i64>),
-                    };
-                }
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        if !overriding.is_empty() {
-            let sql = format!(
-                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), (SELECT MAX(id) FROM {0}))",
-                self.name
-            );
-            sqlx::query(&sql).execute(db.writer()).await?;
-        }
-        self.rows.clear();
-        Ok(())
-    }
-}
-
-fn t(s: impl Into<String>) -> V {
-    V::T(s.into())
-}
+use crate::bulk::{Table, V, t};
 
 /// What the load needs to know about the data.
 pub struct Fixture {
@@ -121,42 +42,27 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
         .map_err(|e| anyhow::anyhow!(e))?
         .hash()
         .await?;
-    let mut users = Table::new(
-        "users",
-        &[
-            "id",
-            "email",
-            "name",
-            "title",
-            "password_hash",
-            "is_admin",
-            "is_active",
-            "created_at",
-        ],
-    );
+    // Few enough for the domain's own insert (the same checks as an invitation).
+    let mut tx = db.begin_write().await?;
     for u in 1..=USERS {
-        users.push(vec![
-            V::I(u),
-            t(format!("member{u}@accord.bench")),
-            t(format!("Member {u}")),
-            t("Product manager"),
-            t(hash.clone()),
-            V::I(0),
-            V::I(1),
-            V::I(now),
-        ]);
+        let email =
+            EmailAddress::parse(&format!("member{u}@accord.bench")).map_err(anyhow::Error::msg)?;
+        let name = PersonName::parse(&format!("Member {u}")).map_err(anyhow::Error::msg)?;
+        let member = NewUser {
+            email: &email,
+            name: &name,
+            title: "Product manager",
+            password_hash: Some(&hash),
+            is_admin: false,
+        };
+        let id = user::insert(&mut tx, member, now).await?;
+        anyhow::ensure!(id == Some(u), "a fresh database numbers users from 1");
     }
-    users.flush(db).await?;
+    tx.commit().await?;
 
     let customers_n = (rooms / 10).max(1);
-    let mut customers = Table::new(
-        "customers",
-        &["id", "name", "name_key", "email_domain", "created_at"],
-    );
-    let mut contacts = Table::new(
-        "contacts",
-        &["id", "customer_id", "name", "email", "title", "created_at"],
-    );
+    let mut customers = Table::new("customers");
+    let mut contacts = Table::new("contacts");
     for c in 1..=customers_n {
         customers.push(vec![
             V::I(c),
@@ -180,190 +86,21 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
     customers.flush(db).await?;
     contacts.flush(db).await?;
 
-    let mut room_rows = Table::new(
-        "rooms",
-        &[
-            "id",
-            "customer_id",
-            "title",
-            "search_key",
-            "problem",
-            "severity",
-            "escalated_by_contact_id",
-            "escalated_at",
-            "status",
-            "resolution",
-            "lead_user_id",
-            "communicator_user_id",
-            "next_customer_update_due",
-            "next_leadership_update_due",
-            "opened_by",
-            "opened_at",
-            "updated_at",
-            "version",
-        ],
-    );
-    let mut members = Table::new(
-        "members",
-        &["room_id", "user_id", "kind", "added_by", "added_at"],
-    );
-    let mut workstreams = Table::new(
-        "workstreams",
-        &[
-            "id",
-            "room_id",
-            "title",
-            "driver_user_id",
-            "status",
-            "next_step",
-            "due_at",
-            "created_at",
-            "updated_at",
-        ],
-    );
-    let mut types = Table::new(
-        "decision_types",
-        &["id", "room_id", "name", "name_key", "owner_user_id"],
-    );
-    let mut decisions = Table::new(
-        "decisions",
-        &[
-            "id",
-            "room_id",
-            "decision_type_id",
-            "title",
-            "rationale",
-            "status",
-            "proposed_by",
-            "proposed_at",
-            "decided_by",
-            "decided_at",
-        ],
-    );
-    let mut questions = Table::new(
-        "questions",
-        &[
-            "id",
-            "room_id",
-            "customer_id",
-            "body",
-            "terms",
-            "stakeholder_contact_id",
-            "stakeholder_name",
-            "asked_by",
-            "asked_at",
-            "status",
-            "answer",
-        ],
-    );
-    let mut terms = Table::new("question_terms", &["customer_id", "term", "question_id"]);
-    let mut touches = Table::new(
-        "contact_touches",
-        &[
-            "id",
-            "room_id",
-            "contact_id",
-            "channel",
-            "summary",
-            "touched_at",
-            "by_user_id",
-            "created_at",
-        ],
-    );
-    let mut drafts = Table::new(
-        "drafts",
-        &[
-            "id",
-            "room_id",
-            "created_by",
-            "created_at",
-            "current_revision",
-        ],
-    );
-    let mut revisions = Table::new(
-        "draft_revisions",
-        &[
-            "id",
-            "draft_id",
-            "number",
-            "to_ids",
-            "cc_ids",
-            "subject",
-            "body",
-            "author_id",
-            "created_at",
-        ],
-    );
-    let mut approvals = Table::new(
-        "approvals",
-        &[
-            "subject_kind",
-            "subject_id",
-            "user_id",
-            "revision",
-            "approved_at",
-        ],
-    );
-    let mut events = Table::new(
-        "timeline_events",
-        &[
-            "id",
-            "room_id",
-            "at",
-            "actor_user_id",
-            "kind",
-            "summary",
-            "link",
-        ],
-    );
-    let mut updates = Table::new(
-        "leadership_updates",
-        &[
-            "id",
-            "room_id",
-            "created_by",
-            "created_at",
-            "current_revision",
-            "published_version",
-        ],
-    );
-    let mut update_revisions = Table::new(
-        "update_revisions",
-        &[
-            "id",
-            "update_id",
-            "number",
-            "status",
-            "headline",
-            "what_changed",
-            "decisions",
-            "risks",
-            "asks",
-            "next_due",
-            "author_id",
-            "created_at",
-        ],
-    );
-    let mut pre_reads = Table::new(
-        "pre_reads",
-        &[
-            "id",
-            "room_id",
-            "version",
-            "update_id",
-            "revision",
-            "status",
-            "headline",
-            "what_changed",
-            "decisions",
-            "risks",
-            "asks",
-            "next_due",
-            "snapshot",
-            "published_by",
-            "published_at",
-        ],
-    );
+    let mut room_rows = Table::new("rooms");
+    let mut members = Table::new("members");
+    let mut workstreams = Table::new("workstreams");
+    let mut types = Table::new("decision_types");
+    let mut decisions = Table::new("decisions");
+    let mut questions = Table::new("questions");
+    let mut terms = Table::new("question_terms");
+    let mut touches = Table::new("contact_touches");
+    let mut drafts = Table::new("drafts");
+    let mut revisions = Table::new("draft_revisions");
+    let mut approvals = Table::new("approvals");
+    let mut events = Table::new("timeline_events");
+    let mut updates = Table::new("leadership_updates");
+    let mut update_revisions = Table::new("update_revisions");
+    let mut pre_reads = Table::new("pre_reads");
     let (mut event_id, mut decision_id) = (0i64, 0i64);
     let mut fixture = Fixture {
         email: "member1@accord.bench".into(),

@@ -4,6 +4,7 @@
 //!
 //! `cargo build --release --bins && target/release/accord-bench --rooms 10000`
 
+mod bulk;
 mod dataset;
 mod load;
 mod smtp;
@@ -74,7 +75,7 @@ fn accord_binary() -> anyhow::Result<PathBuf> {
     let path = std::env::current_exe()?.with_file_name("accord");
     anyhow::ensure!(
         path.exists(),
-        "{} is missing: run `cargo build --release --bins` first",
+        "{} is missing: run `cargo build --release` first",
         path.display()
     );
     Ok(path)
