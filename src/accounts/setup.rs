@@ -95,21 +95,33 @@ async fn submit(
     page: Page,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    let admin = match form.parse() {
-        Ok(admin) => admin,
-        Err(errors) => {
-            return invalid(SetupPage {
-                page,
-                token,
-                form,
-                errors,
-            });
-        }
+    let created = match form.parse() {
+        Ok(admin) => create_first_admin(&state, &token, admin).await?,
+        Err(errors) => Err(errors),
     };
+    if let Err(errors) = created {
+        return invalid(SetupPage {
+            page,
+            token,
+            form,
+            errors,
+        });
+    }
+    let ready = "Your administrator account is ready. Sign in to continue.";
+    flash(&session, ready).await?;
+    Ok(Redirect::to("/sign-in").into_response())
+}
+
+/// Uses the setup link and creates the administrator, in one transaction.
+async fn create_first_admin(
+    state: &AppState,
+    token: &str,
+    admin: FirstAdmin,
+) -> Result<Result<(), FieldErrors>, AppError> {
     let hash = admin.password.hash().await?;
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    token::consume(&mut tx, Purpose::Setup, &token, now)
+    token::consume(&mut tx, Purpose::Setup, token, now)
         .await?
         .ok_or_else(link_used)?;
     let new_admin = NewUser {
@@ -120,16 +132,9 @@ async fn submit(
         is_admin: true,
     };
     if user::insert(&mut tx, new_admin, now).await?.is_none() {
-        let errors = FieldErrors::single("email", "An account with this email already exists.");
-        return invalid(SetupPage {
-            page,
-            token,
-            form,
-            errors,
-        });
+        let taken = "An account with this email already exists.";
+        return Ok(Err(FieldErrors::single("email", taken)));
     }
     tx.commit().await?;
-    let ready = "Your administrator account is ready. Sign in to continue.";
-    flash(&session, ready).await?;
-    Ok(Redirect::to("/sign-in").into_response())
+    Ok(Ok(()))
 }

@@ -62,16 +62,7 @@ async fn submit(
     let now = state.clock.now();
     let keys = throttle::Keys::new(&form.email, peer.ip());
     if let Some(wait) = throttle::current_wait(&state.db, &keys, now).await? {
-        let error = format!(
-            "Too many failed sign-in attempts. Wait {} and try again.",
-            throttle::in_words(wait)
-        );
-        let mut response = refused(StatusCode::TOO_MANY_REQUESTS, page, form.email, error);
-        let retry_after = HeaderValue::from(wait.as_secs().max(1));
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, retry_after);
-        return Ok(response);
+        return Ok(throttled(wait, page, form.email));
     }
     let account = user::find_by_email(state.db.reader(), &form.email).await?;
     let hash = account
@@ -93,6 +84,20 @@ async fn submit(
             Ok(refused(StatusCode::UNAUTHORIZED, page, form.email, error))
         }
     }
+}
+
+/// 429 with `Retry-After`: the account or the address must wait.
+fn throttled(wait: std::time::Duration, page: Page, email: String) -> Response {
+    let error = format!(
+        "Too many failed sign-in attempts. Wait {} and try again.",
+        throttle::in_words(wait)
+    );
+    let mut response = refused(StatusCode::TOO_MANY_REQUESTS, page, email, error);
+    let retry_after = HeaderValue::from(wait.as_secs().max(1));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, retry_after);
+    response
 }
 
 fn refused(status: StatusCode, page: Page, email: String, error: String) -> Response {

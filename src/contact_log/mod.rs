@@ -143,8 +143,7 @@ async fn create(
     Form(form): Form<TouchForm>,
 ) -> Result<Response, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
-    let now = change.now;
-    let customer_id = change.room.customer_id;
+    let (customer_id, now) = (change.room.customer_id, change.now);
     let activity = activity(change.conn(), customer_id, now).await?;
     let logged = match form.parse(&activity) {
         Ok(logged) => logged,
@@ -153,16 +152,33 @@ async fn create(
             return invalid(new_page(&state, &user, page, room_id, Some(form), errors).await?);
         }
     };
+    let warnings = log(&mut change, &logged, state.config.contact_touch_limit).await?;
+    change.commit().await?;
+    if !warnings.is_empty() {
+        let warned = format!("Logged, with a warning: {}", warnings.join(" "));
+        flash(&session, warned).await?;
+    }
+    Ok(Redirect::to(&format!("/rooms/{room_id}#contacts")).into_response())
+}
+
+/// Writes the touch and its timeline entry; returns the warnings it deserves (it is logged
+/// regardless: the log warns, never blocks).
+async fn log(
+    change: &mut RoomChange,
+    logged: &Logged<'_>,
+    limit: i64,
+) -> Result<Vec<String>, AppError> {
     let (contact, recent) = logged.contact;
+    let (room_id, now, viewer) = (change.room.id, change.now, change.viewer.clone());
     let at = logged.touched_at.unwrap_or(now);
-    let is_communicator = change.room.communicator_user_id == user.id;
-    let limit = state.config.contact_touch_limit;
+    let is_communicator = change.room.communicator_user_id == viewer.user_id;
+    let channel = logged.channel;
     let warnings = rules::warnings(
         &contact.name,
         recent,
-        user.id,
+        viewer.user_id,
         is_communicator,
-        logged.channel,
+        channel,
         limit,
         at,
         now,
@@ -170,25 +186,20 @@ async fn create(
     let touch = NewTouch {
         room_id,
         contact_id: contact.id,
-        channel: logged.channel,
+        channel,
         summary: &logged.summary,
         touched_at: at,
-        by: user.id,
+        by: viewer.user_id,
     };
     insert(change.conn(), &touch, now).await?;
     let said = format!(
         "{} logged {} with {}: {}",
-        user.name,
-        logged.channel.with_article(),
+        viewer.name,
+        channel.with_article(),
         contact.name,
         logged.summary
     );
     let link = format!("/rooms/{room_id}#contacts");
     change.record("contacts.touched", &said, &link).await?;
-    change.commit().await?;
-    if !warnings.is_empty() {
-        let warned = format!("Logged, with a warning: {}", warnings.join(" "));
-        flash(&session, warned).await?;
-    }
-    Ok(Redirect::to(&link).into_response())
+    Ok(warnings)
 }

@@ -164,6 +164,28 @@ impl ProposeForm {
     }
 }
 
+/// Writes the proposal and its timeline entry.
+async fn record_proposal(change: &mut RoomChange, proposal: &Proposal<'_>) -> Result<(), AppError> {
+    let (room_id, now, by) = (change.room.id, change.now, change.viewer.clone());
+    let new = NewDecision {
+        room_id,
+        decision_type_id: proposal.decision_type.id,
+        title: &proposal.title,
+        rationale: &proposal.rationale,
+        supersedes_id: proposal.supersedes,
+        proposed_by: by.user_id,
+    };
+    let id = model::insert(change.conn(), &new, now).await?;
+    let kind = proposal.decision_type;
+    let summary = format!(
+        "{} proposed a {} decision: “{}” (for {} to decide).",
+        by.name, kind.name, proposal.title, kind.owner_name
+    );
+    let link = format!("/rooms/{room_id}#decision-{id}");
+    change.record("decisions.proposed", &summary, &link).await?;
+    Ok(())
+}
+
 async fn propose(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -184,22 +206,7 @@ async fn propose(
             return invalid(decision_form(&state, &user, page, room_id, form, errors).await?);
         }
     };
-    let new = NewDecision {
-        room_id,
-        decision_type_id: proposal.decision_type.id,
-        title: &proposal.title,
-        rationale: &proposal.rationale,
-        supersedes_id: proposal.supersedes,
-        proposed_by: user.id,
-    };
-    let now = change.now;
-    let id = model::insert(change.conn(), &new, now).await?;
-    let summary = format!(
-        "{} proposed a {} decision: “{}” (for {} to decide).",
-        user.name, proposal.decision_type.name, proposal.title, proposal.decision_type.owner_name
-    );
-    let link = format!("/rooms/{room_id}#decision-{id}");
-    change.record("decisions.proposed", &summary, &link).await?;
+    record_proposal(&mut change, &proposal).await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")).into_response())
 }
@@ -210,47 +217,52 @@ struct OutcomeForm {
     outcome: String,
 }
 
+impl OutcomeForm {
+    fn parse(&self) -> Result<DecisionStatus, AppError> {
+        match self.outcome.as_str() {
+            "decided" => Ok(DecisionStatus::Decided),
+            "rejected" => Ok(DecisionStatus::Rejected),
+            _ => Err(AppError::Conflict("Choose to decide or to reject.".into())),
+        }
+    }
+}
+
+/// "Dana decided “…” (Scope). It supersedes decision #3." — the timeline sentence.
+fn settled_summary(actor: &str, decision: &Decision, outcome: DecisionStatus) -> String {
+    let verb = outcome.as_str();
+    let mut summary = format!(
+        "{actor} {verb} “{}” ({}).",
+        decision.title, decision.type_name
+    );
+    if let (DecisionStatus::Decided, Some(older)) = (outcome, decision.supersedes_id) {
+        summary.push_str(&format!(" It supersedes decision #{older}."));
+    }
+    summary
+}
+
 async fn settle(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((room_id, decision_id)): Path<(i64, i64)>,
     Form(form): Form<OutcomeForm>,
 ) -> Result<Redirect, AppError> {
-    let outcome = match form.outcome.as_str() {
-        "decided" => DecisionStatus::Decided,
-        "rejected" => DecisionStatus::Rejected,
-        _ => return Err(AppError::Conflict("Choose to decide or to reject.".into())),
-    };
+    let outcome = form.parse()?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let decision = model::find(change.conn(), room_id, decision_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let types = model::types(change.conn(), room_id).await?;
-    let owner = types
-        .iter()
-        .find(|t| t.id == decision.decision_type_id)
-        .map_or(0, |t| t.owner_user_id);
+    let owner = types.iter().find(|t| t.id == decision.decision_type_id);
+    let owner = owner.map_or(0, |t| t.owner_user_id);
     if let Some(why) = settle_refusal(&decision, owner, user.id) {
         return Err(AppError::Forbidden(why));
     }
     let now = change.now;
     model::settle(change.conn(), &decision, outcome, user.id, now).await?;
-    let verb = if outcome == DecisionStatus::Decided {
-        "decided"
-    } else {
-        "rejected"
-    };
-    let mut summary = format!(
-        "{} {verb} “{}” ({}).",
-        user.name, decision.title, decision.type_name
-    );
-    if let (DecisionStatus::Decided, Some(older)) = (outcome, decision.supersedes_id) {
-        summary.push_str(&format!(" It supersedes decision #{older}."));
-    }
+    let summary = settled_summary(&user.name, &decision, outcome);
     let link = format!("/rooms/{room_id}#decision-{decision_id}");
-    change
-        .record(&format!("decisions.{verb}"), &summary, &link)
-        .await?;
+    let kind = format!("decisions.{}", outcome.as_str());
+    change.record(&kind, &summary, &link).await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")))
 }

@@ -51,29 +51,16 @@ async fn approve(
     if let Some(why) = approval_refusal(form.revision, draft.draft.current_revision) {
         return Err(AppError::Conflict(why));
     }
-    let now = change.now;
-    approvals::approve(
-        change.conn(),
-        SubjectKind::Draft,
-        draft_id,
-        user.id,
-        form.revision,
-        now,
-    )
-    .await?;
+    let (now, kind) = (change.now, SubjectKind::Draft);
+    approvals::approve(change.conn(), kind, draft_id, user.id, form.revision, now).await?;
     let summary = format!(
         "{} aligned on revision {} of “{}”.",
         user.name, form.revision, draft.current.subject
     );
-    change
-        .record(
-            "drafts.approved",
-            &summary,
-            &format!("/rooms/{room_id}/drafts/{draft_id}"),
-        )
-        .await?;
+    let path = format!("/rooms/{room_id}/drafts/{draft_id}");
+    change.record("drafts.approved", &summary, &path).await?;
     change.commit().await?;
-    Ok(Redirect::to(&format!("/rooms/{room_id}/drafts/{draft_id}")))
+    Ok(Redirect::to(&path))
 }
 
 async fn withdraw(

@@ -142,6 +142,21 @@ impl DraftForm {
     }
 }
 
+/// Why a new revision on top of `base` is refused: the draft already went out (only a failed
+/// delivery reopens it), or someone saved a newer revision meanwhile.
+fn revision_refusal(current: &DraftState, base: Option<i64>) -> Option<String> {
+    let delivery = current.delivery.as_ref();
+    if delivery.is_some_and(|d| d.state != crate::outbox::model::OutboxState::Failed) {
+        return Some("This draft was already queued or sent; it can no longer change.".into());
+    }
+    let now_at = current.draft.current_revision;
+    base.filter(|base| *base != now_at).map(|base| {
+        format!(
+            "Someone saved revision {now_at} while you were editing revision {base}. Open the draft again and make your change on the current revision."
+        )
+    })
+}
+
 /// Saves a revision (the first when `draft_id` is `None`), with the author's alignment when they
 /// are a PM, the timeline entry, and notifications to the PMs still to align.
 async fn save(
@@ -249,23 +264,8 @@ async fn revise(
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let (conn, room, now) = change.parts();
     let current = DraftState::load(conn, room, draft_id, now).await?;
-    if current
-        .delivery
-        .as_ref()
-        .is_some_and(|d| d.state != crate::outbox::model::OutboxState::Failed)
-    {
-        return Err(AppError::Conflict(
-            "This draft was already queued or sent; it can no longer change.".into(),
-        ));
-    }
-    if let Some(base) = form
-        .base_revision
-        .filter(|base| *base != current.draft.current_revision)
-    {
-        return Err(AppError::Conflict(format!(
-            "Someone saved revision {} while you were editing revision {base}. Open the draft again and make your change on the current revision.",
-            current.draft.current_revision
-        )));
+    if let Some(why) = revision_refusal(&current, form.base_revision) {
+        return Err(AppError::Conflict(why));
     }
     save(&state, &mut change, Some(draft_id), &form, &content).await?;
     change.commit().await?;

@@ -51,32 +51,9 @@ async fn send(
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients) {
         let refusal = Refusal::new(SubjectKind::Draft, path, &blockers);
-        let summary = refusal.summary(&user.name, &draft.current.subject);
-        change
-            .record("drafts.send_blocked", &summary, &refusal.back)
-            .await?;
-        change.commit().await?;
-        tracing::info!(room.id = room_id, draft.id = draft_id, "send blocked");
-        return Ok(refusal.page(page));
+        return refuse(change, page, &draft, refusal).await;
     }
-    let message = build(&state, &mut change, &draft).await?;
-    let outgoing = Outgoing {
-        kind: MessageKind::Customer,
-        room_id: Some(room_id),
-        draft_id: Some(draft_id),
-        sender_id: Some(user.id),
-        contact_ids: draft.current.recipient_ids(),
-        message,
-    };
-    let now = change.now;
-    let outbox_id =
-        outbox::enqueue_in_room(change.conn(), state.db.backend(), &outgoing, now).await?;
-    model::set_outbox(change.conn(), draft_id, outbox_id).await?;
-    let summary = format!(
-        "{} sent revision {} of “{}” (aligned by every PM); it is queued for delivery.",
-        user.name, draft.draft.current_revision, draft.current.subject
-    );
-    change.record("drafts.queued", &summary, &path).await?;
+    let outbox_id = queue(&state, &mut change, &draft).await?;
     change.commit().await?;
     state.outbox.wake();
     tracing::info!(
@@ -86,6 +63,55 @@ async fn send(
         "customer email queued"
     );
     Ok(Redirect::to(&path).into_response())
+}
+
+/// Records the refused send on the timeline (nothing else changes) and answers 409.
+async fn refuse(
+    mut change: RoomChange,
+    page: Page,
+    draft: &DraftState,
+    refusal: Refusal,
+) -> Result<Response, AppError> {
+    let summary = refusal.summary(&change.viewer.name, &draft.current.subject);
+    change
+        .record("drafts.send_blocked", &summary, &refusal.back)
+        .await?;
+    change.commit().await?;
+    tracing::info!(
+        room.id = draft.draft.room_id,
+        draft.id = draft.draft.id,
+        "send blocked"
+    );
+    Ok(refusal.page(page))
+}
+
+/// Queues the current revision for delivery and says so on the timeline.
+async fn queue(
+    state: &AppState,
+    change: &mut RoomChange,
+    draft: &DraftState,
+) -> Result<i64, AppError> {
+    let message = build(state, change, draft).await?;
+    let (room_id, draft_id, sender) = (change.room.id, draft.draft.id, change.viewer.user_id);
+    let outgoing = Outgoing {
+        kind: MessageKind::Customer,
+        room_id: Some(room_id),
+        draft_id: Some(draft_id),
+        sender_id: Some(sender),
+        contact_ids: draft.current.recipient_ids(),
+        message,
+    };
+    let now = change.now;
+    let outbox_id =
+        outbox::enqueue_in_room(change.conn(), state.db.backend(), &outgoing, now).await?;
+    model::set_outbox(change.conn(), draft_id, outbox_id).await?;
+    let summary = format!(
+        "{} sent revision {} of “{}” (aligned by every PM); it is queued for delivery.",
+        change.viewer.name, draft.draft.current_revision, draft.current.subject
+    );
+    let path = format!("/rooms/{room_id}/drafts/{draft_id}");
+    change.record("drafts.queued", &summary, &path).await?;
+    Ok(outbox_id)
 }
 
 /// The email for the current revision, from the communicator.
@@ -133,69 +159,76 @@ struct ResolutionForm {
     decision: String,
 }
 
+impl ResolutionForm {
+    /// `true` to mark the email delivered, `false` to send it again.
+    fn delivered(&self) -> Result<bool, AppError> {
+        match self.decision.as_str() {
+            "delivered" => Ok(true),
+            "resend" => Ok(false),
+            _ => Err(AppError::Conflict(
+                "Choose “mark delivered” or “send again”.".into(),
+            )),
+        }
+    }
+}
+
+/// Only the communicator (or an admin) decides what happened to a customer email.
+fn require_communicator(change: &RoomChange) -> Result<(), AppError> {
+    let viewer = &change.viewer;
+    match change.room.communicator_user_id == viewer.user_id || viewer.is_admin {
+        true => Ok(()),
+        false => Err(AppError::Forbidden(
+            "Only the communicator decides what happened to a customer email.".into(),
+        )),
+    }
+}
+
 async fn resolve(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((room_id, message_id)): Path<(i64, i64)>,
     Form(form): Form<ResolutionForm>,
 ) -> Result<Redirect, AppError> {
-    let delivered = match form.decision.as_str() {
-        "delivered" => true,
-        "resend" => false,
-        _ => {
-            return Err(AppError::Conflict(
-                "Choose “mark delivered” or “send again”.".into(),
-            ));
-        }
-    };
+    let delivered = form.delivered()?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
-    if change.room.communicator_user_id != user.id && !user.is_admin {
-        return Err(AppError::Forbidden(
-            "Only the communicator decides what happened to a customer email.".into(),
-        ));
-    }
+    require_communicator(&change)?;
     let owner = outbox::owner(change.conn(), message_id)
         .await?
-        .filter(|o| o.room_id == Some(room_id));
-    let owner = owner.ok_or(AppError::NotFound)?;
+        .filter(|o| o.room_id == Some(room_id))
+        .ok_or(AppError::NotFound)?;
     let now = change.now;
     if !outbox::resolve_unknown(change.conn(), message_id, delivered, user.id, now).await? {
         return Err(AppError::Conflict(
             "This message's delivery is no longer unknown.".into(),
         ));
     }
-    let link = owner
-        .draft_id
-        .map_or(String::new(), |d| format!("/rooms/{room_id}/drafts/{d}"));
-    if delivered {
-        change
-            .record(
-                "drafts.marked_delivered",
-                &format!(
-                    "{} confirmed that “{}” reached the customer.",
-                    user.name, owner.subject
-                ),
-                &link,
-            )
-            .await?;
-        effects::announce(change.conn(), &owner, OutboxState::Sent, "", now).await?;
-    } else {
-        change
-            .record(
-                "drafts.resent",
-                &format!("{} chose to send “{}” again.", user.name, owner.subject),
-                &link,
-            )
-            .await?;
-    }
+    let link = record_resolution(&mut change, &owner, delivered).await?;
     change.commit().await?;
     state.outbox.wake();
-    Ok(Redirect::to(
-        if link.is_empty() {
-            format!("/rooms/{room_id}")
-        } else {
-            link
-        }
-        .as_str(),
-    ))
+    Ok(Redirect::to(&link))
+}
+
+/// The timeline entry (and, when delivered, the effects of a sent email); returns the page to
+/// go back to.
+async fn record_resolution(
+    change: &mut RoomChange,
+    owner: &outbox::Owner,
+    delivered: bool,
+) -> Result<String, AppError> {
+    let (room_id, who, subject) = (change.room.id, change.viewer.name.clone(), &owner.subject);
+    let link = owner.draft_id.map_or(format!("/rooms/{room_id}"), |d| {
+        format!("/rooms/{room_id}/drafts/{d}")
+    });
+    if delivered {
+        let summary = format!("{who} confirmed that “{subject}” reached the customer.");
+        change
+            .record("drafts.marked_delivered", &summary, &link)
+            .await?;
+        let now = change.now;
+        effects::announce(change.conn(), owner, OutboxState::Sent, "", now).await?;
+    } else {
+        let summary = format!("{who} chose to send “{subject}” again.");
+        change.record("drafts.resent", &summary, &link).await?;
+    }
+    Ok(link)
 }

@@ -12,6 +12,8 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use sqlx::AnyConnection;
+
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::accounts::user::{self, User};
@@ -87,36 +89,39 @@ struct AddForm {
     kind: String,
 }
 
+impl AddForm {
+    fn kind(&self) -> Result<MemberKind, AppError> {
+        MemberKind::parse(&self.kind).ok_or_else(|| {
+            AppError::Conflict("Choose how they take part: PM, partner or leadership.".into())
+        })
+    }
+}
+
+/// The person chosen in a form, when their account is active.
+async fn active_user(conn: &mut AnyConnection, raw_id: &str) -> Result<User, AppError> {
+    let found = match raw_id.parse::<i64>() {
+        Ok(id) => user::find(&mut *conn, id).await?.filter(User::is_active),
+        Err(_) => None,
+    };
+    found.ok_or_else(|| AppError::Conflict("Choose someone with an active account.".into()))
+}
+
 async fn add(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(room_id): Path<i64>,
     Form(form): Form<AddForm>,
 ) -> Result<Redirect, AppError> {
-    let kind = MemberKind::parse(&form.kind).ok_or_else(|| {
-        AppError::Conflict("Choose how they take part: PM, partner or leadership.".into())
-    })?;
+    let kind = form.kind()?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::ManageMembers).await?;
-    let person = match form.user.parse::<i64>() {
-        Ok(id) => user::find(&mut **change.conn(), id)
-            .await?
-            .filter(User::is_active),
-        Err(_) => None,
-    }
-    .ok_or_else(|| AppError::Conflict("Choose someone with an active account.".into()))?;
+    let person = active_user(change.conn(), &form.user).await?;
     let now = change.now;
     if !model::insert(change.conn(), room_id, person.id, kind, user.id, now).await? {
-        return Err(AppError::Conflict(format!(
-            "{} is already a member of this room.",
-            person.name
-        )));
+        let already = format!("{} is already a member of this room.", person.name);
+        return Err(AppError::Conflict(already));
     }
-    let summary = format!(
-        "{} added {} as {}.",
-        user.name,
-        person.name,
-        kind.label().to_lowercase()
-    );
+    let role = kind.label().to_lowercase();
+    let summary = format!("{} added {} as {role}.", user.name, person.name);
     change.record("members.added", &summary, "").await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}/members")))
@@ -161,19 +166,23 @@ struct HandoverForm {
     reason: String,
 }
 
+impl HandoverForm {
+    /// The role and the reason it changes hands (kept in the room's history).
+    fn parse(&self) -> Result<(Role, String), AppError> {
+        let role = Role::parse(&self.role).ok_or(AppError::NotFound)?;
+        let why = "Say why the role changes hands; it is kept in the room's history.";
+        let reason = required_text(&self.reason, 500, why).map_err(AppError::Conflict)?;
+        Ok((role, reason))
+    }
+}
+
 async fn hand_over(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(room_id): Path<i64>,
     Form(form): Form<HandoverForm>,
 ) -> Result<Redirect, AppError> {
-    let role = Role::parse(&form.role).ok_or(AppError::NotFound)?;
-    let reason = required_text(
-        &form.reason,
-        500,
-        "Say why the role changes hands; it is kept in the room's history.",
-    )
-    .map_err(AppError::Conflict)?;
+    let (role, reason) = form.parse()?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::HandOver(role)).await?;
     let members = model::list(change.conn(), room_id).await?;
     let to = members.iter().find(|m| form.to.parse() == Ok(m.user_id));
@@ -181,34 +190,39 @@ async fn hand_over(
         return Err(AppError::Conflict(why));
     }
     let to = to.ok_or(AppError::NotFound)?;
-    let from = match role {
-        Role::Lead => change.room.lead_user_id,
-        Role::Communicator => change.room.communicator_user_id,
-    };
-    let from_name = members
+    let from = members
         .iter()
-        .find(|m| m.user_id == from)
-        .map_or("", |m| m.name.as_str());
-    let now = change.now;
+        .find(|m| m.user_id == change.room.holder(role));
     rooms::set_role(change.conn(), room_id, role, to.user_id).await?;
+    record_handover(&mut change, role, from, to, &reason).await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}/members")))
+}
+
+/// The hand-over's history row and timeline entry.
+async fn record_handover(
+    change: &mut RoomChange,
+    role: Role,
+    from: Option<&Member>,
+    to: &Member,
+    reason: &str,
+) -> Result<(), AppError> {
+    let (room_id, now, by) = (change.room.id, change.now, change.viewer.clone());
     let handover = model::NewHandover {
         room_id,
         role,
-        from,
+        from: change.room.holder(role),
         to: to.user_id,
-        by: user.id,
-        reason: &reason,
+        by: by.user_id,
+        reason,
     };
     model::record_handover(change.conn(), &handover, now).await?;
+    let (role_name, from_name) = (role.label().to_lowercase(), from.map_or("", |m| &m.name));
     let summary = format!(
-        "{} handed the {} role from {from_name} to {}: {reason}",
-        user.name,
-        role.label().to_lowercase(),
-        to.name
+        "{} handed the {role_name} role from {from_name} to {}: {reason}",
+        by.name, to.name
     );
-    change
-        .record(&format!("members.{}_handover", role.as_str()), &summary, "")
-        .await?;
-    change.commit().await?;
-    Ok(Redirect::to(&format!("/rooms/{room_id}/members")))
+    let kind = format!("members.{}_handover", role.as_str());
+    change.record(&kind, &summary, "").await?;
+    Ok(())
 }

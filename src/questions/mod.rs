@@ -191,6 +191,29 @@ impl AskForm {
     }
 }
 
+/// Writes the question and its timeline entry.
+async fn record(
+    change: &mut RoomChange,
+    asked: &Asked,
+    despite: &[String],
+) -> Result<(), AppError> {
+    let (room_id, now, asker) = (change.room.id, change.now, change.viewer.clone());
+    let new = NewQuestion {
+        room_id,
+        customer_id: change.room.customer_id,
+        body: &asked.body,
+        stakeholder_contact_id: asked.contact_id,
+        stakeholder_name: &asked.internal_name,
+        asked_by: asker.user_id,
+        asked_despite: &despite.join(","),
+    };
+    let id = model::insert(change.conn(), &new, now).await?;
+    let summary = asked_summary(&asker.name, &asked.body, despite);
+    let link = format!("/rooms/{room_id}/questions/{id}");
+    change.record("questions.asked", &summary, &link).await?;
+    Ok(())
+}
+
 /// The timeline entry, naming the similar questions it was asked despite.
 fn asked_summary(asker: &str, body: &str, despite: &[String]) -> String {
     let mut summary = format!("{asker} recorded a question: “{body}”");
@@ -229,20 +252,7 @@ async fn ask(
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let despite: Vec<String> = similar.iter().map(|s| s.question.id.to_string()).collect();
-    let new = NewQuestion {
-        room_id,
-        customer_id,
-        body: &asked.body,
-        stakeholder_contact_id: asked.contact_id,
-        stakeholder_name: &asked.internal_name,
-        asked_by: user.id,
-        asked_despite: &despite.join(","),
-    };
-    let now = change.now;
-    let id = model::insert(change.conn(), &new, now).await?;
-    let summary = asked_summary(&user.name, &asked.body, &despite);
-    let link = format!("/rooms/{room_id}/questions/{id}");
-    change.record("questions.asked", &summary, &link).await?;
+    record(&mut change, &asked, &despite).await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}#questions")).into_response())
 }

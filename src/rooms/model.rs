@@ -59,6 +59,14 @@ pub struct Room {
 }
 
 impl Room {
+    /// Who holds `role` in this room.
+    pub fn holder(&self, role: super::access::Role) -> i64 {
+        match role {
+            super::access::Role::Lead => self.lead_user_id,
+            super::access::Role::Communicator => self.communicator_user_id,
+        }
+    }
+
     pub fn severity(&self) -> Severity {
         Severity::parse(&self.severity).unwrap_or(Severity::S3)
     }

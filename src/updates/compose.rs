@@ -285,6 +285,20 @@ async fn create(
     Ok(Redirect::to(&format!("/rooms/{room_id}/updates/{update_id}")).into_response())
 }
 
+/// Why a new revision on top of `base` is refused: the update is published (frozen), or someone
+/// saved a newer revision meanwhile.
+fn revision_refusal(update: &model::Update, base: Option<i64>) -> Option<String> {
+    if let Some(version) = update.published_version {
+        return Some(format!(
+            "This update was published as version {version} and is frozen. Start the next update instead."
+        ));
+    }
+    let now_at = update.current_revision;
+    base.filter(|base| *base != now_at).map(|base| {
+        format!("Someone saved revision {now_at} while you were editing revision {base}. Open the update again.")
+    })
+}
+
 async fn revise(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -304,16 +318,8 @@ async fn revise(
     let update = model::find(change.conn(), room_id, update_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if let Some(version) = update.published_version {
-        return Err(AppError::Conflict(format!(
-            "This update was published as version {version} and is frozen. Start the next update instead."
-        )));
-    }
-    if let Some(base) = form.base_revision.filter(|b| *b != update.current_revision) {
-        return Err(AppError::Conflict(format!(
-            "Someone saved revision {} while you were editing revision {base}. Open the update again.",
-            update.current_revision
-        )));
+    if let Some(why) = revision_refusal(&update, form.base_revision) {
+        return Err(AppError::Conflict(why));
     }
     save(&state, &mut change, Some(update_id), &body).await?;
     change.commit().await?;

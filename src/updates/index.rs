@@ -7,7 +7,7 @@ use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::model::OverallStatus;
 use crate::AppState;
@@ -81,6 +81,19 @@ async fn index(
     page: Page,
 ) -> Result<IndexPage, AppError> {
     let now = state.clock.now();
+    let mut conn = state.db.reader().acquire().await?;
+    let mut lines = lines_for(&mut conn, &user, now).await?;
+    lines.sort_by_key(|line| attention(line, now));
+    Ok(IndexPage { page, lines, now })
+}
+
+/// The open rooms `user` may see (all for an admin), each with its latest pre-read; overdue
+/// ones first, at most [`SHOWN`].
+async fn lines_for(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    now: Millis,
+) -> sqlx::Result<Vec<Line>> {
     let scope = match user.is_admin {
         true => "",
         false => "JOIN members m ON m.room_id = r.id AND m.user_id = $1",
@@ -92,30 +105,28 @@ async fn index(
          WHERE r.status <> 'closed' AND $1 = $1 \
          ORDER BY CASE WHEN r.next_leadership_update_due < $2 THEN 0 ELSE 1 END, r.next_leadership_update_due LIMIT {SHOWN}"
     );
-    let mut conn = state.db.reader().acquire().await?;
     let rows = sqlx::query(&sql)
         .bind(user.id)
         .bind(now)
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in rows {
-        let severity: String = row.try_get(3)?;
-        let status: Option<String> = row.try_get(4)?;
-        lines.push(Line {
-            room_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            customer: row.try_get(2)?,
-            severity: Severity::parse(&severity).unwrap_or(Severity::S3),
-            status: status.as_deref().and_then(OverallStatus::parse),
-            headline: row.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
-            version: row.try_get(6)?,
-            published_at: row.try_get(7)?,
-            next_due: row.try_get(8)?,
-        });
-    }
-    lines.sort_by_key(|line| attention(line, now));
-    Ok(IndexPage { page, lines, now })
+    rows.into_iter()
+        .map(|row| {
+            let severity: String = row.try_get(3)?;
+            let status: Option<String> = row.try_get(4)?;
+            Ok(Line {
+                room_id: row.try_get(0)?,
+                title: row.try_get(1)?,
+                customer: row.try_get(2)?,
+                severity: Severity::parse(&severity).unwrap_or(Severity::S3),
+                status: status.as_deref().and_then(OverallStatus::parse),
+                headline: row.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
+                version: row.try_get(6)?,
+                published_at: row.try_get(7)?,
+                next_due: row.try_get(8)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -118,6 +118,14 @@ struct ApprovalForm {
     revision: i64,
 }
 
+/// Why aligning on `revision` is refused, if it is.
+fn approval_refused(loaded: &Loaded, revision: i64) -> Option<String> {
+    match loaded.update.published_version {
+        Some(_) => Some("This update is already published.".into()),
+        None => approval_refusal(revision, loaded.update.current_revision),
+    }
+}
+
 async fn approve(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -127,39 +135,19 @@ async fn approve(
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     require_pm(&change.viewer)?;
     let loaded = load(change.conn(), room_id, update_id).await?;
-    if loaded.update.published_version.is_some() {
-        return Err(AppError::Conflict(
-            "This update is already published.".into(),
-        ));
-    }
-    if let Some(why) = approval_refusal(form.revision, loaded.update.current_revision) {
+    if let Some(why) = approval_refused(&loaded, form.revision) {
         return Err(AppError::Conflict(why));
     }
-    let now = change.now;
-    approvals::approve(
-        change.conn(),
-        SubjectKind::Update,
-        update_id,
-        user.id,
-        form.revision,
-        now,
-    )
-    .await?;
+    let (now, kind) = (change.now, SubjectKind::Update);
+    approvals::approve(change.conn(), kind, update_id, user.id, form.revision, now).await?;
     let summary = format!(
         "{} aligned on revision {} of the leadership update “{}”.",
         user.name, form.revision, loaded.current.body.headline
     );
-    change
-        .record(
-            "updates.approved",
-            &summary,
-            &format!("/rooms/{room_id}/updates/{update_id}"),
-        )
-        .await?;
+    let path = format!("/rooms/{room_id}/updates/{update_id}");
+    change.record("updates.approved", &summary, &path).await?;
     change.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/rooms/{room_id}/updates/{update_id}"
-    )))
+    Ok(Redirect::to(&path))
 }
 
 async fn withdraw(
@@ -199,14 +187,10 @@ async fn publish(
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
     require_pm(&change.viewer)?;
     let loaded = load(change.conn(), room_id, update_id).await?;
-    let room = change.room.clone();
-    let path = format!("/rooms/{room_id}/updates/{update_id}");
-    let blockers = publish_blockers(
-        &loaded.alignment,
-        room.is_closed(),
-        loaded.update.published_version,
-    );
+    let published = loaded.update.published_version;
+    let blockers = publish_blockers(&loaded.alignment, change.room.is_closed(), published);
     if !blockers.is_empty() {
+        let path = format!("/rooms/{room_id}/updates/{update_id}");
         let refusal = Refusal::new(SubjectKind::Update, path, &blockers);
         let summary = refusal.summary(&user.name, &loaded.current.body.headline);
         change
@@ -215,43 +199,46 @@ async fn publish(
         change.commit().await?;
         return Ok(refusal.page(page));
     }
-    let now = change.now;
-    let previous = model::pre_read(change.conn(), room_id, None).await?;
+    let version = freeze(&mut change, &loaded).await?;
+    let (room, now) = (change.room.clone(), change.now);
+    tell_leadership(&state, change.conn(), &room, &loaded, version, now).await?;
+    change.commit().await?;
+    state.outbox.wake();
+    Ok(Redirect::to(&format!("/rooms/{room_id}/pre-reads/{version}")).into_response())
+}
+
+/// Publishes the current revision with a snapshot of the room as the next pre-read version,
+/// moves the room's next leadership update due date, and says so on the timeline.
+async fn freeze(change: &mut RoomChange, loaded: &Loaded) -> Result<i64, AppError> {
+    let (room, now) = (change.room.clone(), change.now);
+    let previous = model::pre_read(change.conn(), room.id, None).await?;
     let since = previous.as_ref().map_or(room.opened_at, |p| p.published_at);
     let customer = customers::find(&mut **change.conn(), room.customer_id)
         .await?
         .map_or(String::new(), |c| c.name);
     let snapshot = Snapshot::take(change.conn(), &room, &customer, since, now).await?;
     let snapshot = serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?;
+    let body = &loaded.current.body;
     let new = NewPreRead {
-        room_id,
-        update_id,
+        room_id: room.id,
+        update_id: loaded.update.id,
         revision: loaded.current.number,
-        body: &loaded.current.body,
+        body,
         snapshot: &snapshot,
-        published_by: user.id,
+        published_by: change.viewer.user_id,
     };
     let version = model::publish(change.conn(), &new, now).await?;
-    model::mark_published(change.conn(), update_id, version).await?;
-    rooms::set_next_leadership_update_due(change.conn(), room_id, loaded.current.body.next_due)
-        .await?;
-    tell_leadership(&state, change.conn(), &room, &loaded, version, now).await?;
+    model::mark_published(change.conn(), loaded.update.id, version).await?;
+    rooms::set_next_leadership_update_due(change.conn(), room.id, body.next_due).await?;
     let summary = format!(
         "{} published pre-read version {version}: “{}” ({}).",
-        user.name,
-        loaded.current.body.headline,
-        loaded.current.body.status().label().to_lowercase()
+        change.viewer.name,
+        body.headline,
+        body.status().label().to_lowercase()
     );
-    change
-        .record(
-            "updates.published",
-            &summary,
-            &format!("/rooms/{room_id}/pre-reads/{version}"),
-        )
-        .await?;
-    change.commit().await?;
-    state.outbox.wake();
-    Ok(Redirect::to(&format!("/rooms/{room_id}/pre-reads/{version}")).into_response())
+    let link = format!("/rooms/{}/pre-reads/{version}", room.id);
+    change.record("updates.published", &summary, &link).await?;
+    Ok(version)
 }
 
 /// Queues an email with the headline and a link for every leadership member of the room.

@@ -215,6 +215,32 @@ fn fields(checked: &Checked) -> WorkstreamFields<'_> {
     }
 }
 
+/// The form again with its messages (422); nothing was changed.
+async fn invalid_form(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    change: RoomChange,
+    workstream_id: Option<i64>,
+    form: WorkstreamForm,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let room_id = change.room.id;
+    drop(change);
+    invalid(
+        form_page(
+            state,
+            user,
+            page,
+            room_id,
+            workstream_id,
+            Some(form),
+            errors,
+        )
+        .await?,
+    )
+}
+
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -226,12 +252,7 @@ async fn create(
     let members = members::list(change.conn(), room_id).await?;
     let checked = match form.parse(&members) {
         Ok(checked) => checked,
-        Err(errors) => {
-            drop(change);
-            return invalid(
-                form_page(&state, &user, page, room_id, None, Some(form), errors).await?,
-            );
-        }
+        Err(errors) => return invalid_form(&state, &user, page, change, None, form, errors).await,
     };
     let now = change.now;
     let id = model::insert(change.conn(), room_id, &fields(&checked), now).await?;
@@ -239,12 +260,9 @@ async fn create(
         "{} started the workstream “{}”, driven by {}.",
         user.name, checked.title, checked.driver.name
     );
+    let link = format!("/rooms/{room_id}#workstream-{id}");
     change
-        .record(
-            "workstreams.created",
-            &summary,
-            &format!("/rooms/{room_id}#workstream-{id}"),
-        )
+        .record("workstreams.created", &summary, &link)
         .await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}#workstreams")).into_response())
@@ -267,9 +285,7 @@ async fn update(
     let checked = match form.parse(&members) {
         Ok(checked) => checked,
         Err(errors) => {
-            drop(change);
-            let ws = Some(ws_id);
-            return invalid(form_page(&state, &user, page, room_id, ws, Some(form), errors).await?);
+            return invalid_form(&state, &user, page, change, Some(ws_id), form, errors).await;
         }
     };
     let reassigned = checked.driver.user_id != current.driver_user_id;
@@ -280,32 +296,38 @@ async fn update(
     }
     let now = change.now;
     model::update(change.conn(), ws_id, &fields(&checked), now).await?;
-    let link = format!("/rooms/{room_id}#workstream-{ws_id}");
-    if reassigned {
+    record_update(&mut change, &current, &checked).await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}#workstreams")).into_response())
+}
+
+/// The timeline entries of an update: a driver reassignment (if any), then the new state.
+async fn record_update(
+    change: &mut RoomChange,
+    current: &Workstream,
+    checked: &Checked,
+) -> Result<(), AppError> {
+    let who = change.viewer.name.clone();
+    let link = format!("/rooms/{}#workstream-{}", change.room.id, current.id);
+    if checked.driver.user_id != current.driver_user_id {
         let summary = format!(
-            "{} made {} the driver of “{}” (was {}).",
-            user.name, checked.driver.name, checked.title, current.driver_name
+            "{who} made {} the driver of “{}” (was {}).",
+            checked.driver.name, checked.title, current.driver_name
         );
         change
             .record("workstreams.driver_reassigned", &summary, &link)
             .await?;
     }
-    let summary = format!(
-        "{} updated “{}”: {}{}.",
-        user.name,
-        checked.title,
-        checked.status.label().to_lowercase(),
-        if checked.next_step.is_empty() {
-            String::new()
-        } else {
-            format!("; next: {}", checked.next_step)
-        }
-    );
+    let next = match checked.next_step.is_empty() {
+        true => String::new(),
+        false => format!("; next: {}", checked.next_step),
+    };
+    let status = checked.status.label().to_lowercase();
+    let summary = format!("{who} updated “{}”: {status}{next}.", checked.title);
     change
         .record("workstreams.updated", &summary, &link)
         .await?;
-    change.commit().await?;
-    Ok(Redirect::to(&format!("/rooms/{room_id}#workstreams")).into_response())
+    Ok(())
 }
 
 #[cfg(test)]
