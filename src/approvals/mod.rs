@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
 use crate::members::model::Member;
-use crate::rooms::access::MemberKind;
+use crate::members::model::MemberKind;
 use crate::rooms::change::RoomTx;
 use crate::text_enum::text_enum;
 use crate::web::time::Int;

@@ -125,7 +125,7 @@ struct BlockedPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rooms::access::MemberKind;
+    use crate::members::model::MemberKind;
 
     fn pm(user_id: i64, name: &str) -> Member {
         Member {

@@ -137,7 +137,7 @@ pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rooms::access::MemberKind;
+    use crate::members::model::MemberKind;
 
     fn pm(user_id: i64, name: &str) -> Member {
         Member {

@@ -115,7 +115,7 @@ impl DraftState {
             user_id: room.communicator_user_id,
             name: "the communicator".to_owned(),
             title: String::new(),
-            kind: crate::rooms::access::MemberKind::Pm,
+            kind: crate::members::model::MemberKind::Pm,
         };
         let communicator = self
             .members

@@ -3,8 +3,25 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
-use crate::rooms::access::{MemberKind, Role};
 use crate::rooms::change::RoomTx;
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// How someone takes part in a room.
+    pub enum MemberKind {
+        Pm = "pm" => "Product manager",
+        Partner = "partner" => "Partner",
+        Leadership = "leadership" => "Leadership",
+    }
+}
+
+text_enum! {
+    /// The single-holder roles of a room.
+    pub enum Role {
+        Lead = "lead" => "Lead",
+        Communicator = "communicator" => "Communicator",
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Member {

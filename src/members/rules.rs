@@ -1,7 +1,7 @@
 //! The membership rules: who can be removed, who can take over a role.
 
 use super::model::Member;
-use crate::rooms::access::{MemberKind, Role};
+use crate::members::model::{MemberKind, Role};
 use crate::rooms::model::Room;
 
 /// What someone still holds in the room, which must be handed over before they can leave.

@@ -6,24 +6,7 @@
 
 use super::model::Room;
 use crate::accounts::CurrentUser;
-use crate::text_enum::text_enum;
-
-text_enum! {
-    /// How someone takes part in a room.
-    pub enum MemberKind {
-        Pm = "pm" => "Product manager",
-        Partner = "partner" => "Partner",
-        Leadership = "leadership" => "Leadership",
-    }
-}
-
-text_enum! {
-    /// The single-holder roles of a room.
-    pub enum Role {
-        Lead = "lead" => "Lead",
-        Communicator = "communicator" => "Communicator",
-    }
-}
+use crate::members::model::{MemberKind, Role};
 
 /// The person looking at or changing a room.
 #[derive(Clone, Debug)]

@@ -60,10 +60,10 @@ pub struct Room {
 
 impl Room {
     /// Who holds `role` in this room.
-    pub fn holder(&self, role: super::access::Role) -> i64 {
+    pub fn holder(&self, role: crate::members::model::Role) -> i64 {
         match role {
-            super::access::Role::Lead => self.lead_user_id,
-            super::access::Role::Communicator => self.communicator_user_id,
+            crate::members::model::Role::Lead => self.lead_user_id,
+            crate::members::model::Role::Communicator => self.communicator_user_id,
         }
     }
 
@@ -254,12 +254,12 @@ pub async fn version<'e>(
 pub async fn set_role(
     tx: &mut RoomTx,
     id: i64,
-    role: super::access::Role,
+    role: crate::members::model::Role,
     user_id: i64,
 ) -> sqlx::Result<()> {
     let column = match role {
-        super::access::Role::Lead => "lead_user_id",
-        super::access::Role::Communicator => "communicator_user_id",
+        crate::members::model::Role::Lead => "lead_user_id",
+        crate::members::model::Role::Communicator => "communicator_user_id",
     };
     sqlx::query(&format!("UPDATE rooms SET {column} = $1 WHERE id = $2"))
         .bind(user_id)

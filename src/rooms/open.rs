@@ -11,7 +11,6 @@ use axum::routing::get;
 use serde::Deserialize;
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::access::MemberKind;
 use super::change::RoomTx;
 use super::model::{NewRoom, Severity};
 use super::roles::{self, Roles, Staffing};
@@ -24,6 +23,7 @@ use crate::customers::{ContactForm, DUPLICATE_CONTACT};
 use crate::decisions;
 use crate::error::AppError;
 use crate::members::model as members;
+use crate::members::model::MemberKind;
 use crate::timeline;
 use crate::web::forms::{FieldErrors, Form, invalid, required_text};
 use crate::web::page::Page;

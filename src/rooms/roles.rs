@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::access::MemberKind;
+use crate::members::model::MemberKind;
 
 /// What the escalation form says about people.
 #[derive(Clone, Debug, Default)]

@@ -142,7 +142,7 @@ impl RoomView {
         self.name_of(self.room.communicator_user_id)
     }
 
-    pub fn members_of(&self, kind: &super::access::MemberKind) -> Vec<&Member> {
+    pub fn members_of(&self, kind: &crate::members::model::MemberKind) -> Vec<&Member> {
         self.content
             .members
             .iter()
@@ -150,8 +150,8 @@ impl RoomView {
             .collect()
     }
 
-    pub fn kinds(&self) -> &'static [super::access::MemberKind] {
-        super::access::MemberKind::ALL
+    pub fn kinds(&self) -> &'static [crate::members::model::MemberKind] {
+        crate::members::model::MemberKind::ALL
     }
 
     pub fn when(&self, at: impl Int) -> String {

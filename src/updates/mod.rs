@@ -77,7 +77,7 @@ pub fn publish_blockers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rooms::access::MemberKind;
+    use crate::members::model::MemberKind;
 
     fn pm(id: i64, name: &str) -> Member {
         Member {

@@ -333,7 +333,7 @@ async fn record_update(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rooms::access::MemberKind;
+    use crate::members::model::MemberKind;
 
     fn viewer(user_id: i64, kind: MemberKind) -> Viewer {
         Viewer {
