@@ -618,8 +618,9 @@ pub async fn count(app: &TestApp, sql: &str) -> i64 {
     n
 }
 
-/// Polls `check` until it returns true (at most 10 s): for effects of the background worker,
-/// which the test cannot await directly.
+/// Polls `check` until it returns true (at most 10 s): only for what another process does (the
+/// real binary in the crash tests), which a test cannot await. In-process mail is awaited with
+/// [`TestApp::outbox_settled`].
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
