@@ -125,15 +125,9 @@ struct BlockedPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::members::model::MemberKind;
 
     fn pm(user_id: i64, name: &str) -> Member {
-        Member {
-            user_id,
-            name: name.to_owned(),
-            title: String::new(),
-            kind: MemberKind::Pm,
-        }
+        Member::pm(user_id, name)
     }
 
     #[test]

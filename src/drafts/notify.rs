@@ -12,7 +12,7 @@ use crate::approvals::Alignment;
 use crate::clock::Millis;
 use crate::emails::{self, AlignmentRequest};
 use crate::members::model::Member;
-use crate::outbox::model::{self as outbox, MessageKind, Outgoing};
+use crate::outbox::model::{self as outbox, Outgoing};
 
 /// Queues one notification per PM still to align (not `except`, who just saved or approved).
 pub async fn pms_to_align(
@@ -44,14 +44,7 @@ pub async fn pms_to_align(
             link: &state.config.link(link_path),
         };
         let message = emails::compose(headers, &request)?;
-        let outgoing = Outgoing {
-            kind: MessageKind::Notification,
-            room_id: None,
-            draft_id: None,
-            sender_id: None,
-            contact_ids: Vec::new(),
-            message,
-        };
+        let outgoing = Outgoing::notification(message);
         outbox::enqueue(tx, state.db.backend(), &outgoing, now).await?;
         queued += 1;
     }

@@ -31,6 +31,19 @@ pub struct Member {
     pub kind: MemberKind,
 }
 
+#[cfg(test)]
+impl Member {
+    /// A product manager of the room, for unit tests of the rules.
+    pub fn pm(user_id: i64, name: &str) -> Member {
+        Member {
+            user_id,
+            name: name.to_owned(),
+            title: String::new(),
+            kind: MemberKind::Pm,
+        }
+    }
+}
+
 pub async fn list(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Vec<Member>> {
     let rows = sqlx::query(
         "SELECT m.user_id, u.name, u.title, m.kind FROM members m JOIN users u ON u.id = m.user_id \

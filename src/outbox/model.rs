@@ -37,10 +37,23 @@ pub struct Outgoing {
     pub message: lettre::Message,
 }
 
-/// Writes the message to the outbox (inside the caller's transaction) and returns its row id.
-/// On PostgreSQL it also notifies every instance's worker when the transaction commits.
+impl Outgoing {
+    /// An internal notification: from Accord, about no room, to no customer contact.
+    pub fn notification(message: lettre::Message) -> Outgoing {
+        Outgoing {
+            kind: MessageKind::Notification,
+            room_id: None,
+            draft_id: None,
+            sender_id: None,
+            contact_ids: Vec::new(),
+            message,
+        }
+    }
+}
+
 /// Queues a notification: a message that belongs to no room (alignment requests, pre-reads,
-/// invitations), so no room page shows it.
+/// invitations), so no room page shows it. Like every enqueue, it writes the row in the caller's
+/// transaction and returns its id; on PostgreSQL every instance's worker hears of it at commit.
 pub async fn enqueue(
     conn: &mut AnyConnection,
     backend: Backend,

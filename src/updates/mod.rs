@@ -77,15 +77,9 @@ pub fn publish_blockers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::members::model::MemberKind;
 
-    fn pm(id: i64, name: &str) -> Member {
-        Member {
-            user_id: id,
-            name: name.into(),
-            title: String::new(),
-            kind: MemberKind::Pm,
-        }
+    fn pm(user_id: i64, name: &str) -> Member {
+        Member::pm(user_id, name)
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::emails::{self, PreReadPublished};
 use crate::error::AppError;
 use crate::members::model::MemberKind;
 use crate::members::model::{self as members, Member};
-use crate::outbox::model::{self as outbox, MessageKind, Outgoing};
+use crate::outbox::model::{self as outbox, Outgoing};
 use crate::rooms::access::{Action, Viewer};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::{self as rooms, Room};
@@ -280,14 +280,7 @@ async fn tell_leadership(
             link: &link,
         };
         let message = emails::compose(headers, &published)?;
-        let outgoing = Outgoing {
-            kind: MessageKind::Notification,
-            room_id: None,
-            draft_id: None,
-            sender_id: None,
-            contact_ids: Vec::new(),
-            message,
-        };
+        let outgoing = Outgoing::notification(message);
         outbox::enqueue(tx, state.db.backend(), &outgoing, now).await?;
     }
     Ok(())
