@@ -6,6 +6,7 @@ pub use actions::{JORDAN, PRIYA};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use accord::Application;
 use accord::accounts::password::Password;
@@ -299,10 +300,12 @@ impl TestApp {
                     return;
                 }
                 self.state.outbox.wake();
-                recorded.changed().await.unwrap();
+                // This instance's worker signals each batch it records; another instance on the
+                // same database does not, so look again after a while in any case.
+                let _ = tokio::time::timeout(Duration::from_millis(500), recorded.changed()).await;
             }
         };
-        tokio::time::timeout(std::time::Duration::from_secs(20), settled)
+        tokio::time::timeout(Duration::from_secs(20), settled)
             .await
             .expect("the outbox settles within 20 s");
         db.close().await;
@@ -476,7 +479,7 @@ pub async fn rename_database(server: &str, from: &str, to: &str) {
         if renamed.is_ok() {
             return;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("could not rename database {from}");
 }
@@ -626,12 +629,12 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out waiting for {what}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
