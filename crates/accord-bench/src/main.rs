@@ -7,18 +7,19 @@
 mod bulk;
 mod dataset;
 mod load;
+mod outbox;
+mod server;
 mod smtp;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use accord::db::Db;
-use accord::outbox::model::{self as outbox, MessageKind, Outgoing};
 use clap::Parser;
-use lettre::message::header::ContentType;
 use load::{Request, Stats};
+use outbox::{OutboxResult, outbox_scenario};
+use server::{sign_in, start};
 
 /// Load benchmark for Accord.
 #[derive(Parser, Debug)]
@@ -44,117 +45,6 @@ struct Args {
     /// Run only the scenarios whose name contains this text, or one of these comma-separated texts.
     #[arg(long)]
     only: Option<String>,
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Peak resident memory of the server so far (VmHWM), in MB.
-    fn peak_rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-fn accord_binary() -> anyhow::Result<PathBuf> {
-    let path = std::env::current_exe()?.with_file_name("accord");
-    anyhow::ensure!(
-        path.exists(),
-        "{} is missing: run `cargo build --release` first",
-        path.display()
-    );
-    Ok(path)
-}
-
-/// Starts `accord serve`; returns it once `/readyz` answers, with the time that took.
-async fn start(
-    database_url: &str,
-    data_dir: &std::path::Path,
-    smtp_port: u16,
-    ceiling: usize,
-) -> anyhow::Result<(Server, Duration)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let started = Instant::now();
-    let child = Command::new(accord_binary()?)
-        .arg("serve")
-        .args(["--bench-ceiling-bytes", &ceiling.to_string()])
-        .env("ACCORD_DATABASE_URL", database_url)
-        .env("ACCORD_DATA_DIR", data_dir)
-        .env("ACCORD_BIND", addr.to_string())
-        .env("ACCORD_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env("ACCORD_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()?;
-    let server = Server { child, addr };
-    loop {
-        if let Ok((200, _, _)) = load::once(addr, &Request::get("/readyz"), "").await {
-            return Ok((server, started.elapsed()));
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "accord did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-/// Signs in; returns the session cookie and the CSRF token.
-async fn sign_in(
-    addr: SocketAddr,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<(String, String)> {
-    let (_, head, body) = load::once(addr, &Request::get("/sign-in"), "")
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let cookie = session_cookie(&head).ok_or_else(|| anyhow::anyhow!("no session cookie"))?;
-    let token = csrf(&body).ok_or_else(|| anyhow::anyhow!("no CSRF token"))?;
-    let form = format!(
-        "email={}&password={password}&csrf_token={token}",
-        email.replace('@', "%40")
-    );
-    let (status, head, _) = load::once(addr, &Request::post("/sign-in", form), &cookie)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    anyhow::ensure!(status == 303, "sign-in answered {status}");
-    let cookie = session_cookie(&head).unwrap_or(cookie);
-    let (_, _, home) = load::once(addr, &Request::get("/"), &cookie)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let token = csrf(&home).ok_or_else(|| anyhow::anyhow!("no CSRF token after sign-in"))?;
-    Ok((cookie, token))
-}
-
-fn session_cookie(head: &str) -> Option<String> {
-    head.lines().find_map(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("set-cookie: accord_session=")
-            .then(|| l[12..].split(';').next().unwrap_or("").trim().to_owned())
-    })
-}
-
-fn csrf(html: &str) -> Option<String> {
-    let marker = "\"X-CSRF-Token\": \"";
-    let start = html.find(marker)? + marker.len();
-    html.get(start..start + 64).map(str::to_owned)
 }
 
 const CEILING: &str = "ceiling (static page of the same size)";
@@ -333,120 +223,6 @@ fn write_mix(f: &dataset::Fixture, token: &str) -> Vec<Request> {
         ));
     }
     requests
-}
-
-struct OutboxResult {
-    emails_per_s: f64,
-    pickup_ms: f64,
-    errors: usize,
-}
-
-/// Queues `emails` notifications straight into the outbox and times their delivery; then sends
-/// one aligned customer email through the web and times approval-to-pickup.
-async fn outbox_scenario(
-    db: &Db,
-    server: &Server,
-    sink: &smtp::Sink,
-    cookie: &str,
-    token: &str,
-    f: &dataset::Fixture,
-    emails: usize,
-) -> anyhow::Result<OutboxResult> {
-    let config = accord::config::Cli::try_parse_from(["accord"])?
-        .settings
-        .validate()?;
-    // Let the outbox finish what earlier scenarios queued (the write mix's notifications), so the
-    // rate counts only this scenario's messages.
-    let settling = Instant::now();
-    while pending(db).await? > 0 && settling.elapsed() < Duration::from_secs(120) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let already = sink.count();
-    let mut tx = db.begin_write().await?;
-    let now = chrono::Utc::now().timestamp_millis();
-    for n in 0..emails {
-        let message = lettre::Message::builder()
-            .from(config.mail_from.clone())
-            .to(format!("reader{n}@accord.bench").parse()?)
-            .subject(format!("Waiting for your alignment {n}"))
-            .message_id(Some(accord::mail::message_id(&config)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(format!("Message {n}"))?;
-        let outgoing = Outgoing {
-            kind: MessageKind::Notification,
-            room_id: None,
-            draft_id: None,
-            sender_id: None,
-            contact_ids: vec![],
-            message,
-        };
-        outbox::enqueue(&mut tx, db.backend(), &outgoing, now).await?;
-    }
-    tx.commit().await?;
-    let waited = Instant::now();
-    while sink.count() < already + emails && waited.elapsed() < Duration::from_secs(120) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let arrivals = sink.arrivals.lock().expect("not poisoned")[already..].to_vec();
-    let mut errors = emails.saturating_sub(arrivals.len());
-    if errors > 0 {
-        explain_undelivered(db).await?;
-    }
-    let emails_per_s = match (arrivals.first(), arrivals.last()) {
-        (Some(first), Some(last)) if arrivals.len() > 1 => {
-            (arrivals.len() - 1) as f64 / last.duration_since(*first).as_secs_f64().max(1e-6)
-        }
-        _ => 0.0,
-    };
-    let before = sink.count();
-    let (room, draft) = f.send_room;
-    let sent_at = Instant::now();
-    let send = Request::post(
-        format!("/rooms/{room}/drafts/{draft}/delivery"),
-        format!("revision=2&csrf_token={token}"),
-    );
-    let (status, _, _) = load::once(server.addr, &send, cookie)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    if status != 303 {
-        errors += 1;
-    }
-    while sink.count() == before && sent_at.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
-    let pickup_ms = sent_at.elapsed().as_secs_f64() * 1000.0;
-    if sink.count() == before {
-        errors += 1;
-    }
-    Ok(OutboxResult {
-        emails_per_s,
-        pickup_ms,
-        errors,
-    })
-}
-
-/// Prints where the messages that never reached the sink ended up (the bench's own messages:
-/// nothing about customers).
-async fn explain_undelivered(db: &Db) -> anyhow::Result<()> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT state, last_error, COUNT(*) FROM outbox WHERE state <> 'sent' \
-         GROUP BY state, last_error ORDER BY 3 DESC",
-    )
-    .fetch_all(db.reader())
-    .await?;
-    for (state, error, count) in rows {
-        eprintln!("outbox: {count} message(s) {state}: {error}");
-    }
-    Ok(())
-}
-
-/// Messages the outbox has yet to deliver.
-async fn pending(db: &Db) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'retrying', 'sending')",
-    )
-    .fetch_one(db.reader())
-    .await?)
 }
 
 fn report(
