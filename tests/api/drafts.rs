@@ -104,8 +104,7 @@ async fn an_aligned_draft_sent_by_the_communicator_arrives_exactly_once_with_the
 async fn a_double_submitted_send_queues_one_message() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     let (first, second) = tokio::join!(
         team.sam.0.send_draft(room, draft, 1),
         team.sam.0.send_draft(room, draft, 1)
@@ -127,8 +126,7 @@ async fn a_double_submitted_send_queues_one_message() {
 async fn someone_other_than_the_communicator_is_refused_and_the_refusal_is_on_the_timeline() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     let refused = team.dana.0.send_draft(room, draft, 1).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(
@@ -162,8 +160,7 @@ async fn someone_other_than_the_communicator_is_refused_and_the_refusal_is_on_th
 async fn a_pm_added_after_everyone_aligned_blocks_the_send_until_they_align() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     let olga = team.outsider.1.to_string();
     team.dana
         .0
@@ -193,8 +190,7 @@ async fn a_pm_added_after_everyone_aligned_blocks_the_send_until_they_align() {
 async fn an_edit_after_alignment_makes_the_draft_unsendable_until_everyone_aligns_again() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     let edited = team
         .sam
         .0

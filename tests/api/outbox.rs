@@ -9,8 +9,7 @@ use crate::smtp::Mode;
 async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_is_back() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     app.smtp.wait_for_to("dana@example.com", 1).await;
     app.smtp.set_mode(Mode::Down);
     team.sam.0.send_draft(room, draft, 1).await;
@@ -34,8 +33,7 @@ async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_i
 async fn a_permanent_refusal_fails_at_once_and_shows_the_server_reply_in_the_room() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     app.smtp.wait_for_to("dana@example.com", 1).await;
     app.smtp.set_mode(Mode::Reject);
     team.sam.0.send_draft(room, draft, 1).await;
@@ -59,8 +57,7 @@ async fn a_server_that_takes_the_data_and_never_replies_makes_delivery_unknown_a
  {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     app.smtp.wait_for_to("dana@example.com", 1).await;
     app.smtp.set_mode(Mode::Silent);
     team.sam.0.send_draft(room, draft, 1).await;
@@ -117,8 +114,7 @@ async fn a_server_that_takes_the_data_and_never_replies_makes_delivery_unknown_a
 async fn the_communicator_can_send_an_unknown_delivery_again() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     app.smtp.wait_for_to("dana@example.com", 1).await;
     app.smtp.set_mode(Mode::Silent);
     team.sam.0.send_draft(room, draft, 1).await;

@@ -8,8 +8,7 @@ use crate::helpers::{JORDAN, TestApp, count};
 async fn nothing_goes_out_while_outreach_is_paused() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     let by_partner = team
         .ravi
         .0
@@ -62,8 +61,7 @@ async fn nothing_goes_out_while_outreach_is_paused() {
 async fn a_pause_with_an_end_time_ends_by_itself() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
-    let (room, draft) = app.room_with_draft(&team).await;
-    team.dana.0.align_draft(room, draft, 1).await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
     let until = chrono::DateTime::from_timestamp_millis(app.clock.now() + 3_600_000)
         .unwrap()
         .format("%Y-%m-%dT%H:%M")

@@ -118,6 +118,15 @@ impl TestApp {
         (room, count(self, "SELECT MAX(id) FROM drafts").await)
     }
 
+    /// [`TestApp::room_with_draft`], with Dana (the other PM) aligned on revision 1: only Sam's
+    /// own action stands between the draft and the customer.
+    pub async fn draft_dana_aligned_on(&self, team: &Team) -> (i64, i64) {
+        let (room, draft) = self.room_with_draft(team).await;
+        let aligned = team.dana.0.align_draft(room, draft, 1).await;
+        assert_eq!(aligned.status(), StatusCode::SEE_OTHER);
+        (room, draft)
+    }
+
     /// The state of the newest customer email in the outbox ("" when there is none).
     pub async fn customer_outbox_state(&self) -> String {
         let db = self.db().await;
