@@ -88,7 +88,7 @@ pub struct Settings {
     #[arg(long, env = "ACCORD_BASE_URL", global = true)]
     pub base_url: Option<String>,
 
-    /// SMTP server: smtp://[USER:PASSWORD@]HOST[:PORT] or smtps://… [default: write .eml files to DATA_DIR/mail]
+    /// SMTP server: smtp://[USER:PASSWORD@]HOST[:PORT][?tls=required] or smtps://… [default: write .eml files to DATA_DIR/mail]
     #[arg(long, env = "ACCORD_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
 
@@ -119,7 +119,8 @@ pub struct Settings {
     )]
     pub session_max_hours: String,
 
-    /// Seconds to wait for the mail server to answer a message before its delivery is unknown.
+    /// Seconds to wait for the mail server's reply after the whole message was handed over;
+    /// after that its delivery is unknown.
     #[arg(
         long,
         env = "ACCORD_SMTP_TIMEOUT_SECS",
@@ -127,6 +128,30 @@ pub struct Settings {
         global = true
     )]
     pub smtp_timeout_secs: String,
+
+    /// Seconds to wait for a connection to the mail server.
+    #[arg(
+        long,
+        env = "ACCORD_SMTP_CONNECT_TIMEOUT_SECS",
+        default_value = "10",
+        global = true
+    )]
+    pub smtp_connect_timeout_secs: String,
+
+    /// Seconds to wait for the reply to each SMTP command, and for the server to take the
+    /// message data (a message not yet handed over is retried).
+    #[arg(
+        long,
+        env = "ACCORD_SMTP_COMMAND_TIMEOUT_SECS",
+        default_value = "30",
+        global = true
+    )]
+    pub smtp_command_timeout_secs: String,
+
+    /// PEM file of a private certificate authority whose mail server certificates Accord trusts
+    /// (besides the public ones), for a company's internal relay.
+    #[arg(long, env = "ACCORD_SMTP_CA_FILE", global = true)]
+    pub smtp_ca_file: Option<PathBuf>,
 
     /// Touches of one customer contact in 7 days above which Accord warns.
     #[arg(
@@ -158,8 +183,10 @@ pub struct Settings {
 pub enum OutboxStep {
     /// Before the worker claims anything.
     BeforeClaim,
-    /// A message is claimed (leased) but not yet handed to the mail server.
+    /// A message is claimed (leased) but not yet marked as being handed over.
     Claimed,
+    /// The handing-over mark is durable; the message data is not yet sent.
+    HandedOver,
     /// The mail server replied, but the outcome is not yet recorded.
     Replied,
 }
@@ -200,12 +227,12 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
     pub base_url: Url,
-    pub smtp: Option<SmtpUrl>,
+    pub smtp: Option<SmtpServer>,
     pub mail_from: Mailbox,
     pub session_idle: Duration,
     pub session_max: Duration,
     pub contact_touch_limit: i64,
-    pub smtp_timeout: Duration,
+    pub smtp_timeouts: SmtpTimeouts,
     pub hooks: Hooks,
 }
 
@@ -284,51 +311,150 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// An SMTP server URL. Its `Debug` hides the password.
+/// The SMTP server from `ACCORD_SMTP_URL` (and `ACCORD_SMTP_CA_FILE`). Its `Debug` hides the
+/// password.
 #[derive(Clone)]
-pub struct SmtpUrl(Url);
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// User name and password for SMTP AUTH, only ever sent over an encrypted connection.
+    pub credentials: Option<(String, String)>,
+    /// PEM certificates of a private certificate authority to trust besides the public ones.
+    pub ca_pem: Option<Vec<u8>>,
+}
 
-impl SmtpUrl {
-    pub fn parse(raw: &str) -> Result<SmtpUrl, ConfigError> {
+/// How the connection to the mail server is encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// `smtp://`: plain text.
+    Plain,
+    /// `smtp://…?tls=required` (must upgrade) or `?tls=opportunistic` (upgrades when offered).
+    StartTls { required: bool },
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+}
+
+/// How long each phase of an SMTP exchange may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmtpTimeouts {
+    /// Opening the TCP connection.
+    pub connect: Duration,
+    /// The reply to each command, and writing the message data.
+    pub command: Duration,
+    /// The reply to the end of the message data; after it runs out, delivery is unknown.
+    pub reply: Duration,
+}
+
+impl SmtpServer {
+    pub fn parse(raw: &str) -> Result<SmtpServer, ConfigError> {
         let variable = "ACCORD_SMTP_URL";
         let url =
             Url::parse(raw).map_err(|e| invalid(variable, format!("not a valid URL ({e})")))?;
-        if !matches!(url.scheme(), "smtp" | "smtps") {
-            return Err(invalid(
-                variable,
-                "expected smtp://HOST[:PORT] or smtps://HOST[:PORT]",
-            ));
+        let expected =
+            "expected smtp://[USER:PASSWORD@]HOST[:PORT][?tls=required|opportunistic] or smtps://…";
+        let mut security = match url.scheme() {
+            "smtp" => Security::Plain,
+            "smtps" => Security::Implicit,
+            _ => return Err(invalid(variable, expected)),
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| invalid(variable, "the URL has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        for (key, value) in url.query_pairs() {
+            security = match (key.as_ref(), value.as_ref(), security) {
+                ("tls", "required", Security::Plain) => Security::StartTls { required: true },
+                ("tls", "opportunistic", Security::Plain) => Security::StartTls { required: false },
+                ("tls", "none", Security::Plain) => Security::Plain,
+                ("tls", _, Security::Implicit) => {
+                    return Err(invalid(
+                        variable,
+                        "smtps:// is always encrypted; ?tls= only applies to smtp://",
+                    ));
+                }
+                _ => {
+                    return Err(invalid(
+                        variable,
+                        format!("unknown option {key}={value}; {expected}"),
+                    ));
+                }
+            };
         }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(invalid(variable, "the URL has no host"));
-        }
-        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(raw)
-            .map_err(|e| invalid(variable, format!("unusable SMTP URL ({e})")))?;
-        Ok(SmtpUrl(url))
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let credentials = match (url.username(), url.password()) {
+            ("", None) => None,
+            (user, Some(password)) => Some((decode(user), decode(password))),
+            (_, None) => {
+                return Err(invalid(
+                    variable,
+                    "a user name needs a password (USER:PASSWORD@HOST)",
+                ));
+            }
+        };
+        let port = url.port().unwrap_or(match security {
+            Security::Implicit => 465,
+            _ => 25,
+        });
+        Ok(SmtpServer {
+            host,
+            port,
+            security,
+            credentials,
+            ca_pem: None,
+        })
     }
 
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    /// Host and port, for start-up messages (no credentials).
-    pub fn server(&self) -> String {
-        let host = self.0.host_str().unwrap_or_default();
-        match self.0.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
+    /// Host and port, for messages (no credentials).
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
         }
     }
 }
 
-impl fmt::Debug for SmtpUrl {
+impl fmt::Debug for SmtpServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut url = self.0.clone();
-        if url.password().is_some() {
-            let _ = url.set_password(Some("REDACTED"));
-        }
-        write!(f, "{url}")
+        f.debug_struct("SmtpServer")
+            .field("address", &self.address())
+            .field("security", &self.security)
+            .field(
+                "credentials",
+                &self
+                    .credentials
+                    .as_ref()
+                    .map(|(user, _)| (user, "REDACTED")),
+            )
+            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
+            .finish()
     }
+}
+
+/// Reads the private CA file, if one is named.
+fn read_ca_file(path: Option<&Path>) -> Result<Option<Vec<u8>>, ConfigError> {
+    let variable = "ACCORD_SMTP_CA_FILE";
+    let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(path)
+        .map_err(|e| invalid(variable, format!("cannot read {} ({e})", path.display())))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(invalid(
+            variable,
+            format!("{} holds no PEM certificate", path.display()),
+        ));
+    }
+    Ok(Some(pem))
 }
 
 impl Settings {
@@ -348,9 +474,13 @@ impl Settings {
             )
         })?;
         let base_url = parse_base_url(self.base_url.as_deref(), bind)?;
+        let ca_pem = read_ca_file(self.smtp_ca_file.as_deref())?;
         let smtp = match self.smtp_url.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(raw) => Some(SmtpUrl::parse(raw)?),
+            Some(raw) => Some(SmtpServer {
+                ca_pem,
+                ..SmtpServer::parse(raw)?
+            }),
         };
         let mail_from: Mailbox = self.mail_from.parse().map_err(|e| {
             invalid(
@@ -366,7 +496,19 @@ impl Settings {
         let session_max = positive("ACCORD_SESSION_MAX_HOURS", &self.session_max_hours, 3600)?;
         let contact_touch_limit =
             positive("ACCORD_CONTACT_TOUCH_LIMIT", &self.contact_touch_limit, 1)?.as_secs() as i64;
-        let smtp_timeout = positive("ACCORD_SMTP_TIMEOUT_SECS", &self.smtp_timeout_secs, 1)?;
+        let smtp_timeouts = SmtpTimeouts {
+            connect: positive(
+                "ACCORD_SMTP_CONNECT_TIMEOUT_SECS",
+                &self.smtp_connect_timeout_secs,
+                1,
+            )?,
+            command: positive(
+                "ACCORD_SMTP_COMMAND_TIMEOUT_SECS",
+                &self.smtp_command_timeout_secs,
+                1,
+            )?,
+            reply: positive("ACCORD_SMTP_TIMEOUT_SECS", &self.smtp_timeout_secs, 1)?,
+        };
         Ok(Config {
             data_dir: self.data_dir.clone(),
             database_url,
@@ -377,7 +519,7 @@ impl Settings {
             session_idle,
             session_max,
             contact_touch_limit,
-            smtp_timeout,
+            smtp_timeouts,
             hooks: Hooks {
                 outbox_pause: self.fault_pause_outbox_at,
                 bench_ceiling_bytes: self.bench_ceiling_bytes,
@@ -471,10 +613,47 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug_output() {
-        let smtp = SmtpUrl::parse("smtps://user:hunter2@mail.example.com").unwrap();
+        let smtp = SmtpServer::parse("smtps://user:hunter2@mail.example.com").unwrap();
         assert!(!format!("{smtp:?}").contains("hunter2"));
         let db = DatabaseUrl::parse("postgres://app:hunter2@db/accord").unwrap();
         assert!(!format!("{db:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn smtp_urls_name_the_encryption_port_and_credentials() {
+        let implicit = SmtpServer::parse("smtps://relay.example.com").unwrap();
+        assert_eq!(
+            (implicit.security, implicit.port),
+            (Security::Implicit, 465)
+        );
+        let starttls = SmtpServer::parse("smtp://a%40b:p%3Ass@relay:587?tls=required").unwrap();
+        assert_eq!(starttls.security, Security::StartTls { required: true });
+        assert_eq!(starttls.address(), "relay:587");
+        assert_eq!(starttls.credentials, Some(("a@b".into(), "p:ss".into())));
+        let opportunistic = SmtpServer::parse("smtp://relay?tls=opportunistic").unwrap();
+        assert_eq!(
+            opportunistic.security,
+            Security::StartTls { required: false }
+        );
+        assert_eq!(SmtpServer::parse("smtp://relay").unwrap().port, 25);
+        for bad in [
+            "smtp://relay?tls=maybe",
+            "smtps://relay?tls=required",
+            "smtp://user@relay",
+            "http://relay",
+        ] {
+            assert!(SmtpServer::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("ca.pem");
+        std::fs::write(&empty, "nothing here").unwrap();
+        assert!(read_ca_file(Some(&empty)).is_err());
+        assert!(read_ca_file(Some(&dir.path().join("missing.pem"))).is_err());
+        assert_eq!(read_ca_file(None), Ok(None));
     }
 
     #[test]

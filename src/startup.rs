@@ -149,8 +149,11 @@ impl Application {
         housekeeping.abort();
         // Let deliveries in flight finish (bounded by the SMTP timeout) so none is left ambiguous.
         let _ = stop_worker.send(true);
-        let _ =
-            tokio::time::timeout(state.config.smtp_timeout + Duration::from_secs(5), worker).await;
+        let _ = tokio::time::timeout(
+            state.config.smtp_timeouts.reply + Duration::from_secs(5),
+            worker,
+        )
+        .await;
         state.db.close().await;
         served
     }

@@ -2,27 +2,27 @@
 //! the data directory (shown to admins at `/admin/mail`), and the messages Accord writes.
 
 mod local_inbox;
+mod smtp;
 
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::emails;
 use lettre::message::Mailbox;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::accounts::user::{EmailAddress, PersonName};
 use crate::config::Config;
 
 pub use local_inbox::router;
+pub use smtp::SmtpClient;
 
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
-        /// Replaced by a fresh pool after a send times out: a connection abandoned mid-message
-        /// must never be handed to the next send.
-        transport: Arc<RwLock<AsyncSmtpTransport<Tokio1Executor>>>,
-        url: String,
+        client: Arc<SmtpClient>,
         server: String,
     },
     Local {
@@ -35,9 +35,8 @@ impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
         match &config.smtp {
             Some(smtp) => Ok(Mailer::Smtp {
-                transport: Arc::new(RwLock::new(smtp_transport(smtp.as_str())?)),
-                url: smtp.as_str().to_owned(),
-                server: smtp.server(),
+                client: Arc::new(SmtpClient::new(smtp.clone(), config.smtp_timeouts)?),
+                server: smtp.address(),
             }),
             None => {
                 let dir = config.mail_dir();
@@ -72,77 +71,61 @@ impl Mailer {
         }
     }
 
-    /// Delivers exact message bytes. The outcome says whether retrying is safe.
-    pub async fn send_raw(
+    /// The longest one delivery to `recipients` addresses can take, every phase timing out.
+    pub fn longest_exchange(&self, recipients: usize) -> Duration {
+        match self {
+            Mailer::Smtp { client, .. } => client.longest_exchange(recipients),
+            Mailer::Local { .. } => LOCAL_WRITE_TIMEOUT,
+        }
+    }
+
+    /// Delivers exact message bytes. `handover` runs just before the message data is handed
+    /// over and says whether to go on. The outcome says whether retrying is safe.
+    pub async fn deliver(
         &self,
         from: &str,
         to: &[String],
         raw: &[u8],
-        timeout: Duration,
+        handover: impl Future<Output = bool>,
     ) -> Delivered {
         let envelope = match envelope(from, to) {
             Ok(envelope) => envelope,
             Err(error) => return Delivered::Permanent(error),
         };
-        let sent = match self {
-            Mailer::Smtp { transport, url, .. } => {
-                let pool = transport
-                    .read()
-                    .map(|t| t.clone())
-                    .map_err(|_| Delivered::Transient("mailer lock poisoned".into()));
-                let pool = match pool {
-                    Ok(pool) => pool,
-                    Err(outcome) => return outcome,
-                };
-                let sent = tokio::time::timeout(timeout, pool.send_raw(&envelope, raw)).await;
-                if sent.is_err()
-                    && let (Ok(fresh), Ok(mut slot)) = (smtp_transport(url), transport.write())
-                {
-                    *slot = fresh;
-                }
-                sent.map(|result| result.map(drop).map_err(classify))
-            }
+        match self {
+            Mailer::Smtp { client, .. } => client.deliver(&envelope, raw, handover).await,
             Mailer::Local { transport, .. } => {
-                tokio::time::timeout(timeout, transport.send_raw(&envelope, raw))
+                if !handover.await {
+                    return Delivered::Transient("The claim on the message was lost.".into());
+                }
+                match tokio::time::timeout(LOCAL_WRITE_TIMEOUT, transport.send_raw(&envelope, raw))
                     .await
-                    .map(|result| {
-                        result
-                            .map(drop)
-                            .map_err(|e| Delivered::Transient(e.to_string()))
-                    })
+                {
+                    Ok(Ok(_)) => Delivered::Accepted,
+                    Ok(Err(error)) => Delivered::Transient(error.to_string()),
+                    Err(_) => Delivered::Unknown(
+                        "Handed over, no answer: writing the message file did not finish.".into(),
+                    ),
+                }
             }
-        };
-        match sent {
-            Ok(Ok(())) => Delivered::Accepted,
-            Ok(Err(outcome)) => outcome,
-            // The data may have been sent and only the reply is missing: nobody can know.
-            Err(_) => Delivered::Unknown(format!(
-                "The mail server did not answer within {} seconds after the message was handed over.",
-                timeout.as_secs()
-            )),
         }
     }
 }
+
+/// How long writing one `.eml` file may take.
+const LOCAL_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How one delivery attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delivered {
     /// The server replied 250: the message is theirs.
     Accepted,
-    /// Safe to try again later (no connection, 4xx).
+    /// Nothing was handed over, or the server asked to try later (4xx): safe to try again.
     Transient(String),
-    /// The server refused the message for good (5xx).
+    /// The server refused the message for good (5xx), or retrying cannot help.
     Permanent(String),
-    /// The server may or may not have accepted it; only a person can decide.
+    /// The whole message was handed over and no reply came: only a person can decide.
     Unknown(String),
-}
-
-fn smtp_transport(
-    url: &str,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
-    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
-        .timeout(Some(Duration::from_secs(10)))
-        .build())
 }
 
 fn envelope(from: &str, to: &[String]) -> Result<lettre::address::Envelope, String> {
@@ -157,18 +140,6 @@ fn envelope(from: &str, to: &[String]) -> Result<lettre::address::Envelope, Stri
         Some(parse(from)?)
     };
     lettre::address::Envelope::new(from, to).map_err(|e| e.to_string())
-}
-
-fn classify(error: lettre::transport::smtp::Error) -> Delivered {
-    let reply = match error.status() {
-        Some(code) => format!("{code} {error}"),
-        None => error.to_string(),
-    };
-    if error.is_permanent() {
-        Delivered::Permanent(reply)
-    } else {
-        Delivered::Transient(reply)
-    }
 }
 
 /// A new, globally unique Message-ID on the sender's domain, fixed when a message is queued so

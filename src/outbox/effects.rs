@@ -51,7 +51,20 @@ pub async fn record(
     Ok(lost)
 }
 
-/// Turns rows whose worker vanished mid-send into `unknown`, and says so in their rooms.
+/// Durably marks claimed messages as about to be handed over; returns the ids still held.
+pub async fn mark_handing_over(
+    state: &AppState,
+    claims: &[(i64, i64)],
+) -> anyhow::Result<Vec<i64>> {
+    let now = state.clock.now();
+    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let held = model::mark_handing_over(&mut tx, claims, now).await?;
+    tx.commit().await?;
+    Ok(held)
+}
+
+/// Settles rows whose worker vanished mid-delivery (retried if never handed over, otherwise
+/// `unknown`), and says so in their rooms.
 pub async fn expire_leases(state: &AppState) -> anyhow::Result<()> {
     expire_before(state, state.clock.now()).await
 }
@@ -64,7 +77,7 @@ pub async fn recover_interrupted(state: &AppState) -> anyhow::Result<()> {
 async fn expire_before(state: &AppState, cutoff: Millis) -> anyhow::Result<()> {
     let now = state.clock.now();
     let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
-    let ids = model::expire_leases(&mut tx, cutoff).await?;
+    let ids = model::expire_leases(&mut tx, now, cutoff).await?;
     for id in &ids {
         if let Some(owner) = model::owner(&mut tx, *id).await? {
             announce(&mut tx, &owner, OutboxState::Unknown, "", now).await?;
@@ -74,7 +87,7 @@ async fn expire_before(state: &AppState, cutoff: Millis) -> anyhow::Result<()> {
     if !ids.is_empty() {
         tracing::warn!(
             count = ids.len(),
-            "outbox: interrupted deliveries marked unknown"
+            "outbox: interrupted deliveries that had been handed over marked unknown"
         );
     }
     Ok(())

@@ -138,6 +138,7 @@ async fn insert_row(
 #[derive(Clone, Debug)]
 pub struct Claim {
     pub id: i64,
+    pub kind: MessageKind,
     /// The room whose page shows this message's state (customer emails only).
     pub room_id: Option<i64>,
     pub fence: i64,
@@ -165,10 +166,10 @@ pub async fn claim_due(
     };
     let sql = format!(
         "UPDATE outbox SET state = 'sending', lease_owner = $1, lease_until = $2, fence = fence + 1, \
-         attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
+         attempts = attempts + 1, handed_over_at = NULL WHERE id IN (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
          AND next_attempt_at <= $3 ORDER BY id LIMIT $4{lock}) AND state IN ('queued', 'retrying') \
          RETURNING id, fence, attempts, envelope_from, envelope_to, raw, \
-         CASE WHEN kind = 'customer' THEN room_id END"
+         CASE WHEN kind = 'customer' THEN room_id END, kind"
     );
     let rows = sqlx::query(&sql)
         .bind(worker)
@@ -193,6 +194,8 @@ pub async fn claim_due(
                     .collect(),
                 raw: row.try_get(5)?,
                 room_id: row.try_get(6)?,
+                kind: MessageKind::parse(&row.try_get::<String, _>(7)?)
+                    .unwrap_or(MessageKind::Notification),
             })
         })
         .collect::<sqlx::Result<_>>()?;
@@ -259,18 +262,60 @@ pub async fn owner(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Own
     }))
 }
 
-/// Rows left in `sending` whose lease ran out: the worker died mid-send, so whether the server
-/// accepted the message cannot be known. They become `unknown` and are never resent
-/// automatically. Returns their ids.
-pub async fn expire_leases(tx: &mut RoomTx, now: Millis) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "UPDATE outbox SET state = 'unknown', lease_owner = NULL, lease_until = NULL, \
-         last_error = 'Accord stopped while sending this message; the mail server may or may not have accepted it.' \
-         WHERE state = 'sending' AND lease_until < $1 RETURNING id",
+/// Durably marks claimed rows as about to be handed to the mail server, each only if this
+/// worker still holds it; returns the ids still held (the others must not be sent).
+pub async fn mark_handing_over(
+    tx: &mut RoomTx,
+    claims: &[(i64, i64)],
+    now: Millis,
+) -> sqlx::Result<Vec<i64>> {
+    let mut held = Vec::with_capacity(claims.len());
+    for &(id, fence) in claims {
+        let marked = sqlx::query(
+            "UPDATE outbox SET handed_over_at = $1 WHERE id = $2 AND fence = $3 AND state = 'sending'",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(fence)
+        .execute(&mut **tx)
+        .await?;
+        if marked.rows_affected() == 1 {
+            held.push(id);
+        }
+    }
+    Ok(held)
+}
+
+/// What happens to a message whose worker vanished mid-delivery.
+pub const NEVER_HANDED_OVER: &str = "Never handed over: Accord stopped before giving this message to the mail server, so it is sent again automatically.";
+pub const HANDED_OVER_NO_ANSWER: &str = "Handed over, no answer: Accord stopped while giving this message to the mail server, before the server's reply, so the server may or may not have accepted it.";
+pub const NOTIFICATION_RESENT: &str = "Handed over, no answer: sent again automatically, since a second copy of an internal notification is harmless.";
+
+/// Rows left in `sending` whose lease ran out (the worker died mid-delivery). One that never
+/// reached the handing-over mark was not sent and is retried at once; one that did may have been
+/// accepted, so it becomes `unknown` and is never resent automatically (except a notification,
+/// whose duplicate is harmless). Returns the ids that became `unknown`.
+pub async fn expire_leases(tx: &mut RoomTx, now: Millis, cutoff: Millis) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_as(
+        "UPDATE outbox SET \
+         state = CASE WHEN handed_over_at IS NULL OR kind = 'notification' THEN 'retrying' ELSE 'unknown' END, \
+         last_error = CASE WHEN handed_over_at IS NULL THEN $1 WHEN kind = 'notification' THEN $2 ELSE $3 END, \
+         next_attempt_at = $4, lease_owner = NULL, lease_until = NULL \
+         WHERE state = 'sending' AND lease_until < $5 RETURNING id, state",
     )
+    .bind(NEVER_HANDED_OVER)
+    .bind(NOTIFICATION_RESENT)
+    .bind(HANDED_OVER_NO_ANSWER)
     .bind(now)
+    .bind(cutoff)
     .fetch_all(&mut **tx)
     .await
+    .map(|rows: Vec<(i64, String)>| {
+        rows.into_iter()
+            .filter(|(_, state)| state == OutboxState::Unknown.as_str())
+            .map(|(id, _)| id)
+            .collect()
+    })
 }
 
 /// One row as a page shows it.
@@ -287,9 +332,14 @@ pub struct Entry {
     pub created_at: Millis,
     pub sent_at: Option<Millis>,
     pub message_id: String,
+    pub room_id: Option<i64>,
+    /// Who resolved an unknown delivery, and when.
+    pub resolved: Option<(String, Millis)>,
 }
 
-const ENTRY: &str = "SELECT id, kind, draft_id, subject, envelope_to, state, attempts, last_error, created_at, sent_at, message_id FROM outbox";
+const ENTRY: &str = "SELECT o.id, o.kind, o.draft_id, o.subject, o.envelope_to, o.state, o.attempts, o.last_error, \
+    o.created_at, o.sent_at, o.message_id, o.room_id, u.name, o.resolved_at \
+    FROM outbox o LEFT JOIN users u ON u.id = o.resolved_by";
 
 fn entry(row: sqlx::any::AnyRow) -> sqlx::Result<Entry> {
     let (kind, state): (String, String) = (row.try_get(1)?, row.try_get(5)?);
@@ -305,11 +355,15 @@ fn entry(row: sqlx::any::AnyRow) -> sqlx::Result<Entry> {
         created_at: row.try_get(8)?,
         sent_at: row.try_get(9)?,
         message_id: row.try_get(10)?,
+        room_id: row.try_get(11)?,
+        resolved: row
+            .try_get::<Option<String>, _>(12)?
+            .zip(row.try_get::<Option<Millis>, _>(13)?),
     })
 }
 
 pub async fn find(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Entry>> {
-    let row = sqlx::query(&format!("{ENTRY} WHERE id = $1"))
+    let row = sqlx::query(&format!("{ENTRY} WHERE o.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -323,7 +377,7 @@ pub async fn for_room(
     limit: i64,
 ) -> sqlx::Result<Vec<Entry>> {
     let rows = sqlx::query(&format!(
-        "{ENTRY} WHERE room_id = $1 AND kind = 'customer' ORDER BY id DESC LIMIT $2"
+        "{ENTRY} WHERE o.room_id = $1 AND o.kind = 'customer' ORDER BY o.id DESC LIMIT $2"
     ))
     .bind(room_id)
     .bind(limit)
@@ -334,14 +388,15 @@ pub async fn for_room(
 
 /// Every message, newest first (the admin view).
 pub async fn recent(conn: &mut AnyConnection, limit: i64) -> sqlx::Result<Vec<Entry>> {
-    let rows = sqlx::query(&format!("{ENTRY} ORDER BY id DESC LIMIT $1"))
+    let rows = sqlx::query(&format!("{ENTRY} ORDER BY o.id DESC LIMIT $1"))
         .bind(limit)
         .fetch_all(conn)
         .await?;
     rows.into_iter().map(entry).collect()
 }
 
-/// The communicator's decision on a `unknown` row: mark it delivered, or queue it again.
+/// A person's decision on an `unknown` row (the communicator's, or an admin's): mark it
+/// delivered, or queue it again. Records who decided and when.
 pub async fn resolve_unknown(
     tx: &mut RoomTx,
     id: i64,
@@ -355,8 +410,8 @@ pub async fn resolve_unknown(
         ("queued", None)
     };
     let result = sqlx::query(
-        "UPDATE outbox SET state = $1, sent_at = $2, resolved_by = $3, next_attempt_at = $4, last_error = '' \
-         WHERE id = $5 AND state = 'unknown'",
+        "UPDATE outbox SET state = $1, sent_at = $2, resolved_by = $3, resolved_at = $4, next_attempt_at = $4, \
+         last_error = '' WHERE id = $5 AND state = 'unknown'",
     )
     .bind(state)
     .bind(sent_at)

@@ -2,17 +2,24 @@
 //! on PostgreSQL a LISTEN on `accord_outbox` so every instance hears every commit), delivers them
 //! through the mailer, and records each outcome with the claim's fencing token.
 //!
+//! Just before a message's data is handed to the mail server, the worker durably marks it
+//! ([`Marks`] batches the marks of concurrent deliveries into one commit), so that after a crash
+//! only a message that may really have reached the server becomes unknown.
+//!
 //! Retries: transient failures back off exponentially with jitter up to [`MAX_ATTEMPTS`], then
-//! fail; permanent failures fail at once; a reply that never comes makes the delivery unknown.
+//! fail; permanent failures fail at once; a handed-over message whose reply never comes is
+//! unknown, except a notification, which is sent again (a duplicate is harmless). Invitations
+//! carry a one-time sign-in link, so an admin decides about them like the communicator about a
+//! customer email.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::effects;
-use super::model::{Claim, OutboxState};
+use super::model::{Claim, MessageKind, OutboxState};
 use crate::AppState;
 use crate::clock::Millis;
 use crate::config::OutboxStep;
@@ -66,11 +73,21 @@ pub fn retry_delay(attempts: i64, jitter: f64) -> Duration {
     Duration::from_millis((base as f64 * spread) as u64)
 }
 
-/// What to record for a delivery outcome after `attempts` attempts.
-pub fn next_state(outcome: &Delivered, attempts: i64) -> (OutboxState, String) {
+/// Recipients per message the lease is long enough for, every SMTP phase running to its timeout.
+const LEASED_RECIPIENTS: usize = 20;
+
+/// What to record for a delivery outcome of a message of `kind` after `attempts` attempts.
+pub fn next_state(outcome: &Delivered, kind: MessageKind, attempts: i64) -> (OutboxState, String) {
     match outcome {
         Delivered::Accepted => (OutboxState::Sent, String::new()),
         Delivered::Permanent(reply) => (OutboxState::Failed, reply.clone()),
+        Delivered::Unknown(why) if kind == MessageKind::Notification => next_state(
+            &Delivered::Transient(format!(
+                "{why} Sent again: a second copy of a notification is harmless."
+            )),
+            kind,
+            attempts,
+        ),
         Delivered::Unknown(why) => (OutboxState::Unknown, why.clone()),
         Delivered::Transient(why) if attempts >= MAX_ATTEMPTS => (
             OutboxState::Failed,
@@ -98,8 +115,9 @@ fn random_unit() -> f64 {
 /// Runs until `stop` turns true, then finishes the deliveries in flight.
 pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool>) {
     let worker = format!("worker-{}", &crate::secrets::random_token()[..12]);
-    // Longer than any send can take (the SMTP timeout), so a live worker never loses a lease.
-    let lease = state.config.smtp_timeout.as_millis() as Millis + 5_000;
+    // Longer than any delivery can take, so a live worker never loses a lease.
+    let lease = state.mailer.longest_exchange(LEASED_RECIPIENTS).as_millis() as Millis + 5_000;
+    let marks = Marks::start(state.clone());
     let mut listener = listen(&state).await;
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
     let mut last_expiry = tokio::time::Instant::now() - TICK;
@@ -120,7 +138,7 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
             match effects::claim(&state, &worker, lease, room as i64).await {
                 Ok(claims) => {
                     for claim in claims {
-                        in_flight.spawn(deliver(state.clone(), claim));
+                        in_flight.spawn(deliver(state.clone(), marks.clone(), claim));
                     }
                 }
                 Err(error) => tracing::warn!(error = %error, "outbox: claim failed"),
@@ -198,21 +216,28 @@ async fn listen(state: &AppState) -> Option<sqlx::postgres::PgListener> {
 }
 
 #[tracing::instrument(name = "outbox", skip_all, fields(outbox.id = claim.id, attempt = claim.attempts))]
-async fn deliver(state: AppState, claim: Claim) -> Outcome {
+async fn deliver(state: AppState, marks: Marks, claim: Claim) -> Outcome {
     maybe_pause(&state, OutboxStep::Claimed).await;
+    let handover = async {
+        let held = marks.mark(&claim).await;
+        if held {
+            maybe_pause(&state, OutboxStep::HandedOver).await;
+        }
+        held
+    };
     let outcome = state
         .mailer
-        .send_raw(
+        .deliver(
             &claim.envelope_from,
             &claim.envelope_to,
             claim.raw.as_bytes(),
-            state.config.smtp_timeout,
+            handover,
         )
         .await;
     if outcome == Delivered::Accepted {
         maybe_pause(&state, OutboxStep::Replied).await;
     }
-    let (next, error) = next_state(&outcome, claim.attempts);
+    let (next, error) = next_state(&outcome, claim.kind, claim.attempts);
     let retry_at =
         state.clock.now() + retry_delay(claim.attempts, random_unit()).as_millis() as Millis;
     tracing::info!(state = next.as_str(), "delivery attempted");
@@ -221,6 +246,53 @@ async fn deliver(state: AppState, claim: Claim) -> Outcome {
         next,
         error,
         retry_at,
+    }
+}
+
+/// A request to mark one claimed message as about to be handed over, with where to answer.
+type MarkRequest = (i64, i64, oneshot::Sender<bool>);
+
+/// Batches the durable handing-over marks of concurrent deliveries: while one commit runs, the
+/// next requests gather and share the following one.
+#[derive(Clone)]
+struct Marks {
+    requests: mpsc::UnboundedSender<MarkRequest>,
+}
+
+impl Marks {
+    fn start(state: AppState) -> Marks {
+        let (requests, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(commit_marks(state, receiver));
+        Marks { requests }
+    }
+
+    /// Whether the mark is durable and this worker still holds the claim (only then send).
+    async fn mark(&self, claim: &Claim) -> bool {
+        let (answer, answered) = oneshot::channel();
+        if self.requests.send((claim.id, claim.fence, answer)).is_err() {
+            return false;
+        }
+        answered.await.unwrap_or(false)
+    }
+}
+
+async fn commit_marks(state: AppState, mut receiver: mpsc::UnboundedReceiver<MarkRequest>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = receiver.try_recv() {
+            batch.push(more);
+        }
+        let claims: Vec<(i64, i64)> = batch.iter().map(|(id, fence, _)| (*id, *fence)).collect();
+        let held = match effects::mark_handing_over(&state, &claims).await {
+            Ok(held) => held,
+            Err(error) => {
+                tracing::warn!(error = %error, "outbox: could not mark deliveries as handed over");
+                Vec::new()
+            }
+        };
+        for (id, _, answer) in batch {
+            let _ = answer.send(held.contains(&id));
+        }
     }
 }
 
@@ -240,17 +312,38 @@ mod tests {
 
     #[test]
     fn outcomes_map_to_states() {
+        let customer = MessageKind::Customer;
         let transient = Delivered::Transient("421 try later".into());
-        assert_eq!(next_state(&Delivered::Accepted, 1).0, OutboxState::Sent);
-        assert_eq!(next_state(&transient, 1).0, OutboxState::Retrying);
-        assert_eq!(next_state(&transient, MAX_ATTEMPTS).0, OutboxState::Failed);
         assert_eq!(
-            next_state(&Delivered::Permanent("550 no such user".into()), 1),
-            (OutboxState::Failed, "550 no such user".into())
+            next_state(&Delivered::Accepted, customer, 1).0,
+            OutboxState::Sent
+        );
+        assert_eq!(next_state(&transient, customer, 1).0, OutboxState::Retrying);
+        assert_eq!(
+            next_state(&transient, customer, MAX_ATTEMPTS).0,
+            OutboxState::Failed
         );
         assert_eq!(
-            next_state(&Delivered::Unknown("no reply".into()), 1).0,
+            next_state(
+                &Delivered::Permanent("550 no such user".into()),
+                customer,
+                1
+            ),
+            (OutboxState::Failed, "550 no such user".into())
+        );
+        let unknown = Delivered::Unknown("no reply".into());
+        assert_eq!(next_state(&unknown, customer, 1).0, OutboxState::Unknown);
+        assert_eq!(
+            next_state(&unknown, MessageKind::Invitation, 1).0,
             OutboxState::Unknown
+        );
+        assert_eq!(
+            next_state(&unknown, MessageKind::Notification, 1).0,
+            OutboxState::Retrying
+        );
+        assert_eq!(
+            next_state(&unknown, MessageKind::Notification, MAX_ATTEMPTS).0,
+            OutboxState::Failed
         );
     }
 }

@@ -141,12 +141,48 @@ async fn killed_while_the_message_is_queued_it_is_delivered_once_after_restart()
 }
 
 #[tokio::test]
-async fn killed_after_claiming_before_sending_the_delivery_is_unknown_and_not_sent() {
+async fn killed_before_the_handing_over_mark_it_is_sent_again_automatically_and_arrives_once() {
     let (app, sam, room, draft) = aligned_draft_then_stop().await;
     let (mut paused, base) = start(&app.data, &app.smtp.url(), Some("claimed")).await;
     send_through(&sam, &base, room, draft).await;
     eventually("the claim", || async {
         outbox_state(&app).await == "sending"
+    })
+    .await;
+    kill_hard(&mut paused);
+    assert!(app.smtp.messages_to(JORDAN).is_empty());
+
+    let (mut restarted, _) = start(&app.data, &app.smtp.url(), None).await;
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    eventually("the delivery to be recorded", || async {
+        outbox_state(&app).await == "sent"
+    })
+    .await;
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM timeline_events WHERE kind = 'drafts.delivery_unknown'"
+        )
+        .await,
+        0,
+        "a message that was never handed over is not called unknown"
+    );
+    kill_hard(&mut restarted);
+}
+
+#[tokio::test]
+async fn killed_after_the_handing_over_mark_the_delivery_is_unknown_and_a_person_decides() {
+    let (app, sam, room, draft) = aligned_draft_then_stop().await;
+    let (mut paused, base) = start(&app.data, &app.smtp.url(), Some("handed_over")).await;
+    send_through(&sam, &base, room, draft).await;
+    eventually("the handing-over mark", || async {
+        count(
+            &app,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'customer' AND handed_over_at IS NOT NULL",
+        )
+        .await
+            == 1
     })
     .await;
     kill_hard(&mut paused);
@@ -158,7 +194,7 @@ async fn killed_after_claiming_before_sending_the_delivery_is_unknown_and_not_se
     .await;
     assert!(
         app.smtp.messages_to(JORDAN).is_empty(),
-        "nothing is sent without a person deciding"
+        "nothing is sent again without a person deciding"
     );
 
     let sam = Client {
@@ -168,6 +204,10 @@ async fn killed_after_claiming_before_sending_the_delivery_is_unknown_and_not_se
     let outbox_id = count(&app, "SELECT id FROM outbox WHERE kind = 'customer'").await;
     let (_, page) = sam.page(&format!("/rooms/{room}/drafts/{draft}")).await;
     assert!(page.contains("Delivery unknown"));
+    assert!(
+        page.contains("while giving this message to the mail server"),
+        "{page}"
+    );
     sam.post_form(
         &format!("/rooms/{room}/outbox/{outbox_id}/resolution"),
         &[("decision", "resend")],
