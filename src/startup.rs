@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::customers::router())
         .merge(accounts::router())
         .merge(mail::router())
+        .merge(outbox::resolution::router())
         .merge(health::router())
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound })

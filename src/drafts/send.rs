@@ -19,6 +19,7 @@ use crate::approvals::refusal::Refusal;
 use crate::error::AppError;
 use crate::outbox::effects;
 use crate::outbox::model::{self as outbox, MessageKind, OutboxState, Outgoing};
+use crate::outbox::resolution::ResolutionForm;
 use crate::rooms::access::Action;
 use crate::rooms::change::RoomChange;
 use crate::web::forms::Form;
@@ -151,25 +152,6 @@ async fn build(
         body: &draft.current.body,
     };
     Ok(customer_email(&state.config, &email)?)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ResolutionForm {
-    decision: String,
-}
-
-impl ResolutionForm {
-    /// `true` to mark the email delivered, `false` to send it again.
-    fn delivered(&self) -> Result<bool, AppError> {
-        match self.decision.as_str() {
-            "delivered" => Ok(true),
-            "resend" => Ok(false),
-            _ => Err(AppError::Conflict(
-                "Choose “mark delivered” or “send again”.".into(),
-            )),
-        }
-    }
 }
 
 /// Only the communicator (or an admin) decides what happened to a customer email.

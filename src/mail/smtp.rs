@@ -218,6 +218,7 @@ impl SmtpClient {
             .peer_addr()
             .map_err(|e| Delivered::Transient(e.to_string()))?;
         let handover = Arc::new(Handover::default());
+        let encrypted_from_start = self.implicit.is_some();
         let stream: Box<dyn AsyncTokioStream> = match &self.implicit {
             Some(tls) => {
                 let name = ServerName::try_from(self.server.host.clone())
@@ -252,7 +253,8 @@ impl SmtpClient {
             }
         }
         if let Some(credentials) = &self.server.credentials {
-            if !connection.is_encrypted() {
+            // lettre knows of its own STARTTLS only; implicit TLS lies under the probe.
+            if !(encrypted_from_start || connection.is_encrypted()) {
                 return Err(Delivered::Permanent(
                     "The SMTP URL has a user name and password, but the connection is not encrypted: \
                      Accord does not send a password in the clear. Use smtps:// or ?tls=required."
@@ -424,21 +426,35 @@ fn io_reason(error: &io::Error) -> String {
 /// A TLS failure: a certificate that does not verify is permanent (retrying cannot fix it and
 /// must not loop silently); anything else is worth another try.
 fn tls_failure(address: &str, error: &(dyn std::error::Error + 'static)) -> Delivered {
+    match invalid_certificate(error) {
+        Some(why) => Delivered::Permanent(format!(
+            "The mail server {address} presented a TLS certificate that does not verify ({why}). \
+             If a private certificate authority signed it, point ACCORD_SMTP_CA_FILE at that CA."
+        )),
+        None => Delivered::Transient(format!(
+            "TLS with the mail server {address} failed: {}.",
+            error_reason(error)
+        )),
+    }
+}
+
+/// Why the server's certificate was refused, if that is what `error` (or a cause) says.
+fn invalid_certificate(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
-        if let Some(rustls::Error::InvalidCertificate(why)) = cause.downcast_ref::<rustls::Error>()
-        {
-            return Delivered::Permanent(format!(
-                "The mail server {address} presented a TLS certificate that does not verify ({why:?}). \
-                 If it is signed by your company's own certificate authority, point ACCORD_SMTP_CA_FILE at that CA."
-            ));
+        // An io::Error hides the error it wraps from `source()`; look inside.
+        let inner = cause
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(cause), inner].into_iter().flatten() {
+            if let Some(rustls::Error::InvalidCertificate(why)) = candidate.downcast_ref() {
+                return Some(format!("{why:?}"));
+            }
         }
         source = cause.source();
     }
-    Delivered::Transient(format!(
-        "TLS with the mail server {address} failed: {}.",
-        error_reason(error)
-    ))
+    None
 }
 
 /// The certificates of `ACCORD_SMTP_CA_FILE`, trusted besides the public roots.

@@ -5,6 +5,7 @@
 
 pub mod effects;
 pub mod model;
+pub mod resolution;
 pub mod worker;
 
 pub use worker::Wakeup;

@@ -18,6 +18,7 @@ mod questions;
 mod rooms;
 mod security;
 mod smtp;
+mod smtp_tls;
 mod timeline;
 mod updates;
 mod workstreams;

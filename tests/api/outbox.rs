@@ -2,8 +2,10 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{JORDAN, TestApp, count};
-use crate::smtp::Mode;
+use std::time::Duration;
+
+use crate::helpers::{JORDAN, Options, TestApp, count};
+use crate::smtp::{Mode, SmtpSink};
 
 #[tokio::test]
 async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_is_back() {
@@ -137,4 +139,107 @@ async fn the_communicator_can_send_an_unknown_delivery_again() {
     );
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "sent");
+}
+
+#[tokio::test]
+async fn a_reset_after_the_data_makes_delivery_unknown_with_one_copy_that_is_never_resent() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.smtp.set_mode(Mode::ResetAfterData);
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "unknown");
+    app.smtp.set_mode(Mode::Accept);
+    app.clock.advance(Duration::from_secs(3600));
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "unknown");
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1, "never resent");
+    let (_, page) = team
+        .sam
+        .0
+        .page(&format!("/rooms/{room}/drafts/{draft}"))
+        .await;
+    assert!(page.contains("Handed over, no answer"), "{page}");
+}
+
+/// A server whose replies before DATA come later than the command timeout.
+async fn app_with_one_second_commands() -> TestApp {
+    let smtp = SmtpSink::start().await;
+    let options = Options {
+        args: vec!["--smtp-command-timeout-secs".into(), "1".into()],
+        ..Options::default()
+    };
+    TestApp::spawn_with_smtp(smtp, options).await
+}
+
+#[tokio::test]
+async fn replies_slower_than_the_command_timeout_before_data_are_retried_and_delivered_once() {
+    let app = app_with_one_second_commands().await;
+    let team = app.team().await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.smtp.set_delay(Duration::from_millis(1500));
+    app.smtp.set_mode(Mode::SlowCommands);
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "retrying");
+    assert!(app.smtp.messages_to(JORDAN).is_empty());
+    let (_, page) = team
+        .sam
+        .0
+        .page(&format!("/rooms/{room}/drafts/{draft}"))
+        .await;
+    assert!(page.contains("not handed over"), "{page}");
+
+    app.smtp.set_mode(Mode::Accept);
+    app.clock.advance(Duration::from_secs(10));
+    app.smtp.wait_for_to(JORDAN, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "sent");
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+}
+
+#[tokio::test]
+async fn a_final_reply_slower_than_its_timeout_makes_delivery_unknown_and_nothing_is_resent() {
+    let app = app_with_one_second_commands().await;
+    let team = app.team().await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    // Commands answer at once; only the reply to the data is late (the test app waits 2 s).
+    app.smtp.set_delay(Duration::from_secs(3));
+    app.smtp.set_mode(Mode::SlowFinalReply);
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.outbox_settled().await;
+    assert_eq!(app.customer_outbox_state().await, "unknown");
+    app.clock.advance(Duration::from_secs(3600));
+    app.outbox_settled().await;
+    assert_eq!(app.smtp.messages_to(JORDAN).len(), 1);
+}
+
+#[tokio::test]
+async fn a_notification_handed_over_without_an_answer_is_sent_again_automatically() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    app.smtp.set_mode(Mode::Silent);
+    let (_room, _draft) = app.draft_dana_aligned_on(&team).await;
+    app.smtp.wait_for_to("dana@example.com", 1).await;
+    app.outbox_settled().await;
+    let notifications = "SELECT COUNT(*) FROM outbox WHERE kind = 'notification'";
+    let retrying = format!("{notifications} AND state = 'retrying'");
+    assert!(count(&app, &retrying).await >= 1);
+    assert_eq!(
+        count(&app, &format!("{notifications} AND state = 'unknown'")).await,
+        0
+    );
+    app.smtp.set_mode(Mode::Accept);
+    app.clock.advance(Duration::from_secs(10));
+    app.smtp.wait_for_to("dana@example.com", 2).await;
+    app.outbox_settled().await;
+    assert_eq!(
+        count(&app, &format!("{notifications} AND state = 'sent'")).await,
+        count(&app, notifications).await
+    );
 }

@@ -145,6 +145,8 @@ async fn drop_postgres_database(server: &str, database_url: &str) {
 pub struct Options {
     pub smtp_url: Option<String>,
     pub base_url: Option<String>,
+    /// More command-line settings, e.g. `["--smtp-command-timeout-secs", "1"]`.
+    pub args: Vec<String>,
 }
 
 pub struct TestApp {
@@ -174,6 +176,15 @@ impl TestApp {
     /// A server with the local `.eml` transport (no SMTP configured) or other options.
     pub async fn spawn_with(options: Options) -> TestApp {
         let smtp = SmtpSink::start().await;
+        Self::start(TestData::new().await, options, smtp, Clock::manual(now())).await
+    }
+
+    /// A server sending mail to `smtp` (its URL unless `options` names one), with `options`.
+    pub async fn spawn_with_smtp(smtp: SmtpSink, options: Options) -> TestApp {
+        let options = Options {
+            smtp_url: options.smtp_url.clone().or_else(|| Some(smtp.url())),
+            ..options
+        };
         Self::start(TestData::new().await, options, smtp, Clock::manual(now())).await
     }
 
@@ -378,6 +389,7 @@ fn config_for(data: &TestData, options: &Options, address: &str) -> Config {
     if let Some(smtp) = &options.smtp_url {
         args.extend(["--smtp-url".into(), smtp.clone()]);
     }
+    args.extend(options.args.iter().cloned());
     Cli::try_parse_from(args)
         .unwrap()
         .settings
