@@ -225,6 +225,8 @@ fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
 pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
+    /// Whether `ACCORD_DATABASE_URL` was given (otherwise the database is in the data dir).
+    pub explicit_database_url: bool,
     pub bind: SocketAddr,
     pub base_url: Url,
     pub smtp: Option<SmtpServer>,
@@ -292,6 +294,19 @@ impl DatabaseUrl {
 
     pub fn as_str(&self) -> &str {
         &self.url
+    }
+
+    /// The SQLite file this URL opens (`None` for PostgreSQL or an in-memory database).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let rest = self
+            .url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
 
     pub fn backend(&self) -> Backend {
@@ -511,6 +526,10 @@ impl Settings {
         };
         Ok(Config {
             data_dir: self.data_dir.clone(),
+            explicit_database_url: !matches!(
+                self.database_url.as_deref().map(str::trim),
+                None | Some("")
+            ),
             database_url,
             bind,
             base_url,

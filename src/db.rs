@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 /// Which database a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +47,11 @@ impl Db {
         let backend = Backend::from_url(url)
             .ok_or_else(|| anyhow::anyhow!("unsupported database URL scheme"))?;
         let options = AnyConnectOptions::from_str(url)?;
+        if backend == Backend::Postgres {
+            // One direct attempt first: a pool retries a refused connection until it times out,
+            // hiding the cause behind "pool timed out".
+            AnyConnection::connect_with(&options).await?.close().await?;
+        }
         let db = match backend {
             Backend::Sqlite => Db {
                 write: sqlite_pool(1).connect_with(options.clone()).await?,
@@ -115,6 +120,22 @@ impl Db {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// The cause of a database error in a few words, for the one line an operator reads.
+pub fn reason(error: &anyhow::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+                _ => io.to_string(),
+            };
+        }
+        source = cause.source();
+    }
+    format!("{error:#}")
 }
 
 fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {

@@ -1,5 +1,6 @@
 //! The `accord` command: parse the configuration, start logging, hand over to the library.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use accord::config::{Cli, Command, ConfigError};
@@ -24,6 +25,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never in redirected logs or journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -25,7 +25,7 @@ use tracing::Level;
 use crate::accounts::{self, throttle, token};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::db::{Backend, Db};
+use crate::db::{self, Backend, Db};
 use crate::error::AppError;
 use crate::mail::{self, Mailer};
 use crate::outbox::{self, Wakeup};
@@ -58,18 +58,48 @@ pub struct Application {
 
 /// Opens the configured database, creating the data folder for SQLite. Failures name the setting.
 pub async fn open_database(config: &Config) -> Result<Db, ConfigError> {
+    let variable = match config.explicit_database_url {
+        true => "ACCORD_DATABASE_URL",
+        false => "ACCORD_DATA_DIR",
+    };
     if config.database_url.backend() == Backend::Sqlite {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| ConfigError {
-            variable: "ACCORD_DATA_DIR",
-            message: format!("cannot create {} ({e})", config.data_dir.display()),
-        })?;
+        check_data_dir(&config.data_dir)?;
+        if let Some(file) = config.database_url.sqlite_file() {
+            check_sqlite_file(variable, &file)?;
+        }
     }
     Db::connect(config.database_url.as_str())
         .await
         .map_err(|e| ConfigError {
-            variable: "ACCORD_DATABASE_URL",
-            message: format!("cannot open the database ({e})"),
+            variable,
+            message: format!("cannot open the database: {}", db::reason(&e)),
         })
+}
+
+/// The data directory exists (or is created) and Accord can write in it: one clear line
+/// otherwise, before any database error could blame something else.
+fn check_data_dir(dir: &std::path::Path) -> Result<(), ConfigError> {
+    let problem = |message: String| ConfigError {
+        variable: "ACCORD_DATA_DIR",
+        message,
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| problem(format!("cannot create {} ({e})", dir.display())))?;
+    let probe = dir.join(".accord-write-check");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| problem(format!("{} is not writable ({e})", dir.display())))
+}
+
+/// An existing SQLite file must be writable (a copy restored read-only fails here, clearly).
+fn check_sqlite_file(variable: &'static str, file: &std::path::Path) -> Result<(), ConfigError> {
+    match std::fs::OpenOptions::new().write(true).open(file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ConfigError {
+            variable,
+            message: format!("the database file {} is not writable ({e})", file.display()),
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl Application {

@@ -7,7 +7,8 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-pub const MIN_LENGTH: usize = 10;
+/// ASVS 5.0 (6.2.1): at least 12 characters, with no composition rules.
+pub const MIN_LENGTH: usize = 12;
 const MAX_LENGTH: usize = 1000;
 
 /// A new password that meets the rules. `Debug` never shows it.
@@ -17,7 +18,9 @@ impl Password {
     pub fn parse(raw: String, confirmation: &str) -> Result<Password, &'static str> {
         let length = raw.chars().count();
         if length < MIN_LENGTH {
-            return Err("Use at least 10 characters.");
+            return Err(
+                "Use at least 12 characters: a few words you will remember make a strong password.",
+            );
         }
         if length > MAX_LENGTH {
             return Err("Use at most 1000 characters.");

@@ -54,6 +54,11 @@ async fn show(
     token::find_usable(&mut conn, Purpose::Setup, &token, state.clock.now())
         .await?
         .ok_or_else(link_used)?;
+    // The link makes the first account only: once anyone has one (`accord user add`, the
+    // demo), it is dead.
+    if user::count(&mut conn).await? > 0 {
+        return Err(link_used());
+    }
     Ok(SetupPage {
         page,
         token,
@@ -124,6 +129,9 @@ async fn create_first_admin(
     token::consume(&mut tx, Purpose::Setup, token, now)
         .await?
         .ok_or_else(link_used)?;
+    if user::count(&mut tx).await? > 0 {
+        return Err(link_used());
+    }
     let new_admin = NewUser {
         email: &admin.email,
         name: &admin.name,

@@ -103,6 +103,8 @@ async fn create(
 struct ShowPage {
     page: Page,
     customer: Customer,
+    /// Whether the viewer may read and add contacts (an admin, or a member of a room of it).
+    may_see_contacts: bool,
     contacts: Vec<Contact>,
     form: ContactForm,
     errors: FieldErrors,
@@ -149,6 +151,7 @@ pub const DUPLICATE_CONTACT: &str = "A contact with this email already exists.";
 async fn show_page(
     state: &AppState,
     page: Page,
+    viewer: &CurrentUser,
     id: i64,
     form: ContactForm,
     errors: FieldErrors,
@@ -157,10 +160,15 @@ async fn show_page(
     let customer = model::find(&mut *conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let contacts = model::contacts_of(&mut *conn, id).await?;
+    let may_see_contacts = model::contacts_visible(&mut *conn, viewer, id).await?;
+    let contacts = match may_see_contacts {
+        true => model::contacts_of(&mut *conn, id).await?,
+        false => Vec::new(),
+    };
     Ok(ShowPage {
         page,
         customer,
+        may_see_contacts,
         contacts,
         form,
         errors,
@@ -169,13 +177,14 @@ async fn show_page(
 
 async fn show(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     page: Page,
     Path(id): Path<i64>,
 ) -> Result<ShowPage, AppError> {
     show_page(
         &state,
         page,
+        &user,
         id,
         ContactForm::default(),
         FieldErrors::default(),
@@ -183,17 +192,27 @@ async fn show(
     .await
 }
 
+const CONTACTS_SCOPED: &str =
+    "Only admins and members of this customer's escalation rooms can see or add its contacts.";
+
 async fn add_contact(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     page: Page,
     Path(id): Path<i64>,
     Form(form): Form<ContactForm>,
 ) -> Result<Response, AppError> {
+    // Checked before the form, and again in the transaction that writes.
+    if !model::contacts_visible(state.db.reader(), &user, id).await? {
+        return Err(AppError::Forbidden(CONTACTS_SCOPED.into()));
+    }
     let added = match form.parse() {
         Ok(contact) => {
             let mut tx = state.db.begin_write().await?;
             model::find(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+            if !model::contacts_visible(&mut *tx, &user, id).await? {
+                return Err(AppError::Forbidden(CONTACTS_SCOPED.into()));
+            }
             let added = model::insert_contact(&mut tx, id, &contact, state.clock.now()).await?;
             tx.commit().await?;
             added.ok_or_else(|| FieldErrors::single("email", DUPLICATE_CONTACT))
@@ -202,6 +221,6 @@ async fn add_contact(
     };
     match added {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
-        Err(errors) => invalid(show_page(&state, page, id, form, errors).await?),
+        Err(errors) => invalid(show_page(&state, page, &user, id, form, errors).await?),
     }
 }

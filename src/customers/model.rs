@@ -120,10 +120,43 @@ pub async fn contacts_of<'e>(
     .await
 }
 
-pub async fn all_contacts<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<Contact>> {
+/// Whether someone may read and add a customer's contacts: an admin, or a member of a room of
+/// that customer. (Anyone may see a customer's name, to open an escalation for it.)
+pub async fn contacts_visible<'e>(
+    db: impl Executor<'e, Database = Any>,
+    viewer: &crate::accounts::CurrentUser,
+    customer_id: i64,
+) -> sqlx::Result<bool> {
+    if viewer.is_admin {
+        return Ok(true);
+    }
+    let member: Option<i64> = sqlx::query_scalar(
+        "SELECT m.room_id FROM members m JOIN rooms r ON r.id = m.room_id \
+         WHERE m.user_id = $1 AND r.customer_id = $2 LIMIT 1",
+    )
+    .bind(viewer.id)
+    .bind(customer_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(member.is_some())
+}
+
+/// Every contact `viewer` may read: all for an admin, otherwise those of the customers of the
+/// viewer's rooms.
+pub async fn contacts_visible_to<'e>(
+    db: impl Executor<'e, Database = Any>,
+    viewer: &crate::accounts::CurrentUser,
+) -> sqlx::Result<Vec<Contact>> {
+    let scope = if viewer.is_admin {
+        ""
+    } else {
+        "WHERE customer_id IN (SELECT r.customer_id FROM members m JOIN rooms r ON r.id = m.room_id \
+         WHERE m.user_id = $1)"
+    };
     sqlx::query_as(&format!(
-        "SELECT {CONTACT_COLUMNS} ORDER BY customer_id, name, id"
+        "SELECT {CONTACT_COLUMNS} {scope} ORDER BY customer_id, name, id"
     ))
+    .bind(viewer.id)
     .fetch_all(db)
     .await
 }

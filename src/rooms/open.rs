@@ -85,7 +85,7 @@ async fn render(
 ) -> Result<NewRoomPage, AppError> {
     let mut conn = state.db.reader().acquire().await?;
     let customer_list = customers::list(&mut *conn).await?;
-    let contacts = customers::all_contacts(&mut *conn)
+    let contacts = customers::contacts_visible_to(&mut *conn, user)
         .await?
         .into_iter()
         .map(|contact| {
@@ -300,10 +300,11 @@ async fn open_room(
         Ok(customer) => customer,
         Err(errors) => return Ok(Err(errors)),
     };
-    let escalated_by = match resolve_contact(tx, &opening.escalated_by, &customer, now).await? {
-        Ok(contact) => contact,
-        Err(errors) => return Ok(Err(errors)),
-    };
+    let escalated_by =
+        match resolve_contact(tx, &opening.escalated_by, &customer, opener, now).await? {
+            Ok(contact) => contact,
+            Err(errors) => return Ok(Err(errors)),
+        };
     for user_id in opening.roles.members.keys() {
         if !user::find(&mut **tx, *user_id)
             .await?
@@ -392,13 +393,16 @@ async fn resolve_contact(
     tx: &mut AnyConnection,
     choice: &ContactChoice,
     customer: &Customer,
+    opener: &CurrentUser,
     now: Millis,
 ) -> Result<Stale<Option<Contact>>, AppError> {
     Ok(match choice {
         ContactChoice::Nobody => Ok(None),
         ContactChoice::Existing(id) => {
+            // Only a contact the opener may read can be picked (the form lists no others).
+            let visible = customers::contacts_visible(&mut *tx, opener, customer.id).await?;
             let contact = customers::find_contact(&mut *tx, *id).await?;
-            match contact.filter(|c| c.customer_id == customer.id) {
+            match contact.filter(|c| visible && c.customer_id == customer.id) {
                 Some(contact) => Ok(Some(contact)),
                 None => Err(FieldErrors::single(
                     "escalated_by",

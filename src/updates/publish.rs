@@ -158,6 +158,10 @@ async fn withdraw(
 ) -> Result<Redirect, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     require_pm(&change.viewer)?;
+    // Another room's update under this room's URL is not found, like everywhere else.
+    model::find(change.conn(), room_id, update_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !approvals::withdraw(change.conn(), SubjectKind::Update, update_id, user.id).await? {
         return Err(AppError::Conflict(
             "You had not aligned on this update.".into(),

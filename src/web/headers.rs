@@ -1,4 +1,6 @@
-//! Security headers on every response, error pages and static files included.
+//! Security headers on every response, error pages and static files included; and
+//! `Cache-Control: no-store` on every response that does not choose its own caching (only the
+//! static files do), so no page a person saw signed in stays in a browser's or proxy's cache.
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -25,5 +27,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in set {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }

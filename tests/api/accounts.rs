@@ -76,7 +76,7 @@ async fn an_invalid_setup_form_keeps_the_values_and_creates_nobody() {
     let html = response.text().await.unwrap();
     assert!(html.contains("value=\"Morgan Blake\""));
     assert!(html.contains("Enter an email address like name@example.com."));
-    assert!(html.contains("Use at least 10 characters."));
+    assert!(html.contains("Use at least 12 characters"));
     assert_eq!(app.user_count().await, 0);
     // The link was not used up by the failed attempt.
     assert_eq!(app.client().page(path_of(&link)).await.0, StatusCode::OK);
@@ -298,4 +298,41 @@ async fn the_user_read_with_the_session_is_never_stored_in_it() {
     assert!(data.contains("seen_at"), "the refresh was written: {data}");
     assert!(!data.contains("_user_at_load"), "{data}");
     assert!(!data.contains("dana@example.com"), "{data}");
+}
+
+#[tokio::test]
+async fn the_sign_in_throttle_holds_across_two_instances() {
+    let app = TestApp::spawn().await;
+    app.create_user("dana@example.com", "Dana", false).await;
+    let other = app.another_instance().await;
+    let (first, second) = (app.client(), other.client());
+    for client in [&first, &second, &first] {
+        let response = client.sign_in("dana@example.com", "wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let held = second.sign_in("dana@example.com", PASSWORD).await;
+    assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_setup_link_is_dead_once_any_account_exists() {
+    let app = TestApp::spawn().await;
+    let link = app
+        .setup_link
+        .clone()
+        .expect("an empty database prints a setup link");
+    let path = &link[link.find("/setup/").unwrap()..];
+    app.create_user("made-by-cli@example.com", "Made by the CLI", true)
+        .await;
+    let client = app.client();
+    assert_eq!(client.page(path).await.0, StatusCode::GONE);
+    let fields = [
+        ("name", "Mallory"),
+        ("email", "mallory@example.com"),
+        ("password", PASSWORD),
+        ("password_confirmation", PASSWORD),
+    ];
+    let used = client.post_form(path, &fields).await;
+    assert_eq!(used.status(), StatusCode::GONE);
+    assert_eq!(app.user_count().await, 1, "no administrator was created");
 }

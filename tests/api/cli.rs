@@ -255,3 +255,98 @@ async fn sigterm_stops_the_server_gracefully() {
     assert!(stdout.contains("/setup/"));
     assert!(stdout.contains("Accord stopped."));
 }
+
+/// Runs the binary as an unprivileged user, since permissions do not bind root: as `nobody`
+/// (through `runuser`, from a copy of the binary anyone may run) when the tests run as root.
+fn accord_unprivileged(envs: &[(&str, &std::path::Path)]) -> Output {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let copy_dir = tempfile::tempdir().unwrap();
+    let mut command = if root {
+        std::fs::set_permissions(copy_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = copy_dir.path().join("accord");
+        std::fs::copy(env!("CARGO_BIN_EXE_accord"), &copy).unwrap();
+        let mut command = Command::new("runuser");
+        command.args(["-u", "nobody", "--"]).arg(copy);
+        command
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_accord"))
+    };
+    command
+        .args(["user", "add", "--email", "a@example.com", "--name", "A"])
+        .env_remove("ACCORD_DATABASE_URL")
+        .env_remove("ACCORD_SMTP_URL");
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+/// A folder `nobody` (or the test user) may enter, and the user's own folder in it.
+fn shared_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn an_unwritable_data_directory_is_one_line_naming_accord_data_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = shared_dir();
+    let data = parent.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let output = accord_unprivileged(&[("ACCORD_DATA_DIR", &data)]);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("accord: ACCORD_DATA_DIR: "), "{stderr}");
+    assert!(stderr.contains("not writable"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes in redirected output"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_database_file_is_one_line_naming_accord_data_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = shared_dir();
+    let data = parent.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = data.join("accord.db");
+    std::fs::write(&file, b"").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let output = accord_unprivileged(&[("ACCORD_DATA_DIR", &data)]);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("accord: ACCORD_DATA_DIR: "), "{stderr}");
+    assert!(stderr.contains("accord.db is not writable"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_refused_postgresql_connection_says_connection_refused_at_once() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let output = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(["user", "add", "--email", "a@example.com", "--name", "A"])
+        .env(
+            "ACCORD_DATABASE_URL",
+            format!("postgres://accord@127.0.0.1:{port}/accord"),
+        )
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "accord: ACCORD_DATABASE_URL: cannot open the database: connection refused"
+    );
+}

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, count};
 
 #[tokio::test]
 async fn a_cross_site_post_is_refused_and_changes_nothing() {
@@ -201,4 +201,122 @@ async fn readiness_follows_the_database_going_away_and_coming_back() {
     crate::helpers::rename_database(&server, &hidden, &name).await;
     assert_eq!(client.page("/readyz").await.0, StatusCode::OK);
     assert!(client.is_signed_in().await);
+}
+
+#[tokio::test]
+async fn every_authenticated_page_says_no_store_and_static_files_keep_their_caching() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    for path in [
+        "/".to_owned(),
+        format!("/rooms/{room}"),
+        "/customers".to_owned(),
+        "/no-such-page".to_owned(),
+    ] {
+        let response = team.dana.0.get(&path).await;
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    let asset = team.dana.0.get("/static/style.css").await;
+    assert_ne!(asset.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn a_customers_contacts_are_only_for_admins_and_members_of_its_rooms() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    team.open_northwind().await;
+    let customer = count(&app, "SELECT id FROM customers").await;
+    let path = format!("/customers/{customer}");
+
+    let (status, page) = team.outsider.0.page(&path).await;
+    assert_eq!(status, StatusCode::OK, "the name is for everyone");
+    assert!(page.contains("Northwind Logistics"));
+    assert!(!page.contains("jordan@northwind.example") && !page.contains("Jordan Reyes"));
+    let (_, new_room) = team.outsider.0.page("/rooms/new").await;
+    assert!(
+        new_room.contains("Northwind Logistics"),
+        "anyone may pick the customer"
+    );
+    assert!(!new_room.contains("jordan@northwind.example"));
+    let added = team
+        .outsider
+        .0
+        .post_form(
+            &format!("{path}/contacts"),
+            &[("name", "Pat Sneaky"), ("email", "pat@northwind.example")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM contacts").await, 1);
+
+    // Picking a contact by id in the escalation form is refused too.
+    let jordan = count(&app, "SELECT id FROM contacts").await.to_string();
+    let outsider_id = team.outsider.1.to_string();
+    let customer_id = customer.to_string();
+    let fields = [
+        ("customer", customer_id.as_str()),
+        ("title", "Mine"),
+        ("problem", "Something."),
+        ("severity", "S3"),
+        ("escalated_by", jordan.as_str()),
+        ("my_kind", "pm"),
+        ("communicator", outsider_id.as_str()),
+    ];
+    let refused = team.outsider.0.post_form("/rooms/new", &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!refused.text().await.unwrap().contains("Jordan Reyes"));
+
+    let (_, member_view) = team.elena.0.page(&path).await;
+    assert!(member_view.contains("jordan@northwind.example"));
+    let (admin, _) = app.signed_in("morgan@example.com", "Morgan", true).await;
+    let (_, admin_view) = admin.page(&path).await;
+    assert!(admin_view.contains("jordan@northwind.example"));
+    let by_member = team
+        .dana
+        .0
+        .post_form(
+            &format!("{path}/contacts"),
+            &[("name", "Casey Ops"), ("email", "casey@northwind.example")],
+        )
+        .await;
+    assert_eq!(by_member.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn another_rooms_item_under_this_rooms_url_is_not_found_everywhere() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (here, draft) = app.room_with_draft(&team).await;
+    let customer = count(&app, "SELECT id FROM customers").await;
+    let there = team.open_another_for(customer).await;
+    let update = team
+        .dana
+        .0
+        .write_update(there, "on_track", "Elsewhere")
+        .await;
+    assert_eq!(update.status(), StatusCode::SEE_OTHER);
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    assert_eq!(
+        team.sam.0.align_update(there, update, 1).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let approvals = "SELECT COUNT(*) FROM approvals";
+    let before = count(&app, approvals).await;
+    for path in [
+        format!("/rooms/{here}/updates/{update}/approval/withdrawal"),
+        format!("/rooms/{here}/updates/{update}/approval"),
+        format!("/rooms/{here}/updates/{update}/publication"),
+        format!("/rooms/{there}/drafts/{draft}/approval/withdrawal"),
+        format!("/rooms/{there}/drafts/{draft}/approval"),
+        format!("/rooms/{there}/drafts/{draft}/delivery"),
+    ] {
+        let response = team.sam.0.post_form(&path, &[("revision", "1")]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        count(&app, approvals).await,
+        before,
+        "the alignments in the other room are untouched"
+    );
 }
