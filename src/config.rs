@@ -171,6 +171,12 @@ pub struct Settings {
     #[arg(long, hide = true, global = true, value_enum)]
     pub fault_pause_outbox_at: Option<OutboxStep>,
 
+    /// Test hook, hidden from `--help` and read from no environment variable: how often (in
+    /// milliseconds) the outbox worker looks for due messages without being woken, so a test can
+    /// tell a wake-up by LISTEN/NOTIFY from a poll.
+    #[arg(long, hide = true, global = true)]
+    pub outbox_poll_ms: Option<u64>,
+
     /// Benchmark hook, hidden from `--help` and read from no environment variable: serve
     /// `GET /bench/ceiling`, a fixed page of this many bytes, through the same middleware.
     #[arg(long, hide = true, global = true)]
@@ -195,6 +201,7 @@ pub enum OutboxStep {
 #[derive(Clone, Debug, Default)]
 pub struct Hooks {
     pub outbox_pause: Option<OutboxStep>,
+    pub outbox_poll: Option<Duration>,
     pub bench_ceiling_bytes: Option<usize>,
 }
 
@@ -541,6 +548,7 @@ impl Settings {
             smtp_timeouts,
             hooks: Hooks {
                 outbox_pause: self.fault_pause_outbox_at,
+                outbox_poll: self.outbox_poll_ms.map(Duration::from_millis),
                 bench_ceiling_bytes: self.bench_ceiling_bytes,
             },
         })

@@ -71,14 +71,6 @@ impl Mailer {
         }
     }
 
-    /// The longest one delivery to `recipients` addresses can take, every phase timing out.
-    pub fn longest_exchange(&self, recipients: usize) -> Duration {
-        match self {
-            Mailer::Smtp { client, .. } => client.longest_exchange(recipients),
-            Mailer::Local { .. } => LOCAL_WRITE_TIMEOUT,
-        }
-    }
-
     /// Delivers exact message bytes. `handover` runs just before the message data is handed
     /// over and says whether to go on. The outcome says whether retrying is safe.
     pub async fn deliver(

@@ -98,12 +98,6 @@ impl SmtpClient {
         })
     }
 
-    /// The longest one delivery can take when every phase runs to its timeout.
-    pub fn longest_exchange(&self, recipients: usize) -> Duration {
-        let commands = 6 + recipients as u32; // greeting+EHLO, STARTTLS+EHLO, AUTH, MAIL, RCPTs, DATA, data
-        self.timeouts.connect + self.timeouts.command * commands + self.timeouts.reply
-    }
-
     /// Delivers `raw` to the envelope. `handover` runs just before the DATA command and says
     /// whether to go on (the outbox's durable "about to hand over" mark); when it says no,
     /// nothing is sent.

@@ -51,6 +51,15 @@ pub async fn record(
     Ok(lost)
 }
 
+/// Extends the leases of every row `worker` is delivering.
+pub async fn renew_leases(state: &AppState, worker: &str, lease_ms: Millis) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    model::renew_leases(&mut tx, worker, now + lease_ms).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Durably marks claimed messages as about to be handed over; returns the ids still held.
 pub async fn mark_handing_over(
     state: &AppState,

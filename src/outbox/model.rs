@@ -262,6 +262,18 @@ pub async fn owner(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Own
     }))
 }
 
+/// Extends the lease of every row `worker` holds to `until`.
+pub async fn renew_leases(tx: &mut RoomTx, worker: &str, until: Millis) -> sqlx::Result<u64> {
+    let renewed = sqlx::query(
+        "UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2 AND state = 'sending'",
+    )
+    .bind(until)
+    .bind(worker)
+    .execute(&mut **tx)
+    .await?;
+    Ok(renewed.rows_affected())
+}
+
 /// Durably marks claimed rows as about to be handed to the mail server, each only if this
 /// worker still holds it; returns the ids still held (the others must not be sent).
 pub async fn mark_handing_over(

@@ -34,6 +34,8 @@ const CONCURRENCY: usize = 32;
 const BATCH_WINDOW: Duration = Duration::from_millis(5);
 /// How often a worker looks for due retries and expired leases without being woken.
 const TICK: Duration = Duration::from_millis(500);
+/// The pause before listening again after the LISTEN connection failed.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// The wake-up handle handlers use after committing a queued message, and the signal the worker
 /// gives each time it has recorded outcomes (so a caller can await delivery instead of polling).
@@ -72,9 +74,6 @@ pub fn retry_delay(attempts: i64, jitter: f64) -> Duration {
     let spread = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
     Duration::from_millis((base as f64 * spread) as u64)
 }
-
-/// Recipients per message the lease is long enough for, every SMTP phase running to its timeout.
-const LEASED_RECIPIENTS: usize = 20;
 
 /// What to record for a delivery outcome of a message of `kind` after `attempts` attempts.
 pub fn next_state(outcome: &Delivered, kind: MessageKind, attempts: i64) -> (OutboxState, String) {
@@ -115,10 +114,14 @@ fn random_unit() -> f64 {
 /// Runs until `stop` turns true, then finishes the deliveries in flight.
 pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool>) {
     let worker = format!("worker-{}", &crate::secrets::random_token()[..12]);
-    // Longer than any delivery can take, so a live worker never loses a lease.
-    let lease = state.mailer.longest_exchange(LEASED_RECIPIENTS).as_millis() as Millis + 5_000;
+    // Renewed every third of its length while deliveries run, so a live worker keeps its claims
+    // however long an exchange takes, and a dead one's are taken over soon.
+    let lease = state.config.smtp_timeouts.reply.as_millis() as Millis + 5_000;
+    let mut last_renewal = tokio::time::Instant::now();
     let marks = Marks::start(state.clone());
+    let tick = state.config.hooks.outbox_poll.unwrap_or(TICK);
     let mut listener = listen(&state).await;
+    let mut last_listen_attempt = tokio::time::Instant::now();
     let mut in_flight: JoinSet<Outcome> = JoinSet::new();
     let mut last_expiry = tokio::time::Instant::now() - TICK;
     maybe_pause(&state, OutboxStep::BeforeClaim).await;
@@ -133,6 +136,12 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
                 tracing::warn!(error = %error, "outbox: could not expire leases");
             }
         }
+        if !in_flight.is_empty() && last_renewal.elapsed().as_millis() as Millis >= lease / 3 {
+            last_renewal = tokio::time::Instant::now();
+            if let Err(error) = effects::renew_leases(&state, &worker, lease).await {
+                tracing::warn!(error = %error, "outbox: could not renew leases");
+            }
+        }
         let room = CONCURRENCY - in_flight.len();
         if room > 0 {
             match effects::claim(&state, &worker, lease, room as i64).await {
@@ -144,10 +153,23 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
                 Err(error) => tracing::warn!(error = %error, "outbox: claim failed"),
             }
         }
+        if listener.is_none()
+            && state.db.backend() == Backend::Postgres
+            && last_listen_attempt.elapsed() >= LISTEN_RETRY
+        {
+            last_listen_attempt = tokio::time::Instant::now();
+            listener = listen(&state).await;
+        }
         let listened = async {
             match listener.as_mut() {
                 Some(listener) => {
-                    let _ = listener.recv().await;
+                    // The listener reconnects (and listens again) on the next call after a
+                    // lost connection; notifications sent meanwhile are lost, so the loop claims
+                    // again after every error, a moment later rather than in a tight loop.
+                    if let Err(error) = listener.recv().await {
+                        tracing::warn!(error = %error, "outbox: LISTEN connection lost; reconnecting");
+                        tokio::time::sleep(LISTEN_RETRY).await;
+                    }
                 }
                 None => std::future::pending().await,
             }
@@ -157,7 +179,7 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
             () = wakeup.notify.notified() => {}
             () = listened => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => finished.extend(done.ok()),
-            () = tokio::time::sleep(TICK) => {}
+            () = tokio::time::sleep(tick) => {}
             _ = stop.changed() => {}
         }
         if !finished.is_empty() && !in_flight.is_empty() {

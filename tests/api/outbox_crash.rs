@@ -21,21 +21,33 @@ fn free_port() -> u16 {
 
 /// Starts the release-like binary on `data`, optionally paused at an outbox step.
 async fn start(data: &TestData, smtp_url: &str, pause_at: Option<&str>) -> (Child, String) {
+    let mut args = vec!["serve".to_owned()];
+    if let Some(step) = pause_at {
+        args.extend(["--fault-pause-outbox-at".into(), step.into()]);
+    }
+    start_with(&data.database_url, data.dir.path(), smtp_url, &args).await
+}
+
+/// Starts the binary on a database with these command-line arguments.
+async fn start_with(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    smtp_url: &str,
+    args: &[String],
+) -> (Child, String) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut command = Command::new(env!("CARGO_BIN_EXE_accord"));
     command
-        .env("ACCORD_DATA_DIR", data.dir.path())
-        .env("ACCORD_DATABASE_URL", &data.database_url)
+        .env("ACCORD_DATA_DIR", data_dir)
+        .env("ACCORD_DATABASE_URL", database_url)
         .env("ACCORD_BIND", format!("127.0.0.1:{port}"))
         .env("ACCORD_BASE_URL", &base)
         .env("ACCORD_SMTP_URL", smtp_url)
         .env("ACCORD_SMTP_TIMEOUT_SECS", "2")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(step) = pause_at {
-        command.args(["serve", "--fault-pause-outbox-at", step]);
-    }
+        .stderr(Stdio::null())
+        .args(args);
     let child = command.spawn().unwrap();
     let http = reqwest::Client::new();
     eventually("the binary to serve", || {
@@ -323,4 +335,155 @@ async fn a_claim_by_another_instance_shows_on_a_room_page_this_instance_already_
     kill_hard(&mut serving);
     // Killed mid-claim on purpose: the row stays `sending` until a lease expires.
     app.expect_undelivered_mail();
+}
+
+/// Queues an invitation (a kind a person resolves when its delivery is unknown) straight into
+/// the outbox, as another instance would; returns its id.
+async fn queue_invitation(database_url: &str, app: &TestApp, to: &str) -> i64 {
+    let db = accord::db::Db::connect(database_url).await.unwrap();
+    let message = lettre::Message::builder()
+        .from(app.config.mail_from.clone())
+        .to(to.parse().unwrap())
+        .subject("You are invited to Accord")
+        .message_id(Some(accord::mail::message_id(&app.config)))
+        .header(ContentType::TEXT_PLAIN)
+        .body("Set your password.".to_owned())
+        .unwrap();
+    let outgoing = Outgoing {
+        kind: MessageKind::Invitation,
+        ..Outgoing::notification(message)
+    };
+    let mut tx = db.begin_write().await.unwrap();
+    let id = outbox::enqueue(&mut tx, db.backend(), &outgoing, app.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
+    id
+}
+
+async fn state_of(app: &TestApp, id: i64) -> String {
+    let db = app.db().await;
+    let state: String = sqlx::query_scalar("SELECT state FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    db.close().await;
+    state
+}
+
+/// Waits (at most `seconds`) for a row to reach `state`: for what another process decides after
+/// its lease runs out.
+async fn until_state(app: &TestApp, id: i64, state: &str, seconds: u64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while state_of(app, id).await != state {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "message {id} never became {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_one_killed_mid_delivery_the_survivor_retries_or_marks_unknown_by_phase() {
+    let mut app = TestApp::spawn().await;
+    app.stop().await;
+    let (url, dir, smtp) = (
+        app.data.database_url.clone(),
+        app.data.dir.path().to_owned(),
+        app.smtp.url(),
+    );
+    // Short SMTP timeouts keep the lease (every phase's timeout added up) short.
+    let timeouts = [
+        "--smtp-connect-timeout-secs",
+        "1",
+        "--smtp-command-timeout-secs",
+        "1",
+    ]
+    .map(String::from);
+    let paused_at = |step: &str| {
+        let mut args = vec![
+            "serve".to_owned(),
+            "--fault-pause-outbox-at".into(),
+            step.into(),
+        ];
+        args.extend(timeouts.clone());
+        args
+    };
+    let mut args = vec!["serve".to_owned()];
+    args.extend(timeouts.clone());
+
+    // Killed after claiming, before the handing-over mark, while another instance runs.
+    let (mut claimed, _) = start_with(&url, &dir, &smtp, &paused_at("claimed")).await;
+    let never_handed = queue_invitation(&url, &app, "first@example.com").await;
+    eventually("the first claim", || async {
+        state_of(&app, never_handed).await == "sending"
+    })
+    .await;
+    let (mut survivor, _) = start_with(&url, &dir, &smtp, &args).await;
+    kill_hard(&mut claimed);
+    until_state(&app, never_handed, "sent", 60).await;
+    assert_eq!(
+        app.smtp.messages_to("first@example.com").len(),
+        1,
+        "retried, delivered once"
+    );
+    kill_hard(&mut survivor);
+
+    // Killed after the mark, while another instance runs.
+    let (mut handing, _) = start_with(&url, &dir, &smtp, &paused_at("handed_over")).await;
+    let handed = queue_invitation(&url, &app, "second@example.com").await;
+    eventually("the handing-over mark", || async {
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM outbox WHERE id = {handed} AND handed_over_at IS NOT NULL"
+            ),
+        )
+        .await
+            == 1
+    })
+    .await;
+    let (mut survivor, _) = start_with(&url, &dir, &smtp, &args).await;
+    kill_hard(&mut handing);
+    until_state(&app, handed, "unknown", 60).await;
+    assert!(
+        app.smtp.messages_to("second@example.com").is_empty(),
+        "never sent again by itself"
+    );
+    kill_hard(&mut survivor);
+}
+
+#[tokio::test]
+async fn after_a_postgresql_restart_a_queued_message_wakes_the_worker_through_listen_at_once() {
+    if std::env::var_os("ACCORD_TEST_POSTGRES_URL").is_none() {
+        return; // a PostgreSQL-only behaviour, run in the PostgreSQL pass
+    }
+    let server = crate::helpers::PrivatePostgres::start();
+    let mut app = TestApp::spawn().await;
+    app.stop().await;
+    let url = server.url();
+    // The worker polls once a minute: only LISTEN/NOTIFY can deliver within the test.
+    let args = ["serve", "--outbox-poll-ms", "60000"].map(String::from);
+    let (mut worker, _) = start_with(&url, app.data.dir.path(), &app.smtp.url(), &args).await;
+    server.restart();
+    eventually("the LISTEN connection to be back", || async {
+        let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await else {
+            return false;
+        };
+        let listening: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%accord_outbox%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or(0);
+        sqlx::Connection::close(conn).await.ok();
+        listening == 1
+    })
+    .await;
+    queue_invitation(&url, &app, "after-restart@example.com").await;
+    app.smtp.wait_for_to("after-restart@example.com", 1).await;
+    kill_hard(&mut worker);
 }
