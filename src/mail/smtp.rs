@@ -141,7 +141,11 @@ impl SmtpClient {
     ) -> Stop {
         let command = self.timeouts.command;
         let connection = &mut open.connection;
-        let mail = Mail::new(envelope.from().cloned(), mail_parameters(connection, raw));
+        let parameters = match mail_parameters(connection, envelope, raw) {
+            Ok(parameters) => parameters,
+            Err(outcome) => return Stop::Outcome(outcome),
+        };
+        let mail = Mail::new(envelope.from().cloned(), parameters);
         match within(command, "MAIL FROM", connection.command(mail)).await {
             Ok(_) => {}
             Err(Failure::Smtp(error)) if error.status().is_none() => return Stop::Stale,
@@ -382,17 +386,37 @@ fn classify(error: &lettre::transport::smtp::Error) -> Delivered {
     }
 }
 
-/// The options MAIL FROM needs for this message (as lettre's own `send` does).
-fn mail_parameters(connection: &AsyncSmtpConnection, raw: &[u8]) -> Vec<MailParameter> {
-    let eight_bit = !raw.is_ascii()
-        && connection
-            .server_info()
-            .supports_feature(Extension::EightBitMime);
-    if eight_bit {
-        vec![MailParameter::Body(MailBodyParameter::EightBitMime)]
-    } else {
-        Vec::new()
+/// The options MAIL FROM needs for this message, as lettre's own `send` chooses them; a message
+/// the server cannot take as it is fails for good before anything is handed over.
+fn mail_parameters(
+    connection: &AsyncSmtpConnection,
+    envelope: &Envelope,
+    raw: &[u8],
+) -> Result<Vec<MailParameter>, Delivered> {
+    let server = connection.server_info();
+    let mut parameters = Vec::new();
+    let non_ascii = envelope
+        .to()
+        .iter()
+        .chain(envelope.from())
+        .any(|address| !AsRef::<str>::as_ref(address).is_ascii());
+    if non_ascii {
+        if !server.supports_feature(Extension::SmtpUtfEight) {
+            return Err(Delivered::Permanent(
+                "An address has non-ASCII characters and the mail server does not support SMTPUTF8.".into(),
+            ));
+        }
+        parameters.push(MailParameter::SmtpUtfEight);
     }
+    if !raw.is_ascii() {
+        if !server.supports_feature(Extension::EightBitMime) {
+            return Err(Delivered::Permanent(
+                "The message has 8-bit text and the mail server does not support 8BITMIME.".into(),
+            ));
+        }
+        parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    Ok(parameters)
 }
 
 /// An error with its causes, in one line.
@@ -566,5 +590,38 @@ where
 {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
         Ok(self.peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_is_complete_only_at_the_first_read_after_arming() {
+        let handover = Handover::default();
+        handover.on_read(); // the replies before DATA
+        assert!(!handover.is_complete());
+        handover.arm();
+        assert!(!handover.is_complete());
+        handover.on_read();
+        assert!(handover.is_complete());
+        handover.arm(); // the next message on the same connection
+        assert!(!handover.is_complete());
+    }
+
+    #[test]
+    fn a_certificate_refusal_is_found_inside_an_io_error() {
+        let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let io = io::Error::new(io::ErrorKind::InvalidData, refused);
+        assert!(matches!(
+            tls_failure("relay:465", &io),
+            Delivered::Permanent(why) if why.contains("ACCORD_SMTP_CA_FILE")
+        ));
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        assert!(matches!(
+            tls_failure("relay:465", &reset),
+            Delivered::Transient(_)
+        ));
     }
 }

@@ -487,3 +487,33 @@ async fn after_a_postgresql_restart_a_queued_message_wakes_the_worker_through_li
     app.smtp.wait_for_to("after-restart@example.com", 1).await;
     kill_hard(&mut worker);
 }
+
+#[tokio::test]
+async fn a_delivery_slower_than_its_lease_keeps_the_claim_and_is_sent_once() {
+    let mut app = TestApp::spawn().await;
+    app.stop().await;
+    let (url, dir, smtp) = (
+        app.data.database_url.clone(),
+        app.data.dir.path().to_owned(),
+        app.smtp.url(),
+    );
+    // The lease is the 2 s reply timeout plus 5 s; EHLO, MAIL, RCPT and DATA at 2.5 s each take
+    // 10 s. Only renewing the lease keeps the claim (an expired one would be claimed again).
+    app.smtp.set_delay(std::time::Duration::from_millis(2500));
+    app.smtp.set_mode(crate::smtp::Mode::SlowCommands);
+    let id = queue_invitation(&url, &app, "patient@example.com").await;
+    let args = ["serve", "--smtp-command-timeout-secs", "10"].map(String::from);
+    let (mut worker, _) = start_with(&url, &dir, &smtp, &args).await;
+    until_state(&app, id, "sent", 40).await;
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT attempts FROM outbox WHERE id = {id}")
+        )
+        .await,
+        1,
+        "claimed once"
+    );
+    assert_eq!(app.smtp.messages_to("patient@example.com").len(), 1);
+    kill_hard(&mut worker);
+}
