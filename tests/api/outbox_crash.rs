@@ -386,34 +386,27 @@ async fn until_state(app: &TestApp, id: i64, state: &str, seconds: u64) {
     }
 }
 
-#[tokio::test]
-async fn two_instances_one_killed_mid_delivery_the_survivor_retries_or_marks_unknown_by_phase() {
+/// A fresh database and SMTP listener with the in-process server stopped, for binaries to share:
+/// the app, the database URL, the data folder and the SMTP URL.
+async fn stopped_app() -> (TestApp, String, std::path::PathBuf, String) {
     let mut app = TestApp::spawn().await;
     app.stop().await;
-    let (url, dir, smtp) = (
-        app.data.database_url.clone(),
-        app.data.dir.path().to_owned(),
-        app.smtp.url(),
-    );
-    // Short SMTP timeouts keep the lease (every phase's timeout added up) short.
-    let timeouts = [
-        "--smtp-connect-timeout-secs",
-        "1",
-        "--smtp-command-timeout-secs",
-        "1",
-    ]
-    .map(String::from);
+    let url = app.data.database_url.clone();
+    let dir = app.data.dir.path().to_owned();
+    let smtp = app.smtp.url();
+    (app, url, dir, smtp)
+}
+
+#[tokio::test]
+async fn two_instances_one_killed_mid_delivery_the_survivor_retries_or_marks_unknown_by_phase() {
+    let (app, url, dir, smtp) = stopped_app().await;
+    // The lease is the reply timeout (2 s here, set by `start_with`) plus 5 s.
     let paused_at = |step: &str| {
-        let mut args = vec![
-            "serve".to_owned(),
-            "--fault-pause-outbox-at".into(),
-            step.into(),
-        ];
-        args.extend(timeouts.clone());
-        args
+        ["serve", "--fault-pause-outbox-at", step]
+            .map(String::from)
+            .to_vec()
     };
-    let mut args = vec!["serve".to_owned()];
-    args.extend(timeouts.clone());
+    let args = vec!["serve".to_owned()];
 
     // Killed after claiming, before the handing-over mark, while another instance runs.
     let (mut claimed, _) = start_with(&url, &dir, &smtp, &paused_at("claimed")).await;
@@ -490,13 +483,7 @@ async fn after_a_postgresql_restart_a_queued_message_wakes_the_worker_through_li
 
 #[tokio::test]
 async fn a_delivery_slower_than_its_lease_keeps_the_claim_and_is_sent_once() {
-    let mut app = TestApp::spawn().await;
-    app.stop().await;
-    let (url, dir, smtp) = (
-        app.data.database_url.clone(),
-        app.data.dir.path().to_owned(),
-        app.smtp.url(),
-    );
+    let (app, url, dir, smtp) = stopped_app().await;
     // The lease is the 2 s reply timeout plus 5 s; EHLO, MAIL, RCPT and DATA at 2.5 s each take
     // 10 s. Only renewing the lease keeps the claim (an expired one would be claimed again).
     app.smtp.set_delay(std::time::Duration::from_millis(2500));
