@@ -228,7 +228,7 @@ async fn sigterm_stops_the_server_gracefully() {
         .env("ACCORD_DATABASE_URL", &data.database_url)
         .env("ACCORD_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let client = Client {
@@ -254,6 +254,10 @@ async fn sigterm_stops_the_server_gracefully() {
     assert!(stdout.contains("Accord is running at"));
     assert!(stdout.contains("/setup/"));
     assert!(stdout.contains("Accord stopped."));
+    // The request log went to a pipe, not a terminal: plain text, no colour codes.
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("INFO"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
 }
 
 /// Runs the binary as an unprivileged user, since permissions do not bind root: as `nobody`
