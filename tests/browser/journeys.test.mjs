@@ -244,6 +244,27 @@ test('admin pages and sign-in are accessible', async () => {
   await shoot(anonymous, 'sign-in');
 });
 
+test('an admin decides about an invitation whose delivery is unknown', async () => {
+  const morgan = await as(MORGAN);
+  await visit(morgan, '/admin/users');
+  await morgan.getByLabel('Name', { exact: true }).fill('Sol Silent');
+  await morgan.getByLabel('Email', { exact: true }).fill('silent.sol@example.com');
+  await morgan.getByRole('button', { name: 'Send invitation' }).click();
+  await morgan.getByText('Invitation to Sol Silent is on its way.').waitFor();
+  let unknown = false;
+  for (let i = 0; i < 50 && !unknown; i++) {
+    await morgan.goto(`${app.base}/admin/mail`);
+    unknown = (await morgan.getByText('Handed over, no answer').count()) > 0;
+    if (!unknown) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.ok(unknown, 'the invitation became "delivery unknown"');
+  await visit(morgan, '/admin/mail');
+  await shoot(morgan, 'admin-mail-unknown');
+  await morgan.getByRole('button', { name: /^Mark delivered ?: You are invited to Accord to silent\.sol@example\.com/ }).click();
+  await morgan.getByText(/Decided by Morgan Blake/).waitFor();
+  assert.equal(app.smtp.to('silent.sol@example.com').length, 1, 'nothing was sent again');
+});
+
 test('without JavaScript: open an escalation, align and send', async () => {
   const options = { javaScriptEnabled: false };
   const lee = await signIn(app, LEE, options);
