@@ -22,6 +22,7 @@ async fn an_invitation_reaches_the_smtp_listener_with_a_link_that_works_once() {
     assert!(users.contains("Invited"));
 
     let mail = app.smtp.wait_for(1).await;
+    app.outbox_settled().await;
     assert_eq!(mail[0].to, ["<sam@example.com>"]);
     let (_, outbox) = admin.page("/admin/mail").await;
     assert!(outbox.contains("You are invited to Accord"));
@@ -95,6 +96,7 @@ async fn an_invitation_link_expires() {
     let link = app.smtp.wait_for(1).await[0]
         .link_starting(&format!("{}/password/", app.address))
         .unwrap();
+    app.outbox_settled().await;
     app.clock
         .advance(std::time::Duration::from_secs(8 * 24 * 3600));
     let (status, _) = app.client().page(&link[app.address.len()..]).await;

@@ -49,6 +49,7 @@ async fn publishing_is_refused_until_every_pm_aligned_and_then_tells_leadership(
     assert!(page.contains("Forecast needed before January"));
     assert!(page.contains("At risk"));
     let mail = app.smtp.wait_for_to("elena@example.com", 1).await;
+    app.outbox_settled().await;
     assert!(
         mail[0]
             .text()
