@@ -149,5 +149,15 @@ export async function shoot(page, name) {
   await page.screenshot({ path: join(shotDir, `${name}-laptop.png`), fullPage: true });
   await page.setViewportSize({ width: 360, height: 800 });
   await page.screenshot({ path: join(shotDir, `${name}-phone.png`), fullPage: true });
+  // Nothing scrolls sideways on a phone: wide tables scroll inside their own region or fold.
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (width > 360) {
+    // Name the elements that stick out, to find the culprit from the CI log alone.
+    const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > 361)
+      .slice(0, 8)
+      .map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`));
+    throw new Error(`${page.url()} is ${width} px wide at 360 px: ${wide.join(', ')}`);
+  }
   await page.setViewportSize(viewport);
 }
