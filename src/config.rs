@@ -13,6 +13,7 @@ use lettre::message::Mailbox;
 use url::Url;
 
 use crate::db::Backend;
+use crate::web::time::Zone;
 
 /// Accord coordinates customer escalations so the customer hears one voice.
 #[derive(Parser, Debug)]
@@ -162,6 +163,15 @@ pub struct Settings {
     )]
     pub contact_touch_limit: String,
 
+    /// IANA time zone for people who have not chosen theirs, e.g. Europe/Berlin.
+    #[arg(
+        long,
+        env = "ACCORD_DEFAULT_TIME_ZONE",
+        default_value = "UTC",
+        global = true
+    )]
+    pub default_time_zone: String,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. info or accord=debug.
     #[arg(long, env = "ACCORD_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -242,6 +252,8 @@ pub struct Config {
     pub session_max: Duration,
     pub contact_touch_limit: i64,
     pub smtp_timeouts: SmtpTimeouts,
+    /// The zone of people who have not chosen theirs.
+    pub default_zone: Zone,
     pub hooks: Hooks,
 }
 
@@ -531,6 +543,15 @@ impl Settings {
             )?,
             reply: positive("ACCORD_SMTP_TIMEOUT_SECS", &self.smtp_timeout_secs, 1)?,
         };
+        let default_zone = Zone::parse(&self.default_time_zone).ok_or_else(|| {
+            invalid(
+                "ACCORD_DEFAULT_TIME_ZONE",
+                format!(
+                    "{:?} is not an IANA time zone like Europe/Berlin or America/Chicago",
+                    self.default_time_zone
+                ),
+            )
+        })?;
         Ok(Config {
             data_dir: self.data_dir.clone(),
             explicit_database_url: !matches!(
@@ -546,6 +567,7 @@ impl Settings {
             session_max,
             contact_touch_limit,
             smtp_timeouts,
+            default_zone,
             hooks: Hooks {
                 outbox_pause: self.fault_pause_outbox_at,
                 outbox_poll: self.outbox_poll_ms.map(Duration::from_millis),
@@ -601,12 +623,13 @@ mod tests {
         assert!(config.database_url.as_str().contains("accord-data"));
         assert!(config.smtp.is_none());
         assert!(!config.secure_cookies());
+        assert_eq!(config.default_zone, Zone::UTC);
     }
 
     #[test]
     fn each_bad_value_names_its_variable() {
         type Spoil = fn(&mut Settings);
-        let cases: [(Spoil, &str); 6] = [
+        let cases: [(Spoil, &str); 7] = [
             (
                 |s| s.database_url = Some("mysql://x".into()),
                 "ACCORD_DATABASE_URL",
@@ -621,6 +644,10 @@ mod tests {
             (
                 |s| s.session_idle_minutes = "0".into(),
                 "ACCORD_SESSION_IDLE_MINUTES",
+            ),
+            (
+                |s| s.default_time_zone = "CET+1".into(),
+                "ACCORD_DEFAULT_TIME_ZONE",
             ),
         ];
         for (spoil, variable) in cases {

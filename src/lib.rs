@@ -18,6 +18,7 @@ pub mod emails;
 pub mod error;
 pub mod mail;
 pub mod members;
+pub mod needs;
 pub mod outbox;
 pub mod outreach;
 pub mod questions;

@@ -29,6 +29,8 @@ pub struct CurrentUser {
     pub name: String,
     pub email: String,
     pub is_admin: bool,
+    /// The IANA zone they chose (`None`: the instance default).
+    pub time_zone: Option<String>,
 }
 
 /// The session user's row as it was when the session was read.
@@ -39,6 +41,8 @@ pub struct UserAtLoad {
     pub email: String,
     pub is_admin: bool,
     pub is_active: bool,
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 impl From<&User> for UserAtLoad {
@@ -49,6 +53,7 @@ impl From<&User> for UserAtLoad {
             email: user.email.clone(),
             is_admin: user.is_admin(),
             is_active: user.is_active(),
+            time_zone: user.time_zone.clone(),
         }
     }
 }
@@ -60,6 +65,7 @@ impl From<UserAtLoad> for CurrentUser {
             name: user.name,
             email: user.email,
             is_admin: user.is_admin,
+            time_zone: user.time_zone,
         }
     }
 }

@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 pub mod password;
 mod set_password;
+pub mod settings;
 mod setup;
 mod sign_in;
 pub mod throttle;
@@ -22,4 +23,5 @@ pub fn router() -> Router<AppState> {
         .merge(setup::router())
         .merge(set_password::router())
         .merge(admin::router())
+        .merge(settings::router())
 }

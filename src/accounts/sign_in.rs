@@ -13,11 +13,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{auth, password, throttle, user};
+use super::{auth, password, settings, throttle, user};
 use crate::AppState;
 use crate::error::AppError;
 use crate::web::forms::Form;
-use crate::web::page::Page;
+use crate::web::page::{Page, flash};
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,6 +39,9 @@ struct SignInPage {
 struct SignInForm {
     email: String,
     password: String,
+    /// The browser's IANA zone (filled by `static/accord.js`), adopted when the person has not
+    /// chosen one yet.
+    browser_time_zone: String,
 }
 
 async fn show(page: Page) -> Response {
@@ -76,6 +80,17 @@ async fn submit(
             throttle::forget_account(&state.db, &keys).await?;
             auth::start_session(&session, &account, now).await?;
             tracing::info!(user.id = account.id, "signed in");
+            let browser_zone = Zone::parse(&form.browser_time_zone);
+            if let (None, Some(zone)) = (&account.time_zone, browser_zone) {
+                settings::set_time_zone(state.db.writer(), account.id, zone).await?;
+                flash(
+                    &session,
+                    format!(
+                        "Times are shown in {zone}, your browser's time zone. Change it in Your settings."
+                    ),
+                )
+                .await?;
+            }
             Ok(Redirect::to("/").into_response())
         }
         None => {

@@ -14,6 +14,7 @@ pub struct User {
     is_admin: i64,
     is_active: i64,
     pub created_at: Millis,
+    pub time_zone: Option<String>,
 }
 
 impl User {
@@ -80,7 +81,7 @@ pub struct NewUser<'a> {
 }
 
 const COLUMNS: &str =
-    "id, email, name, title, password_hash, is_admin, is_active, created_at FROM users";
+    "id, email, name, title, password_hash, is_admin, is_active, created_at, time_zone FROM users";
 
 pub async fn find<'e>(
     db: impl Executor<'e, Database = Any>,

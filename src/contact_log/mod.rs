@@ -25,7 +25,7 @@ use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
 use crate::web::forms::{FieldErrors, Form, invalid, required_text};
 use crate::web::page::{Page, flash};
-use crate::web::time;
+use crate::web::time::Zone;
 use model::{NewTouch, activity, insert};
 use rules::{Channel, ContactActivity};
 
@@ -70,7 +70,7 @@ async fn new_page(
     let (room, viewer) = read_room(&mut conn, room_id, user).await?;
     check(&viewer, &room, Action::Contribute)?;
     let form = form.unwrap_or_else(|| TouchForm {
-        touched_at: time::to_input(now),
+        touched_at: page.zone.to_input(now),
         ..TouchForm::default()
     });
     Ok(NewPage {
@@ -103,10 +103,12 @@ struct Logged<'a> {
 }
 
 impl TouchForm {
-    /// Checks the form; the contact must be one of the customer's (`activity`).
+    /// Checks the form; the contact must be one of the customer's (`activity`), and the time is
+    /// read in `zone`.
     fn parse<'a>(
         &self,
         activity: &'a [(Contact, ContactActivity)],
+        zone: Zone,
     ) -> Result<Logged<'a>, FieldErrors> {
         let mut errors = FieldErrors::default();
         let contact = activity
@@ -122,7 +124,7 @@ impl TouchForm {
             "summary",
             required_text(&self.summary, 2000, "Say what was discussed."),
         );
-        let touched_at = errors.check("touched_at", time::parse_input(&self.touched_at));
+        let touched_at = errors.check("touched_at", zone.parse_input(&self.touched_at));
         errors.finish(|| {
             Some(Logged {
                 contact: contact?,
@@ -145,7 +147,7 @@ async fn create(
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let (customer_id, now) = (change.room.customer_id, change.now);
     let activity = activity(change.conn(), customer_id, now).await?;
-    let logged = match form.parse(&activity) {
+    let logged = match form.parse(&activity, page.zone) {
         Ok(logged) => logged,
         Err(errors) => {
             drop(change);

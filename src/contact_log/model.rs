@@ -17,7 +17,7 @@ pub async fn activity(
     // One round trip: each contact, with its touches of the last week (none: one row of NULLs).
     let rows = sqlx::query(
         "SELECT c.id, c.customer_id, c.name, c.email, c.title, \
-         t.touched_at, t.by_user_id, u.name, t.channel FROM contacts c \
+         t.touched_at, t.by_user_id, u.name, t.channel, c.time_zone FROM contacts c \
          LEFT JOIN contact_touches t ON t.contact_id = c.id AND t.touched_at >= $2 \
          LEFT JOIN users u ON u.id = t.by_user_id \
          WHERE c.customer_id = $1 ORDER BY c.name, c.id, t.touched_at DESC",
@@ -36,6 +36,7 @@ pub async fn activity(
                 name: row.try_get(2)?,
                 email: row.try_get(3)?,
                 title: row.try_get(4)?,
+                time_zone: row.try_get(9)?,
             };
             out.push((
                 contact,

@@ -17,6 +17,7 @@ use crate::accounts::user::EmailAddress;
 use crate::error::AppError;
 use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
+use crate::web::time::Zone;
 use model::{Contact, Customer, NewContact, parse_domain};
 
 pub fn router() -> Router<AppState> {
@@ -110,27 +111,35 @@ struct ShowPage {
     errors: FieldErrors,
 }
 
+impl ShowPage {
+    fn zones(&self) -> impl Iterator<Item = Zone> {
+        Zone::all()
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ContactForm {
     pub name: String,
     pub email: String,
     pub title: String,
+    /// Optional IANA zone; empty when unknown.
+    pub time_zone: String,
 }
 
 impl ContactForm {
     pub fn parse(&self) -> Result<NewContact, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let contact = self.parse_into(&mut errors, ["name", "email", "title"]);
+        let contact = self.parse_into(&mut errors, ["name", "email", "title", "time_zone"]);
         errors.finish(|| contact)
     }
 
     /// The contact as part of a larger form, its messages under that form's `fields` (name,
-    /// email, title).
+    /// email, title, time zone).
     pub fn parse_into(
         &self,
         errors: &mut FieldErrors,
-        fields: [&'static str; 3],
+        fields: [&'static str; 4],
     ) -> Option<NewContact> {
         let name = errors.check(
             fields[0],
@@ -138,11 +147,23 @@ impl ContactForm {
         );
         let email = errors.check(fields[1], EmailAddress::parse(&self.email));
         let title = errors.check(fields[2], optional_text(&self.title, 120));
+        let time_zone = errors.check(fields[3], contact_zone(&self.time_zone));
         Some(NewContact {
             name: name?,
             email: email?,
             title: title?,
+            time_zone: time_zone?,
         })
+    }
+}
+
+/// A contact's zone: empty when unknown, else an IANA name.
+fn contact_zone(raw: &str) -> Result<Option<Zone>, &'static str> {
+    match raw.trim() {
+        "" => Ok(None),
+        name => Zone::parse(name)
+            .map(Some)
+            .ok_or("Choose a time zone from the list, like America/Chicago, or leave it empty."),
     }
 }
 

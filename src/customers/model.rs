@@ -5,6 +5,7 @@ use sqlx::{Any, AnyConnection, Executor};
 
 use crate::accounts::user::EmailAddress;
 use crate::clock::Millis;
+use crate::web::time::Zone;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Customer {
@@ -20,9 +21,16 @@ pub struct Contact {
     pub name: String,
     pub email: String,
     pub title: String,
+    /// The contact's IANA zone; empty when unknown.
+    pub time_zone: String,
 }
 
 impl Contact {
+    /// The contact's zone, when known.
+    pub fn zone(&self) -> Option<Zone> {
+        Zone::parse(&self.time_zone)
+    }
+
     /// "Jordan Reyes (IT director)".
     pub fn label(&self) -> String {
         match self.title.is_empty() {
@@ -54,6 +62,7 @@ pub struct NewContact {
     pub name: String,
     pub email: EmailAddress,
     pub title: String,
+    pub time_zone: Option<Zone>,
 }
 
 pub async fn list<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<Customer>> {
@@ -106,7 +115,7 @@ pub async fn insert(
     .await
 }
 
-const CONTACT_COLUMNS: &str = "id, customer_id, name, email, title FROM contacts";
+const CONTACT_COLUMNS: &str = "id, customer_id, name, email, title, time_zone FROM contacts";
 
 pub async fn contacts_of<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -179,13 +188,14 @@ pub async fn insert_contact(
     now: Millis,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "INSERT INTO contacts (customer_id, name, email, title, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING id",
+        "INSERT INTO contacts (customer_id, name, email, title, time_zone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING RETURNING id",
     )
     .bind(customer_id)
     .bind(&contact.name)
     .bind(contact.email.as_str())
     .bind(&contact.title)
+    .bind(contact.time_zone.map_or("", |z| z.name()))
     .bind(now)
     .fetch_optional(tx)
     .await

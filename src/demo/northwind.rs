@@ -22,6 +22,7 @@ use crate::rooms::model::{NewRoom, Severity};
 use crate::timeline;
 use crate::updates::model::{self as updates, OverallStatus};
 use crate::updates::snapshot::Snapshot;
+use crate::web::time::Zone;
 use crate::workstreams::model::{self as workstreams, WorkstreamFields, WorkstreamStatus};
 
 const HOUR: Millis = 3600 * 1000;
@@ -58,6 +59,8 @@ fn contact(name: &str, email: &str, title: &str) -> anyhow::Result<NewContact> {
         name: name.to_owned(),
         email: EmailAddress::parse(email).map_err(|e| anyhow::anyhow!(e))?,
         title: title.to_owned(),
+        // Northwind Logistics works from Chicago.
+        time_zone: Zone::parse("America/Chicago"),
     })
 }
 

@@ -7,10 +7,9 @@ use std::fmt;
 
 use crate::approvals::Alignment;
 use crate::approvals::refusal::{self, shared_blockers};
-use crate::clock::Millis;
 use crate::members::model::Member;
 use crate::outreach::model::Pause;
-use crate::web::time;
+use crate::web::time::Zone;
 
 /// Why a draft cannot be sent now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +19,8 @@ pub enum Blocker {
     Paused {
         reason: String,
         by: String,
-        until: Option<Millis>,
+        /// When the pause ends on its own, worded in the reader's zone.
+        until: Option<String>,
     },
     NotCommunicator {
         communicator: String,
@@ -44,7 +44,7 @@ impl fmt::Display for Blocker {
             Blocker::Paused { reason, by, until } => {
                 write!(f, "Outreach is paused by {by}: {reason}")?;
                 match until {
-                    Some(until) => write!(f, " (until {})", time::when(until)),
+                    Some(until) => write!(f, " (until {until})"),
                     None => write!(f, " (until someone resumes it)"),
                 }
             }
@@ -88,6 +88,8 @@ pub struct SendAttempt<'a> {
     /// Each recipient's address and whether it is a contact of the room's customer.
     pub recipients: &'a [(String, bool)],
     pub delivery: Delivery,
+    /// The zone the blockers word times in (the reader's).
+    pub zone: Zone,
 }
 
 /// `Ok` when the draft may be sent now; otherwise every reason it may not, in checklist order.
@@ -104,7 +106,7 @@ pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>>
         blockers.push(Blocker::Paused {
             reason: pause.reason.clone(),
             by: pause.set_by.clone(),
-            until: pause.until,
+            until: pause.until.map(|at| attempt.zone.when(at)),
         });
     }
     if attempt.sender_id != attempt.communicator.user_id {
@@ -178,6 +180,7 @@ mod tests {
             seen_revision: 4,
             recipients: &f.recipients,
             delivery: Delivery::NotQueued,
+            zone: Zone::UTC,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod compose;
 pub mod gate;
 pub mod model;
 pub mod notify;
+pub mod panel;
 pub mod render;
 pub mod send;
 pub mod show;
@@ -23,6 +24,7 @@ use crate::members::model::{self as members, Member};
 use crate::outbox::model::{self as outbox, OutboxState};
 use crate::outreach::model::{self as outreach, Pause};
 use crate::rooms::model::Room;
+use crate::web::time::Zone;
 use gate::{Delivery, SendAttempt};
 use model::{Draft, Revision};
 
@@ -110,6 +112,7 @@ impl DraftState {
         sender_id: i64,
         seen_revision: i64,
         recipients: &[(String, bool)],
+        zone: Zone,
     ) -> Result<(), Vec<gate::Blocker>> {
         let unknown = Member {
             user_id: room.communicator_user_id,
@@ -132,6 +135,7 @@ impl DraftState {
             seen_revision,
             recipients,
             delivery: self.delivery(),
+            zone,
         })
     }
 }

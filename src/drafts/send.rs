@@ -22,8 +22,10 @@ use crate::outbox::model::{self as outbox, MessageKind, OutboxState, Outgoing};
 use crate::outbox::resolution::ResolutionForm;
 use crate::rooms::access::Action;
 use crate::rooms::change::RoomChange;
+use crate::rooms::model::{self as rooms, Audience};
 use crate::web::forms::Form;
 use crate::web::page::Page;
+use crate::web::time;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,7 +52,7 @@ async fn send(
     let room = room.clone();
     let recipients = draft.recipients(change.conn()).await?;
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
-    if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients) {
+    if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients, page.zone) {
         let refusal = Refusal::new(SubjectKind::Draft, path, &blockers);
         return refuse(change, page, &draft, refusal).await;
     }
@@ -106,9 +108,15 @@ async fn queue(
     let outbox_id =
         outbox::enqueue_in_room(change.conn(), state.db.backend(), &outgoing, now).await?;
     model::set_outbox(change.conn(), draft_id, outbox_id).await?;
+    // The customer heard from us: the next update falls due one cadence from now.
+    let next_due = change.room.next_due_after(Audience::Customer, now);
+    rooms::set_next_customer_update_due(change.conn(), room_id, next_due).await?;
     let summary = format!(
-        "{} sent revision {} of “{}” (aligned by every PM); it is queued for delivery.",
-        change.viewer.name, draft.draft.current_revision, draft.current.subject
+        "{} sent revision {} of “{}” (aligned by every PM); it is queued for delivery. The next customer update is due in {}.",
+        change.viewer.name,
+        draft.draft.current_revision,
+        draft.current.subject,
+        time::span(next_due - now)
     );
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     change.record("drafts.queued", &summary, &path).await?;

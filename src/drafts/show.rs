@@ -5,26 +5,32 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use sqlx::AnyConnection;
 
 use super::DraftState;
-use super::gate::Blocker;
 use super::model::{self, Revision};
+use super::panel::SendPanel;
 use super::render::{DiffLine, diff};
 use crate::AppState;
 use crate::accounts::CurrentUser;
+use crate::clock::Millis;
 use crate::error::AppError;
 use crate::outbox::model::OutboxState;
 use crate::rooms::access::{Abilities, Viewer};
 use crate::rooms::change::read_room;
-use crate::rooms::model::Room;
+use crate::rooms::model::{Audience, Room, cadence_words};
+use crate::web::filters;
 use crate::web::page::Page;
-use crate::web::time::{self, Int};
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/rooms/{id}/drafts/{draft}", get(show))
+        .route("/rooms/{id}/drafts/{draft}/live", get(live))
         .route(
             "/rooms/{id}/drafts/{draft}/revisions/{number}",
             get(revision),
@@ -32,33 +38,121 @@ pub fn router() -> Router<AppState> {
         .route("/rooms/{id}/drafts/{draft}/diff", get(compare))
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "drafts/show.html")]
-struct ShowPage {
-    page: Page,
+/// The draft page for one viewer: everything its live part shows.
+struct DraftView {
     room: Room,
     viewer: Viewer,
     can: Abilities,
     state: DraftState,
     revisions: Vec<Revision>,
-    blockers: Vec<Blocker>,
+    panel: SendPanel,
     communicator: String,
+    now: Millis,
 }
 
-impl ShowPage {
-    fn recipient_names(&self, ids: &[i64]) -> String {
-        let names: Vec<String> = ids
+#[derive(Template, WebTemplate)]
+#[template(path = "drafts/show.html")]
+struct ShowPage {
+    page: Page,
+    view: DraftView,
+}
+
+/// What `…/live` sends when the room changed: the page's live part alone.
+#[derive(Template, WebTemplate)]
+#[template(path = "drafts/show.html", block = "live")]
+struct LiveFragment {
+    page: Page,
+    view: DraftView,
+}
+
+/// A recipient as the page shows them, with their local time when their zone is known.
+pub struct Recipient {
+    pub label: String,
+    /// "09:10 Tue, America/Chicago", and whether that is inside their working hours.
+    pub local: Option<(String, bool)>,
+}
+
+impl DraftView {
+    async fn load(
+        conn: &mut AnyConnection,
+        room: Room,
+        viewer: Viewer,
+        draft_id: i64,
+        zone: Zone,
+        now: Millis,
+    ) -> Result<DraftView, AppError> {
+        let draft = DraftState::load(conn, &room, draft_id, now).await?;
+        let recipients = draft.recipients(conn).await?;
+        let blockers = draft
+            .readiness(
+                &room,
+                viewer.user_id,
+                draft.draft.current_revision,
+                &recipients,
+                zone,
+            )
+            .err()
+            .unwrap_or_default();
+        let communicator = draft
+            .members
             .iter()
-            .map(|id| match self.state.contact(*id) {
-                Some(c) => format!("{} <{}>", c.name, c.email),
-                None => format!("contact #{id} (not this customer's)"),
-            })
-            .collect();
-        names.join(", ")
+            .find(|m| m.user_id == room.communicator_user_id)
+            .map_or(String::new(), |m| m.name.clone());
+        Ok(DraftView {
+            can: Abilities::of(&viewer, &room),
+            revisions: model::revisions(conn, draft_id).await?,
+            panel: SendPanel::of(draft.delivery.as_ref(), blockers),
+            state: draft,
+            communicator,
+            viewer,
+            room,
+            now,
+        })
     }
 
-    fn when(&self, at: impl Int) -> String {
-        time::when(at)
+    fn recipients(&self, ids: &[i64]) -> Vec<Recipient> {
+        ids.iter()
+            .map(|id| match self.state.contact(*id) {
+                Some(c) => Recipient {
+                    label: format!("{} <{}>", c.name, c.email),
+                    local: c.zone().map(|zone| {
+                        (
+                            format!("{}, {}", zone.clock(self.now), zone),
+                            zone.is_working_hours(self.now),
+                        )
+                    }),
+                },
+                None => Recipient {
+                    label: format!("contact #{id} (not this customer's)"),
+                    local: None,
+                },
+            })
+            .collect()
+    }
+
+    /// Recipients for whom it is outside working hours now: "Jordan Reyes (19:40 Tue,
+    /// America/Chicago)". A warning only; it never blocks sending.
+    fn after_hours(&self) -> Vec<String> {
+        self.state
+            .current
+            .recipient_ids()
+            .iter()
+            .filter_map(|id| self.state.contact(*id))
+            .filter_map(|c| {
+                let zone = c.zone()?;
+                (!zone.is_working_hours(self.now))
+                    .then(|| format!("{} ({}, {})", c.name, zone.clock(self.now), zone))
+            })
+            .collect()
+    }
+
+    /// When the next customer update falls due if this email goes out now.
+    fn next_due_if_sent(&self) -> Millis {
+        self.room.next_due_after(Audience::Customer, self.now)
+    }
+
+    fn cadence(&self) -> String {
+        cadence_words(self.room.cadence_hours(Audience::Customer))
     }
 
     /// Where this draft's alignment forms post.
@@ -66,11 +160,8 @@ impl ShowPage {
         format!("/rooms/{}/drafts/{}", self.room.id, self.state.draft.id)
     }
 
-    fn delivery_unknown(&self) -> bool {
-        self.state
-            .delivery
-            .as_ref()
-            .is_some_and(|d| d.state == OutboxState::Unknown)
+    fn live_url(&self) -> String {
+        format!("{}/live?version={}", self.path(), self.room.version)
     }
 
     fn is_communicator(&self) -> bool {
@@ -87,6 +178,11 @@ impl ShowPage {
     }
 }
 
+#[derive(Deserialize)]
+struct Seen {
+    version: Option<i64>,
+}
+
 async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -95,27 +191,29 @@ async fn show(
 ) -> Result<ShowPage, AppError> {
     let mut conn = state.db.reader().acquire().await?;
     let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
-    let draft = DraftState::load(&mut conn, &room, draft_id, state.clock.now()).await?;
-    let recipients = draft.recipients(&mut conn).await?;
-    let blockers = draft
-        .readiness(&room, user.id, draft.draft.current_revision, &recipients)
-        .err()
-        .unwrap_or_default();
-    let communicator = draft
-        .members
-        .iter()
-        .find(|m| m.user_id == room.communicator_user_id)
-        .map_or(String::new(), |m| m.name.clone());
-    Ok(ShowPage {
-        page,
-        can: Abilities::of(&viewer, &room),
-        revisions: model::revisions(&mut conn, draft_id).await?,
-        state: draft,
-        blockers,
-        communicator,
-        viewer,
-        room,
-    })
+    let now = state.clock.now();
+    let view = DraftView::load(&mut conn, room, viewer, draft_id, page.zone, now).await?;
+    Ok(ShowPage { page, view })
+}
+
+/// Polled every two seconds by the page: `204` after one version compare when the room has not
+/// changed, the re-rendered live part when it has (an alignment, a new revision, a delivery).
+async fn live(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, draft_id)): Path<(i64, i64)>,
+    Query(seen): Query<Seen>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    // Membership is checked on every poll: a removed member stops receiving anything at once.
+    let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
+    if Some(room.version) == seen.version {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let now = state.clock.now();
+    let view = DraftView::load(&mut conn, room, viewer, draft_id, page.zone, now).await?;
+    Ok(LiveFragment { page, view }.into_response())
 }
 
 #[derive(Template, WebTemplate)]

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::accounts::AdminUser;
 use crate::error::AppError;
 use crate::outbox::model::{self as outbox, Entry};
+use crate::web::filters;
 use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {

@@ -23,6 +23,7 @@ use crate::members::model::{MemberKind, Role};
 use crate::rooms::access::{Abilities, Action};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::{self as rooms, Room};
+use crate::web::filters;
 use crate::web::forms::{Form, required_text};
 use crate::web::page::Page;
 use crate::web::time::Int;

@@ -347,10 +347,12 @@ pub struct Entry {
     pub room_id: Option<i64>,
     /// Who resolved an unknown delivery, and when.
     pub resolved: Option<(String, Millis)>,
+    /// When the next attempt is due (for a message being retried).
+    pub next_attempt_at: Millis,
 }
 
 const ENTRY: &str = "SELECT o.id, o.kind, o.draft_id, o.subject, o.envelope_to, o.state, o.attempts, o.last_error, \
-    o.created_at, o.sent_at, o.message_id, o.room_id, u.name, o.resolved_at \
+    o.created_at, o.sent_at, o.message_id, o.room_id, u.name, o.resolved_at, o.next_attempt_at \
     FROM outbox o LEFT JOIN users u ON u.id = o.resolved_by";
 
 fn entry(row: sqlx::any::AnyRow) -> sqlx::Result<Entry> {
@@ -371,6 +373,7 @@ fn entry(row: sqlx::any::AnyRow) -> sqlx::Result<Entry> {
         resolved: row
             .try_get::<Option<String>, _>(12)?
             .zip(row.try_get::<Option<Millis>, _>(13)?),
+        next_attempt_at: row.try_get(14)?,
     })
 }
 

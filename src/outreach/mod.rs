@@ -19,7 +19,6 @@ use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
 use crate::web::forms::{Form, required_text};
 use crate::web::page::Page;
-use crate::web::time;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,12 +55,16 @@ struct PauseForm {
 async fn pause(
     State(state): State<AppState>,
     user: CurrentUser,
+    page: Page,
     Path(room_id): Path<i64>,
     Form(form): Form<PauseForm>,
 ) -> Result<Redirect, AppError> {
     let reason = required_text(&form.reason, 500, "Say why outreach is paused.")
         .map_err(AppError::Conflict)?;
-    let until = time::parse_input(&form.until).map_err(|e| AppError::Conflict(e.to_owned()))?;
+    let until = page
+        .zone
+        .parse_input(&form.until)
+        .map_err(AppError::Conflict)?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::ControlOutreach).await?;
     let now = change.now;
     if until.is_some_and(|until| until <= now) {
@@ -71,7 +74,7 @@ async fn pause(
     }
     model::insert(change.conn(), room_id, &reason, user.id, until, now).await?;
     let until_words = until.map_or(" until resumed".to_owned(), |u| {
-        format!(" until {}", time::when(u))
+        format!(" until {}", page.zone.when(u))
     });
     let summary = format!(
         "{} paused customer outreach{until_words}: {reason}",

@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
+use crate::web::filters;
 use crate::web::forms::{FieldErrors, Form, invalid, required_text};
 use crate::web::page::Page;
 use model::{NewQuestion, Question, QuestionStatus, Similar};
@@ -69,6 +70,7 @@ struct NewPage {
 #[derive(Template, WebTemplate)]
 #[template(path = "questions/new.html", block = "similar")]
 struct SimilarFragment {
+    page: Page,
     room: Room,
     similar: Vec<Similar>,
     checked: bool,
@@ -126,6 +128,7 @@ async fn new(
 async fn similar(
     State(state): State<AppState>,
     user: CurrentUser,
+    page: Page,
     Path(room_id): Path<i64>,
     Query(draft): Query<Draft>,
     headers: HeaderMap,
@@ -143,6 +146,7 @@ async fn similar(
     let similar = model::similar_to(&mut conn, room.customer_id, &draft.body).await?;
     let checked = !draft.body.trim().is_empty();
     Ok(SimilarFragment {
+        page,
         room,
         similar,
         checked,

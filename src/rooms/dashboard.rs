@@ -6,6 +6,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
@@ -16,11 +18,14 @@ use crate::accounts::CurrentUser;
 use crate::clock::Millis;
 use crate::customers::model::{self as customers, Customer};
 use crate::error::AppError;
+use crate::needs::{self, Need};
 use crate::web::page::Page;
 use crate::web::time::{self, Int, OptionalInt};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(show))
+    Router::new()
+        .route("/", get(show))
+        .route("/dashboard/live", get(live))
 }
 
 pub const PER_PAGE: i64 = 25;
@@ -33,6 +38,8 @@ pub struct DashboardQuery {
     pub customer: String,
     pub q: String,
     pub page: Option<i64>,
+    /// What the polling page last saw ([`fingerprint`]); only `/dashboard/live` reads it.
+    pub seen: String,
 }
 
 impl DashboardQuery {
@@ -84,15 +91,6 @@ pub struct RoomRow {
     pub updated_at: Millis,
     pub customer_due: Option<Millis>,
     pub leadership_due: Option<Millis>,
-}
-
-/// Something waiting for the signed-in person.
-#[derive(Clone, Debug)]
-pub struct NeedsMe {
-    pub room_id: i64,
-    pub room_title: String,
-    pub what: String,
-    pub link: String,
 }
 
 const ROW_SELECT: &str = "SELECT r.id, r.title, c.name, r.severity, r.status, u.name, r.updated_at, \
@@ -152,82 +150,139 @@ async fn rooms(
         .collect()
 }
 
-async fn needs_me(
+/// What the dashboard shows changes when any of the viewer's rooms changes (its version), when
+/// any room changes for an admin, and as time passes (ages, overdue items): one cheap statement.
+async fn fingerprint(
     conn: &mut AnyConnection,
-    user_id: i64,
+    user: &CurrentUser,
     now: Millis,
-) -> sqlx::Result<Vec<NeedsMe>> {
-    let mut needs = Vec::new();
-    let overdue = sqlx::query(
-        "SELECT w.room_id, r.title, w.id, w.title, w.due_at FROM workstreams w JOIN rooms r ON r.id = w.room_id \
-         WHERE w.driver_user_id = $1 AND w.status <> 'done' AND w.due_at < $2 AND r.status = 'open' \
-         ORDER BY w.due_at LIMIT 20",
+) -> sqlx::Result<String> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(r.version), 0), COUNT(*), \
+         CASE WHEN $2 = 1 THEN (SELECT COALESCE(MAX(updated_at), 0) FROM rooms) ELSE 0 END \
+         FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = $1",
     )
-    .bind(user_id)
-    .bind(now)
-    .fetch_all(&mut *conn)
+    .bind(user.id)
+    .bind(i64::from(user.is_admin))
+    .fetch_one(conn)
     .await?;
-    for row in overdue {
-        let (room_id, ws_id, due): (i64, i64, Millis) =
-            (row.try_get(0)?, row.try_get(2)?, row.try_get(4)?);
-        let title: String = row.try_get(3)?;
-        needs.push(NeedsMe {
-            room_id,
-            room_title: row.try_get(1)?,
-            what: format!("You drive “{title}”, {}.", time::due(due, now)),
-            link: format!("/rooms/{room_id}#workstream-{ws_id}"),
-        });
+    let (versions, rooms, changed): (i64, i64, i64) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    Ok(format!("{versions}.{rooms}.{changed}.{}", now / 60_000))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "rooms/dashboard_live.html")]
+struct LiveParts {
+    user: CurrentUser,
+    filter: DashboardQuery,
+    needs: Vec<Need>,
+    mine: Vec<RoomRow>,
+    others: Vec<RoomRow>,
+    more: bool,
+    now: Millis,
+}
+
+/// Polled every two seconds: `204` while the fingerprint is unchanged, else the needs list and
+/// the room tables as out-of-band swaps (the filters form, with whatever is typed in it, stays).
+async fn live(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(filter): Query<DashboardQuery>,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let mut conn = state.db.reader().acquire().await?;
+    let seen = fingerprint(&mut conn, &user, now).await?;
+    if seen == filter.seen {
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let proposed = sqlx::query(
-        "SELECT d.room_id, r.title, d.id, d.title, t.name FROM decision_types t \
-         JOIN decisions d ON d.decision_type_id = t.id JOIN rooms r ON r.id = d.room_id \
-         WHERE t.owner_user_id = $1 AND d.status = 'proposed' AND r.status <> 'closed' \
-         ORDER BY d.id LIMIT 20",
-    )
-    .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in proposed {
-        let (room_id, decision_id): (i64, i64) = (row.try_get(0)?, row.try_get(2)?);
-        let (title, kind): (String, String) = (row.try_get(3)?, row.try_get(4)?);
-        needs.push(NeedsMe {
-            room_id,
-            room_title: row.try_get(1)?,
-            what: format!("Decide “{title}” ({kind} is yours)."),
-            link: format!("/rooms/{room_id}#decision-{decision_id}"),
-        });
+    let (mine, others, more) = room_lists(&mut conn, &user, &filter).await?;
+    let filter = DashboardQuery { seen, ..filter };
+    Ok(LiveParts {
+        needs: needs::of(&mut conn, user.id, now).await?,
+        user,
+        filter,
+        mine,
+        others,
+        more,
+        now,
     }
-    let late = sqlx::query(
-        "SELECT id, title, next_customer_update_due, next_leadership_update_due FROM rooms \
-         WHERE lead_user_id = $1 AND status = 'open' \
-         AND (next_customer_update_due < $2 OR next_leadership_update_due < $2) LIMIT 20",
-    )
-    .bind(user_id)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in late {
-        let room_id: i64 = row.try_get(0)?;
-        let title: String = row.try_get(1)?;
-        let dues: [(Option<Millis>, &str); 2] = [
-            (row.try_get(2)?, "customer"),
-            (row.try_get(3)?, "leadership"),
-        ];
-        for (due, audience) in dues {
-            if let Some(due) = due.filter(|due| *due < now) {
-                needs.push(NeedsMe {
-                    room_id,
-                    room_title: title.clone(),
-                    what: format!(
-                        "You lead this room: the {audience} update is {}.",
-                        time::due(due, now)
-                    ),
-                    link: format!("/rooms/{room_id}"),
-                });
-            }
-        }
+    .into_response())
+}
+
+async fn room_lists(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    filter: &DashboardQuery,
+) -> sqlx::Result<(Vec<RoomRow>, Vec<RoomRow>, bool)> {
+    let offset = (filter.page() - 1) * PER_PAGE;
+    let mut mine = rooms(conn, user.id, true, filter, offset).await?;
+    let mut others = match user.is_admin {
+        true => rooms(conn, user.id, false, filter, offset).await?,
+        false => Vec::new(),
+    };
+    let more = mine.len() as i64 > PER_PAGE || others.len() as i64 > PER_PAGE;
+    mine.truncate(PER_PAGE as usize);
+    others.truncate(PER_PAGE as usize);
+    Ok((mine, others, more))
+}
+
+/// The helpers both the page and its live parts render with.
+trait DashboardView {
+    fn now(&self) -> Millis;
+    fn filter(&self) -> &DashboardQuery;
+
+    fn due(&self, at: impl Int) -> String {
+        time::due(at.int(), self.now())
     }
-    Ok(needs)
+
+    fn ago(&self, at: impl Int) -> String {
+        time::relative(at.int(), self.now())
+    }
+
+    fn is_late(&self, at: impl OptionalInt) -> bool {
+        at.optional_int().is_some_and(|at| at < self.now())
+    }
+
+    fn current_page(&self) -> i64 {
+        self.filter().page()
+    }
+
+    fn filtered(&self) -> bool {
+        self.filter().is_filtered()
+    }
+
+    fn live_url(&self) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("status", &self.filter().status)
+            .append_pair("severity", &self.filter().severity)
+            .append_pair("customer", &self.filter().customer)
+            .append_pair("q", &self.filter().q)
+            .append_pair("page", &self.current_page().to_string())
+            .append_pair("seen", &self.filter().seen)
+            .finish();
+        format!("/dashboard/live?{query}")
+    }
+}
+
+impl DashboardView for LiveParts {
+    fn now(&self) -> Millis {
+        self.now
+    }
+
+    fn filter(&self) -> &DashboardQuery {
+        &self.filter
+    }
+}
+
+impl DashboardView for DashboardPage {
+    fn now(&self) -> Millis {
+        self.now
+    }
+
+    fn filter(&self) -> &DashboardQuery {
+        &self.filter
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -237,35 +292,13 @@ struct DashboardPage {
     user: CurrentUser,
     filter: DashboardQuery,
     customers: Vec<Customer>,
-    needs: Vec<NeedsMe>,
+    needs: Vec<Need>,
     mine: Vec<RoomRow>,
     others: Vec<RoomRow>,
     more: bool,
     now: Millis,
     statuses: &'static [RoomStatus],
     severities: &'static [Severity],
-}
-
-impl DashboardPage {
-    fn due(&self, at: impl Int) -> String {
-        time::due(at.int(), self.now)
-    }
-
-    fn ago(&self, at: impl Int) -> String {
-        time::relative(at.int(), self.now)
-    }
-
-    fn is_late(&self, at: impl OptionalInt) -> bool {
-        at.optional_int().is_some_and(|at| at < self.now)
-    }
-
-    fn current_page(&self) -> i64 {
-        self.filter.page()
-    }
-
-    fn filtered(&self) -> bool {
-        self.filter.is_filtered()
-    }
 }
 
 async fn show(
@@ -276,18 +309,14 @@ async fn show(
 ) -> Result<DashboardPage, AppError> {
     let now = state.clock.now();
     let mut conn = state.db.reader().acquire().await?;
-    let offset = (filter.page() - 1) * PER_PAGE;
-    let mut mine = rooms(&mut conn, user.id, true, &filter, offset).await?;
-    let mut others = match user.is_admin {
-        true => rooms(&mut conn, user.id, false, &filter, offset).await?,
-        false => Vec::new(),
+    let (mine, others, more) = room_lists(&mut conn, &user, &filter).await?;
+    let filter = DashboardQuery {
+        seen: fingerprint(&mut conn, &user, now).await?,
+        ..filter
     };
-    let more = mine.len() as i64 > PER_PAGE || others.len() as i64 > PER_PAGE;
-    mine.truncate(PER_PAGE as usize);
-    others.truncate(PER_PAGE as usize);
     Ok(DashboardPage {
         page,
-        needs: needs_me(&mut conn, user.id, now).await?,
+        needs: needs::of(&mut conn, user.id, now).await?,
         // Only the customers of the viewer's rooms: the list must not grow with the database.
         customers: customers::of_member(&mut *conn, user.id).await?,
         user,

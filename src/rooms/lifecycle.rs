@@ -11,14 +11,14 @@ use serde::Deserialize;
 
 use super::access::{Abilities, Action};
 use super::change::{RoomChange, read_room};
-use super::model::{self, Details, Room, RoomStatus, Severity};
+use super::model::{self, CADENCE_CHOICES, Details, Room, RoomStatus, Severity, cadence_words};
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::customers::model as customers;
 use crate::error::AppError;
 use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
-use crate::web::time;
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,6 +56,22 @@ struct DetailsForm {
     severity: String,
     next_customer_update_due: String,
     next_leadership_update_due: String,
+    /// Hours between customer updates; empty follows the severity.
+    customer_cadence: String,
+    leadership_cadence: String,
+}
+
+/// A cadence field: empty follows the severity, else one of [`CADENCE_CHOICES`].
+fn cadence(raw: &str) -> Result<Option<i64>, &'static str> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => raw
+            .parse()
+            .ok()
+            .filter(|hours| CADENCE_CHOICES.contains(hours))
+            .map(Some)
+            .ok_or("Choose how often from the list."),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -67,6 +83,23 @@ struct EditPage {
     form: DetailsForm,
     errors: FieldErrors,
     severities: &'static [Severity],
+    cadences: &'static [i64],
+}
+
+impl EditPage {
+    fn cadence_words(&self, hours: &i64) -> String {
+        cadence_words(*hours)
+    }
+
+    /// "Follow the severity (S2 high: every 3 days)".
+    fn by_severity(&self) -> String {
+        let severity = self.room.severity();
+        format!(
+            "Follow the severity ({}: {})",
+            severity.label(),
+            cadence_words(severity.cadence_hours())
+        )
+    }
 }
 
 async fn edit_page(
@@ -91,12 +124,18 @@ async fn edit_page(
         severity: room.severity().as_str().to_owned(),
         next_customer_update_due: room
             .next_customer_update_due
-            .map(time::to_input)
+            .map(|at| page.zone.to_input(at))
             .unwrap_or_default(),
         next_leadership_update_due: room
             .next_leadership_update_due
-            .map(time::to_input)
+            .map(|at| page.zone.to_input(at))
             .unwrap_or_default(),
+        customer_cadence: room
+            .customer_cadence_hours
+            .map_or(String::new(), |h| h.to_string()),
+        leadership_cadence: room
+            .leadership_cadence_hours
+            .map_or(String::new(), |h| h.to_string()),
     });
     Ok(EditPage {
         page,
@@ -105,6 +144,7 @@ async fn edit_page(
         form,
         errors,
         severities: Severity::ALL,
+        cadences: CADENCE_CHOICES,
     })
 }
 
@@ -118,7 +158,8 @@ async fn edit(
 }
 
 impl DetailsForm {
-    fn parse(&self) -> Result<Details, FieldErrors> {
+    /// Checks the form; due times are read in `zone`.
+    fn parse(&self, zone: Zone) -> Result<Details, FieldErrors> {
         let mut errors = FieldErrors::default();
         let title = errors.check(
             "title",
@@ -135,14 +176,19 @@ impl DetailsForm {
         );
         let customer_due = errors.check(
             "next_customer_update_due",
-            time::parse_input(&self.next_customer_update_due),
+            zone.parse_input(&self.next_customer_update_due),
         );
         let leadership_due = errors.check(
             "next_leadership_update_due",
-            time::parse_input(&self.next_leadership_update_due),
+            zone.parse_input(&self.next_leadership_update_due),
         );
+        let customer_cadence = errors.check("customer_cadence", cadence(&self.customer_cadence));
+        let leadership_cadence =
+            errors.check("leadership_cadence", cadence(&self.leadership_cadence));
         errors.finish(|| {
             Some(Details {
+                customer_cadence_hours: customer_cadence?,
+                leadership_cadence_hours: leadership_cadence?,
                 title: title?,
                 problem: problem?,
                 severity: severity?,
@@ -161,7 +207,7 @@ async fn update(
     Form(form): Form<DetailsForm>,
 ) -> Result<Response, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::EditRoom).await?;
-    let details = match form.parse() {
+    let details = match form.parse(page.zone) {
         Ok(details) => details,
         Err(errors) => {
             drop(change);

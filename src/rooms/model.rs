@@ -26,6 +26,36 @@ impl Severity {
             Severity::S3 => "A real problem with a workaround. Weekly updates.",
         }
     }
+
+    /// How often the customer and leadership hear from the room unless it says otherwise.
+    pub fn cadence_hours(self) -> i64 {
+        match self {
+            Severity::S1 => 24,
+            Severity::S2 => 3 * 24,
+            Severity::S3 => 7 * 24,
+        }
+    }
+}
+
+/// Which update a cadence paces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Customer,
+    Leadership,
+}
+
+/// The cadences a room can choose, in hours (besides following its severity).
+pub const CADENCE_CHOICES: &[i64] = &[4, 8, 12, 24, 2 * 24, 3 * 24, 7 * 24, 14 * 24];
+
+/// "every 24 hours", "every 3 days", "every week".
+pub fn cadence_words(hours: i64) -> String {
+    match hours {
+        168 => "every week".to_owned(),
+        336 => "every 2 weeks".to_owned(),
+        h if h > 24 && h % 24 == 0 => format!("every {} days", h / 24),
+        1 => "every hour".to_owned(),
+        h => format!("every {h} hours"),
+    }
 }
 
 text_enum! {
@@ -56,9 +86,27 @@ pub struct Room {
     pub opened_at: Millis,
     pub updated_at: Millis,
     pub version: i64,
+    /// Hours between customer updates; `None` follows the severity.
+    pub customer_cadence_hours: Option<i64>,
+    /// Hours between leadership updates; `None` follows the severity.
+    pub leadership_cadence_hours: Option<i64>,
 }
 
 impl Room {
+    /// Hours between two updates to `audience`: the room's own cadence, else its severity's.
+    pub fn cadence_hours(&self, audience: Audience) -> i64 {
+        let own = match audience {
+            Audience::Customer => self.customer_cadence_hours,
+            Audience::Leadership => self.leadership_cadence_hours,
+        };
+        own.unwrap_or_else(|| self.severity().cadence_hours())
+    }
+
+    /// When the next update to `audience` falls due if one goes out at `now`.
+    pub fn next_due_after(&self, audience: Audience, now: Millis) -> Millis {
+        now + self.cadence_hours(audience) * 3_600_000
+    }
+
     /// Who holds `role` in this room.
     pub fn holder(&self, role: crate::members::model::Role) -> i64 {
         match role {
@@ -83,7 +131,7 @@ impl Room {
 const COLUMNS: &str = "id, customer_id, title, problem, severity, escalated_by_contact_id, \
      escalated_at, status, resolution, lead_user_id, communicator_user_id, \
      next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at, \
-     version";
+     version, customer_cadence_hours, leadership_cadence_hours";
 
 pub async fn find<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -168,6 +216,8 @@ pub struct Details {
     pub severity: Severity,
     pub next_customer_update_due: Option<Millis>,
     pub next_leadership_update_due: Option<Millis>,
+    pub customer_cadence_hours: Option<i64>,
+    pub leadership_cadence_hours: Option<i64>,
 }
 
 pub async fn update_details(
@@ -178,7 +228,8 @@ pub async fn update_details(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE rooms SET title = $1, search_key = $2, problem = $3, severity = $4, \
-         next_customer_update_due = $5, next_leadership_update_due = $6 WHERE id = $7",
+         next_customer_update_due = $5, next_leadership_update_due = $6, \
+         customer_cadence_hours = $7, leadership_cadence_hours = $8 WHERE id = $9",
     )
     .bind(&details.title)
     .bind(search_key(customer_name, &details.title))
@@ -186,6 +237,8 @@ pub async fn update_details(
     .bind(details.severity.as_str())
     .bind(details.next_customer_update_due)
     .bind(details.next_leadership_update_due)
+    .bind(details.customer_cadence_hours)
+    .bind(details.leadership_cadence_hours)
     .bind(id)
     .execute(tx.room(id))
     .await?;
@@ -211,6 +264,20 @@ pub async fn set_status(
 }
 
 /// Sets when the next leadership update is due (publishing a pre-read moves it).
+/// Sets when the next customer update is due (sending one moves it by the cadence).
+pub async fn set_next_customer_update_due(
+    tx: &mut RoomTx,
+    id: i64,
+    due: Millis,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE rooms SET next_customer_update_due = $1 WHERE id = $2")
+        .bind(due)
+        .bind(id)
+        .execute(tx.room(id))
+        .await?;
+    Ok(())
+}
+
 pub async fn set_next_leadership_update_due(
     tx: &mut RoomTx,
     id: i64,
@@ -273,6 +340,26 @@ pub async fn set_role(
 pub(crate) mod tests {
     use super::*;
 
+    #[test]
+    fn the_cadence_follows_the_severity_unless_the_room_sets_one() {
+        let mut room = room_with_roles(1, 2);
+        assert_eq!(
+            room.cadence_hours(Audience::Customer),
+            72,
+            "S2: every 3 days"
+        );
+        room.severity = "S1".into();
+        assert_eq!(room.next_due_after(Audience::Leadership, 0), 24 * 3_600_000);
+        room.customer_cadence_hours = Some(4);
+        assert_eq!(
+            room.next_due_after(Audience::Customer, 1_000),
+            1_000 + 4 * 3_600_000
+        );
+        assert_eq!(cadence_words(24), "every 24 hours");
+        assert_eq!(cadence_words(72), "every 3 days");
+        assert_eq!(cadence_words(168), "every week");
+    }
+
     /// An open room whose lead and communicator are the given users.
     pub(crate) fn room_with_roles(lead: i64, communicator: i64) -> Room {
         Room {
@@ -293,6 +380,8 @@ pub(crate) mod tests {
             opened_at: 0,
             updated_at: 0,
             version: 1,
+            customer_cadence_hours: None,
+            leadership_cadence_hours: None,
         }
     }
 

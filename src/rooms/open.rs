@@ -27,7 +27,7 @@ use crate::members::model::MemberKind;
 use crate::timeline;
 use crate::web::forms::{FieldErrors, Form, invalid, required_text};
 use crate::web::page::Page;
-use crate::web::time;
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/rooms/new", get(show).post(create))
@@ -115,7 +115,7 @@ async fn show(
 ) -> Result<NewRoomPage, AppError> {
     let form = OpenForm {
         severity: Severity::S2.as_str().to_owned(),
-        escalated_at: time::to_input(state.clock.now()),
+        escalated_at: page.zone.to_input(state.clock.now()),
         ..OpenForm::default()
     };
     render(&state, page, &user, form, FieldErrors::default()).await
@@ -150,7 +150,8 @@ fn id_or_none(raw: &str) -> Option<i64> {
 }
 
 impl OpenForm {
-    fn parse(&self, opener: i64, now: Millis) -> Result<Opening, FieldErrors> {
+    /// Checks the form; times are read in `zone`, the opener's.
+    fn parse(&self, opener: i64, now: Millis, zone: Zone) -> Result<Opening, FieldErrors> {
         let mut errors = FieldErrors::default();
         let customer = self.customer(&mut errors);
         let title = errors.check(
@@ -171,14 +172,14 @@ impl OpenForm {
             "Choose a severity.",
         );
         let escalated_by = self.escalated_by(&mut errors);
-        let escalated_at = errors.check("escalated_at", time::parse_input(&self.escalated_at));
+        let escalated_at = errors.check("escalated_at", zone.parse_input(&self.escalated_at));
         let next_customer_update_due = errors.check(
             "next_customer_update_due",
-            time::parse_input(&self.next_customer_update_due),
+            zone.parse_input(&self.next_customer_update_due),
         );
         let next_leadership_update_due = errors.check(
             "next_leadership_update_due",
-            time::parse_input(&self.next_leadership_update_due),
+            zone.parse_input(&self.next_leadership_update_due),
         );
         let roles = roles::resolve(&self.staffing(opener))
             .map_err(|problems| {
@@ -237,8 +238,14 @@ impl OpenForm {
                     name: self.new_contact_name.clone(),
                     email: self.new_contact_email.clone(),
                     title: self.new_contact_title.clone(),
+                    time_zone: String::new(),
                 };
-                let fields = ["new_contact_name", "new_contact_email", "new_contact_title"];
+                let fields = [
+                    "new_contact_name",
+                    "new_contact_email",
+                    "new_contact_title",
+                    "new_contact_time_zone",
+                ];
                 contact.parse_into(errors, fields).map(ContactChoice::New)
             }
             raw => id_or_none(raw).map(ContactChoice::Existing),
@@ -265,7 +272,7 @@ async fn create(
     Form(form): Form<OpenForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let opened = match form.parse(user.id, now) {
+    let opened = match form.parse(user.id, now, page.zone) {
         Ok(opening) => {
             let tx = state.db.begin_write().await?;
             match open_room(tx, &opening, &user, now).await? {
@@ -418,6 +425,7 @@ async fn resolve_contact(
                     name: new.name.clone(),
                     email: new.email.as_str().to_owned(),
                     title: new.title.clone(),
+                    time_zone: new.time_zone.map_or(String::new(), |z| z.name().to_owned()),
                 })),
                 None => Err(FieldErrors::single("new_contact_email", DUPLICATE_CONTACT)),
             }

@@ -29,6 +29,7 @@ use crate::error::AppError;
 use crate::members::model::Member;
 use crate::outreach::model::Pause;
 use crate::timeline::Category;
+use crate::web::filters;
 use crate::web::page::Page;
 use crate::web::time::{self, Int, OptionalInt};
 
@@ -152,10 +153,6 @@ impl RoomView {
 
     pub fn kinds(&self) -> &'static [crate::members::model::MemberKind] {
         crate::members::model::MemberKind::ALL
-    }
-
-    pub fn when(&self, at: impl Int) -> String {
-        time::when(at.int())
     }
 
     pub fn ago(&self, at: impl Int) -> String {

@@ -21,10 +21,11 @@ use crate::error::AppError;
 use crate::members::model as members;
 use crate::rooms::access::Action;
 use crate::rooms::change::{RoomChange, read_room};
+use crate::rooms::model::Audience;
 use crate::rooms::model::Room;
 use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
-use crate::web::time;
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,7 +49,7 @@ pub struct UpdateForm {
 }
 
 impl UpdateForm {
-    fn from_body(body: &Body, base: Option<i64>) -> UpdateForm {
+    fn from_body(body: &Body, base: Option<i64>, zone: Zone) -> UpdateForm {
         UpdateForm {
             status: body.status.clone(),
             headline: body.headline.clone(),
@@ -56,12 +57,16 @@ impl UpdateForm {
             decisions: body.decisions.clone(),
             risks: body.risks.clone(),
             asks: body.asks.clone(),
-            next_due: body.next_due.map(time::to_input).unwrap_or_default(),
+            next_due: body
+                .next_due
+                .map(|at| zone.to_input(at))
+                .unwrap_or_default(),
             base_revision: base,
         }
     }
 
-    fn parse(&self) -> Result<Body, FieldErrors> {
+    /// Checks the form; the next due time is read in `zone`.
+    fn parse(&self, zone: Zone) -> Result<Body, FieldErrors> {
         let mut errors = FieldErrors::default();
         let status = errors.require(
             "status",
@@ -77,7 +82,7 @@ impl UpdateForm {
         let decisions = text("decisions", &self.decisions);
         let risks = text("risks", &self.risks);
         let asks = text("asks", &self.asks);
-        let next_due = errors.check("next_due", time::parse_input(&self.next_due));
+        let next_due = errors.check("next_due", zone.parse_input(&self.next_due));
         errors.finish(|| {
             Some(Body {
                 status: status?.as_str().to_owned(),
@@ -125,7 +130,7 @@ async fn form_page(
             let current = model::revision(&mut conn, id, update.current_revision)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            UpdateForm::from_body(&current.body, Some(update.current_revision))
+            UpdateForm::from_body(&current.body, Some(update.current_revision), page.zone)
         }
         (None, None) => {
             if let Some(open) = model::in_progress(&mut conn, room_id).await? {
@@ -141,13 +146,15 @@ async fn form_page(
                 .await?
                 .map_or(String::new(), |c| c.name);
             let facts = Snapshot::take(&mut conn, &room, &customer, since, now).await?;
-            let (what_changed, decisions, risks) = facts.starting_text();
+            let (what_changed, decisions, risks) = facts.starting_text(page.zone);
             UpdateForm {
                 status: OverallStatus::OnTrack.as_str().to_owned(),
                 what_changed,
                 decisions,
                 risks,
-                next_due: time::to_input(now + 7 * 24 * 3_600_000),
+                next_due: page
+                    .zone
+                    .to_input(room.next_due_after(Audience::Leadership, now)),
                 ..UpdateForm::default()
             }
         }
@@ -265,7 +272,7 @@ async fn create(
     Path(room_id): Path<i64>,
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, AppError> {
-    let body = match form.parse() {
+    let body = match form.parse(page.zone) {
         Ok(body) => body,
         Err(errors) => {
             return form_page(&state, &user, page, room_id, None, Some(form), errors).await;
@@ -306,7 +313,7 @@ async fn revise(
     Path((room_id, update_id)): Path<(i64, i64)>,
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, AppError> {
-    let body = match form.parse() {
+    let body = match form.parse(page.zone) {
         Ok(body) => body,
         Err(errors) => {
             let update = Some(update_id);

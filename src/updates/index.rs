@@ -15,6 +15,7 @@ use crate::accounts::CurrentUser;
 use crate::clock::Millis;
 use crate::error::AppError;
 use crate::rooms::model::Severity;
+use crate::web::filters;
 use crate::web::page::Page;
 use crate::web::time::{self, Int};
 
@@ -66,10 +67,6 @@ struct IndexPage {
 }
 
 impl IndexPage {
-    fn when(&self, at: impl Int) -> String {
-        time::when(at)
-    }
-
     fn due(&self, at: impl Int) -> String {
         time::due(at.int(), self.now)
     }

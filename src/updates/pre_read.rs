@@ -15,8 +15,8 @@ use crate::accounts::CurrentUser;
 use crate::error::AppError;
 use crate::rooms::change::read_room;
 use crate::rooms::model::Room;
+use crate::web::filters;
 use crate::web::page::Page;
-use crate::web::time::{self, Int};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,12 +33,6 @@ struct PreReadPage {
     snapshot: Snapshot,
     changes: Vec<String>,
     latest: i64,
-}
-
-impl PreReadPage {
-    fn when(&self, at: impl Int) -> String {
-        time::when(at)
-    }
 }
 
 async fn render(

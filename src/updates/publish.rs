@@ -5,7 +5,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lettre::Message;
@@ -20,6 +21,7 @@ use crate::AppState;
 use crate::accounts::{CurrentUser, user};
 use crate::approvals::refusal::Refusal;
 use crate::approvals::{self, Alignment, SubjectKind, approval_refusal};
+use crate::clock::Millis;
 use crate::customers::model as customers;
 use crate::emails::{self, PreReadPublished};
 use crate::error::AppError;
@@ -28,14 +30,15 @@ use crate::members::model::{self as members, Member};
 use crate::outbox::model::{self as outbox, Outgoing};
 use crate::rooms::access::{Action, Viewer};
 use crate::rooms::change::{RoomChange, read_room};
-use crate::rooms::model::{self as rooms, Room};
+use crate::rooms::model::{self as rooms, Audience, Room};
+use crate::web::filters;
 use crate::web::forms::Form;
 use crate::web::page::Page;
-use crate::web::time::{self, Int};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/rooms/{id}/updates/{update}", get(show))
+        .route("/rooms/{id}/updates/{update}/live", get(live))
         .route("/rooms/{id}/updates/{update}/approval", post(approve))
         .route(
             "/rooms/{id}/updates/{update}/approval/withdrawal",
@@ -77,17 +80,94 @@ struct ShowPage {
     viewer: Viewer,
     loaded: Loaded,
     blockers: Vec<super::Blocker>,
+    now: Millis,
+}
+
+/// The page's live part alone, for `…/live` when the room changed.
+#[derive(Template, WebTemplate)]
+#[template(path = "updates/show.html", block = "live")]
+struct LiveFragment {
+    page: Page,
+    room: Room,
+    viewer: Viewer,
+    loaded: Loaded,
+    blockers: Vec<super::Blocker>,
+    now: Millis,
+}
+
+/// Where an update's alignment forms post.
+fn path_of(room: &Room, loaded: &Loaded) -> String {
+    format!("/rooms/{}/updates/{}", room.id, loaded.update.id)
+}
+
+/// When the next leadership update falls due if this one is published at `now`: the date the
+/// update names, else one cadence from now.
+fn next_due_on_publish(room: &Room, body: &super::model::Body, now: Millis) -> Millis {
+    body.next_due
+        .unwrap_or_else(|| room.next_due_after(Audience::Leadership, now))
 }
 
 impl ShowPage {
-    fn when(&self, at: impl Int) -> String {
-        time::when(at)
+    fn path(&self) -> String {
+        path_of(&self.room, &self.loaded)
     }
 
-    /// Where this update's alignment forms post.
-    fn path(&self) -> String {
-        format!("/rooms/{}/updates/{}", self.room.id, self.loaded.update.id)
+    fn live_url(&self) -> String {
+        format!("{}/live?version={}", self.path(), self.room.version)
     }
+
+    fn next_due(&self) -> Millis {
+        next_due_on_publish(&self.room, &self.loaded.current.body, self.now)
+    }
+}
+
+impl LiveFragment {
+    fn path(&self) -> String {
+        path_of(&self.room, &self.loaded)
+    }
+
+    fn live_url(&self) -> String {
+        format!("{}/live?version={}", self.path(), self.room.version)
+    }
+
+    fn next_due(&self) -> Millis {
+        next_due_on_publish(&self.room, &self.loaded.current.body, self.now)
+    }
+}
+
+#[derive(Deserialize)]
+struct Seen {
+    version: Option<i64>,
+}
+
+/// Polled every two seconds by the page; `204` when the room has not changed.
+async fn live(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, update_id)): Path<(i64, i64)>,
+    Query(seen): Query<Seen>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
+    if Some(room.version) == seen.version {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let loaded = load(&mut conn, room_id, update_id).await?;
+    let blockers = publish_blockers(
+        &loaded.alignment,
+        room.is_closed(),
+        loaded.update.published_version,
+    );
+    Ok(LiveFragment {
+        page,
+        room,
+        viewer,
+        loaded,
+        blockers,
+        now: state.clock.now(),
+    }
+    .into_response())
 }
 
 async fn show(
@@ -110,6 +190,7 @@ async fn show(
         viewer,
         loaded,
         blockers,
+        now: state.clock.now(),
     })
 }
 
@@ -234,7 +315,8 @@ async fn freeze(change: &mut RoomChange, loaded: &Loaded) -> Result<i64, AppErro
     };
     let version = model::publish(change.conn(), &new, now).await?;
     model::mark_published(change.conn(), loaded.update.id, version).await?;
-    rooms::set_next_leadership_update_due(change.conn(), room.id, body.next_due).await?;
+    let next_due = next_due_on_publish(&room, body, now);
+    rooms::set_next_leadership_update_due(change.conn(), room.id, Some(next_due)).await?;
     let summary = format!(
         "{} published pre-read version {version}: “{}” ({}).",
         change.viewer.name,

@@ -11,7 +11,7 @@ use crate::members::model as members;
 use crate::outreach::model as outreach;
 use crate::questions::model::{self as questions, QuestionStatus};
 use crate::rooms::model::Room;
-use crate::web::time;
+use crate::web::time::Zone;
 use crate::workstreams::model as workstreams;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,36 @@ pub struct Snapshot {
     pub contacts_touched: Vec<(String, i64)>,
     pub outreach: String,
     pub last_email: Option<(String, Millis)>,
+    /// The customer emails sent since the previous published update, oldest first, with the
+    /// text the customer read. Absent from pre-reads published before it existed.
+    #[serde(default)]
+    pub emails: Vec<SentEmail>,
 }
+
+/// A customer email as it went out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentEmail {
+    pub subject: String,
+    pub to: String,
+    pub sent_at: Millis,
+    pub body: String,
+}
+
+impl SentEmail {
+    /// The first few lines, for the folded view.
+    pub fn opening(&self) -> String {
+        let lines: Vec<&str> = self.body.lines().take(FOLDED_LINES).collect();
+        lines.join("\n")
+    }
+
+    /// Whether the folded view hides part of the text.
+    pub fn is_folded(&self) -> bool {
+        self.body.lines().count() > FOLDED_LINES
+    }
+}
+
+/// Lines of an email shown before "Read the whole email".
+const FOLDED_LINES: usize = 4;
 
 impl Snapshot {
     /// Reads the room now; "since" is the previous publication (or the room's opening).
@@ -121,11 +150,13 @@ impl Snapshot {
             contacts_touched: touched_since(conn, room.id, since).await?,
             outreach,
             last_email: last_email(conn, room.id).await?,
+            emails: sent_since(conn, room.id, since).await?,
         })
     }
 
     /// The pulled-in text a new update starts from, ready to edit: (what changed, decisions, risks).
-    pub fn starting_text(&self) -> (String, String, String) {
+    /// The update form's starting text; times are worded in `zone`, the writer's.
+    pub fn starting_text(&self, zone: Zone) -> (String, String, String) {
         let mut changed: Vec<String> = self
             .workstreams
             .iter()
@@ -153,7 +184,7 @@ impl Snapshot {
         if let Some((subject, at)) = &self.last_email {
             changed.push(format!(
                 "- Last email to the customer: “{subject}”, {}",
-                time::when(at)
+                zone.when(*at)
             ));
         }
         changed.push(format!("- Outreach: {}", self.outreach));
@@ -200,6 +231,35 @@ async fn touched_since(
     .await?;
     rows.into_iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// The customer emails of the room sent after `since`, with the revision that went out.
+async fn sent_since(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    since: Millis,
+) -> sqlx::Result<Vec<SentEmail>> {
+    let rows = sqlx::query(
+        "SELECT o.subject, o.envelope_to, o.sent_at, v.body FROM outbox o \
+         JOIN drafts d ON d.id = o.draft_id \
+         JOIN draft_revisions v ON v.draft_id = d.id AND v.number = d.current_revision \
+         WHERE o.room_id = $1 AND o.kind = 'customer' AND o.state = 'sent' AND o.sent_at > $2 \
+         ORDER BY o.sent_at, o.id LIMIT 50",
+    )
+    .bind(room_id)
+    .bind(since)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(SentEmail {
+                subject: r.try_get(0)?,
+                to: r.try_get::<String, _>(1)?.replace(',', ", "),
+                sent_at: r.try_get(2)?,
+                body: r.try_get(3)?,
+            })
+        })
         .collect()
 }
 

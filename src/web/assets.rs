@@ -33,6 +33,7 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     [
         asset!("style.css", "text/css; charset=utf-8"),
         asset!("favicon.svg", "image/svg+xml"),
+        asset!("accord.js", "text/javascript; charset=utf-8"),
         asset!(
             "vendor/htmx-2.0.11.min.js",
             "text/javascript; charset=utf-8"

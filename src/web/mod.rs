@@ -4,9 +4,11 @@
 pub mod assets;
 pub mod csrf;
 pub mod errors;
+pub mod filters;
 pub mod forms;
 pub mod headers;
 pub mod health;
+pub mod markdown;
 pub mod page;
 pub mod session_store;
 pub mod time;

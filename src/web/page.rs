@@ -1,5 +1,5 @@
-//! `Page`: what the layout needs on every page — who is signed in, the CSRF token for forms,
-//! and a one-shot flash message.
+//! `Page`: what the layout needs on every page — who is signed in, the time zone they read in,
+//! the CSRF token for forms, and a one-shot flash message.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -8,15 +8,22 @@ use tower_sessions::Session;
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::error::AppError;
+use crate::needs;
 use crate::web::csrf;
+use crate::web::time::Zone;
 
 const FLASH: &str = "flash";
 
 #[derive(Clone, Debug, Default)]
 pub struct Page {
     pub user: Option<CurrentUser>,
+    /// The zone every time on the page is shown and read in: the user's, else the default.
+    pub zone: Zone,
     pub csrf: String,
     pub flash: Option<String>,
+    /// How many items wait for the signed-in person (the top bar's *Needs you* count); not
+    /// counted for htmx fragments, which have no top bar.
+    pub needs: i64,
 }
 
 impl Page {
@@ -45,7 +52,21 @@ impl FromRequestParts<AppState> for Page {
             }
             None => None,
         };
+        let zone = Zone::or(
+            user.as_ref().and_then(|u| u.time_zone.as_deref()),
+            state.config.default_zone,
+        );
+        let fragment = parts.headers.contains_key("hx-request");
+        let needs = match &user {
+            Some(user) if !fragment => {
+                let mut conn = state.db.reader().acquire().await?;
+                needs::count(&mut conn, user.id, state.clock.now()).await?
+            }
+            _ => 0,
+        };
         Ok(Page {
+            needs,
+            zone,
             user,
             csrf: csrf::token(&session).await?,
             flash,

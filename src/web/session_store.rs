@@ -79,6 +79,7 @@ fn user_at_load(row: &sqlx::any::AnyRow) -> sqlx::Result<Option<UserAtLoad>> {
         email: row.try_get(4)?,
         is_admin: row.try_get::<i64, _>(5)? == 1,
         is_active: row.try_get::<i64, _>(6)? == 1,
+        time_zone: row.try_get(7)?,
     }))
 }
 
@@ -124,8 +125,8 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let row = sqlx::query(
-            "SELECT s.data, s.expires_at, u.id, u.name, u.email, u.is_admin, u.is_active \
-             FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+            "SELECT s.data, s.expires_at, u.id, u.name, u.email, u.is_admin, u.is_active, \
+             u.time_zone FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
              WHERE s.id = $1 AND s.expires_at > $2",
         )
         .bind(id.to_string())

@@ -1,9 +1,145 @@
-//! How times are read from forms and shown on pages. Accord stores UTC epoch milliseconds and
-//! shows UTC, saying so; relative phrases ("in 3 hours", "overdue by 2 days") carry the urgency.
+//! How times are shown and read. Accord stores UTC epoch milliseconds; every page, email and form
+//! shows and reads them in the reader's IANA time zone ([`Zone`]), naming it ("Tue 1 Dec, 09:51
+//! CET"). Templates format through the [`filters`] here and nowhere else; relative phrases ("in 3
+//! hours", "overdue by 2 days") carry the urgency.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
 
 use crate::clock::Millis;
+
+/// An IANA time zone ("Europe/Berlin"); UTC when nobody said otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zone(Tz);
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone::UTC
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Working hours on a contact's weekdays, local time: 08:00 until 18:00.
+const WORKING_HOURS: std::ops::Range<u32> = 8..18;
+
+impl Zone {
+    pub const UTC: Zone = Zone(Tz::UTC);
+
+    /// A zone by its IANA name ("America/Chicago"); `None` for anything else.
+    pub fn parse(name: &str) -> Option<Zone> {
+        Tz::from_str(name.trim()).ok().map(Zone)
+    }
+
+    /// A stored zone name, or `fallback` when it is missing or no longer known.
+    pub fn or(name: Option<&str>, fallback: Zone) -> Zone {
+        name.and_then(Zone::parse).unwrap_or(fallback)
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// Every zone a person can choose, by name.
+    pub fn all() -> impl Iterator<Item = Zone> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| Zone(*tz))
+    }
+
+    fn local(&self, at: Millis) -> Option<DateTime<Tz>> {
+        Utc.timestamp_millis_opt(at)
+            .single()
+            .map(|at| at.with_timezone(&self.0))
+    }
+
+    /// "Tue 1 Dec, 09:51 CET".
+    pub fn when(&self, at: Millis) -> String {
+        match self.local(at) {
+            Some(local) => local.format("%a %-d %b, %H:%M %Z").to_string(),
+            None => "an unknown time".to_owned(),
+        }
+    }
+
+    /// "Tue 1 Dec 2026, 09:51 CET": for records that outlive the year (pre-reads, the mail log).
+    pub fn when_dated(&self, at: Millis) -> String {
+        match self.local(at) {
+            Some(local) => local.format("%a %-d %b %Y, %H:%M %Z").to_string(),
+            None => "an unknown time".to_owned(),
+        }
+    }
+
+    /// "09:10 Tue": someone's wall clock at `at`.
+    pub fn clock(&self, at: Millis) -> String {
+        match self.local(at) {
+            Some(local) => local.format("%H:%M %a").to_string(),
+            None => String::new(),
+        }
+    }
+
+    /// Whether `at` falls on a weekday between 08:00 and 18:00 in this zone.
+    pub fn is_working_hours(&self, at: Millis) -> bool {
+        self.local(at).is_some_and(|local| {
+            !matches!(local.weekday(), Weekday::Sat | Weekday::Sun)
+                && WORKING_HOURS.contains(&local.hour())
+        })
+    }
+
+    /// The value for an `<input type="datetime-local">`, in this zone.
+    pub fn to_input(&self, at: Millis) -> String {
+        self.local(at)
+            .map(|local| local.format("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    /// Reads a `datetime-local` value as a wall-clock time in this zone; empty means "not set".
+    /// A time that occurs twice (clocks go back) is the first of the two; a time that never
+    /// occurs (clocks go forward) is refused with a message saying so.
+    pub fn parse_input(&self, raw: &str) -> Result<Option<Millis>, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let parsed = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+            .map_err(|_| "Enter a date and time like 2026-11-21T14:30.".to_owned())?;
+        match self.0.from_local_datetime(&parsed) {
+            LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => {
+                Ok(Some(at.timestamp_millis()))
+            }
+            LocalResult::None => Err(format!(
+                "{} does not exist in {}: the clocks skip it. Pick a time after the change.",
+                parsed.format("%-d %b %Y, %H:%M"),
+                self.name()
+            )),
+        }
+    }
+}
+
+/// The askama filters every template formats times with: `{{ at|when(page.zone) }}`,
+/// `{{ at|when_dated(zone) }}`, `{{ at|local_input(page.zone) }}`.
+pub mod filters {
+    use super::{Int, Zone};
+
+    #[askama::filter_fn]
+    pub fn when<T: Int>(at: T, _: &dyn askama::Values, zone: &Zone) -> askama::Result<String> {
+        Ok(zone.when(at.int()))
+    }
+
+    #[askama::filter_fn]
+    pub fn when_dated<T: Int>(
+        at: T,
+        _: &dyn askama::Values,
+        zone: &Zone,
+    ) -> askama::Result<String> {
+        Ok(zone.when_dated(at.int()))
+    }
+}
 
 /// A whole number however a template hands it over (`i64`, `&i64`, `&&i64`): askama passes
 /// arguments by reference, and loop variables are references already.
@@ -38,35 +174,6 @@ impl<T: OptionalInt + ?Sized> OptionalInt for &T {
     fn optional_int(&self) -> Option<i64> {
         (**self).optional_int()
     }
-}
-
-/// "21 Nov 2026, 14:30 UTC".
-pub fn when(at: impl Int) -> String {
-    match Utc.timestamp_millis_opt(at.int()).single() {
-        Some(at) => at.format("%-d %b %Y, %H:%M UTC").to_string(),
-        None => "an unknown time".to_owned(),
-    }
-}
-
-/// The value for an `<input type="datetime-local">` (UTC).
-pub fn to_input(at: Millis) -> String {
-    Utc.timestamp_millis_opt(at)
-        .single()
-        .map(|at| at.format("%Y-%m-%dT%H:%M").to_string())
-        .unwrap_or_default()
-}
-
-/// Reads a `datetime-local` value as UTC; empty means "not set".
-pub fn parse_input(raw: &str) -> Result<Option<Millis>, &'static str> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let parsed = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| "Enter a date and time like 2026-11-21T14:30.")?;
-    let at: DateTime<Utc> = Utc.from_utc_datetime(&parsed);
-    Ok(Some(at.timestamp_millis()))
 }
 
 /// A span of time in the largest sensible unit: "5 minutes", "3 hours", "2 days".
@@ -106,13 +213,89 @@ mod tests {
 
     const MIN: Millis = 60_000;
 
+    fn zone(name: &str) -> Zone {
+        Zone::parse(name).unwrap()
+    }
+
     #[test]
-    fn instants_are_shown_in_utc_and_round_trip_through_inputs() {
-        let at = parse_input("2026-11-21T14:30").unwrap().unwrap();
-        assert_eq!(when(at), "21 Nov 2026, 14:30 UTC");
-        assert_eq!(to_input(at), "2026-11-21T14:30");
-        assert_eq!(parse_input("  ").unwrap(), None);
-        assert!(parse_input("tomorrow").is_err());
+    fn a_time_typed_in_chicago_is_the_same_instant_shown_in_berlin() {
+        let typed = zone("America/Chicago")
+            .parse_input("2026-12-01T02:51")
+            .unwrap()
+            .unwrap();
+        assert_eq!(Zone::UTC.when(typed), "Tue 1 Dec, 08:51 UTC");
+        assert_eq!(zone("Europe/Berlin").when(typed), "Tue 1 Dec, 09:51 CET");
+        assert_eq!(zone("America/Chicago").to_input(typed), "2026-12-01T02:51");
+        assert_eq!(zone("Europe/Berlin").to_input(typed), "2026-12-01T09:51");
+        assert_eq!(
+            zone("Europe/Berlin").when_dated(typed),
+            "Tue 1 Dec 2026, 09:51 CET"
+        );
+    }
+
+    #[test]
+    fn the_abbreviation_follows_daylight_saving() {
+        let berlin = zone("Europe/Berlin");
+        let summer = Zone::UTC.parse_input("2026-07-01T12:00").unwrap().unwrap();
+        assert_eq!(berlin.when(summer), "Wed 1 Jul, 14:00 CEST");
+        // Europe leaves summer time at 01:00 UTC on 25 October 2026.
+        let before = Zone::UTC.parse_input("2026-10-25T00:59").unwrap().unwrap();
+        let after = before + 2 * MIN;
+        assert_eq!(berlin.when(before), "Sun 25 Oct, 02:59 CEST");
+        assert_eq!(berlin.when(after), "Sun 25 Oct, 02:01 CET");
+    }
+
+    #[test]
+    fn wall_clock_times_across_a_change_are_read_as_people_mean_them() {
+        let berlin = zone("Europe/Berlin");
+        // 02:30 happens twice on 25 October: the first (summer time) is meant.
+        let twice = berlin.parse_input("2026-10-25T02:30").unwrap().unwrap();
+        assert_eq!(Zone::UTC.when(twice), "Sun 25 Oct, 00:30 UTC");
+        // 02:30 never happens on 29 March: refused, saying why.
+        let skipped = berlin.parse_input("2026-03-29T02:30").unwrap_err();
+        assert!(
+            skipped.contains("does not exist in Europe/Berlin"),
+            "{skipped}"
+        );
+        // The US changes on other dates: 8 March 2026 in Chicago.
+        let chicago = zone("America/Chicago");
+        let morning = chicago.parse_input("2026-03-08T09:00").unwrap().unwrap();
+        assert_eq!(Zone::UTC.when(morning), "Sun 8 Mar, 14:00 UTC");
+        assert_eq!(chicago.when(morning), "Sun 8 Mar, 09:00 CDT");
+    }
+
+    #[test]
+    fn a_zone_far_from_utc_changes_the_date() {
+        let at = Zone::UTC.parse_input("2026-12-01T20:15").unwrap().unwrap();
+        assert_eq!(zone("Pacific/Kiritimati").when(at), "Wed 2 Dec, 10:15 +14");
+        assert_eq!(zone("Asia/Kolkata").when(at), "Wed 2 Dec, 01:45 IST");
+        assert_eq!(zone("Pacific/Kiritimati").clock(at), "10:15 Wed");
+    }
+
+    #[test]
+    fn working_hours_are_weekdays_eight_to_six_local() {
+        let chicago = zone("America/Chicago");
+        let at = |raw| chicago.parse_input(raw).unwrap().unwrap();
+        assert!(chicago.is_working_hours(at("2026-12-01T08:00")));
+        assert!(chicago.is_working_hours(at("2026-12-01T17:59")));
+        assert!(!chicago.is_working_hours(at("2026-12-01T18:00")));
+        assert!(!chicago.is_working_hours(at("2026-12-01T07:59")));
+        assert!(
+            !chicago.is_working_hours(at("2026-12-05T10:00")),
+            "a Saturday"
+        );
+    }
+
+    #[test]
+    fn unknown_zones_and_inputs_are_refused() {
+        assert_eq!(Zone::parse("Mars/Olympus"), None);
+        assert_eq!(Zone::or(Some("Mars/Olympus"), Zone::UTC), Zone::UTC);
+        assert_eq!(
+            Zone::or(None, zone("Europe/Berlin")).name(),
+            "Europe/Berlin"
+        );
+        assert_eq!(Zone::UTC.parse_input("  ").unwrap(), None);
+        assert!(Zone::UTC.parse_input("tomorrow").is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
 use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
-use crate::web::time;
+use crate::web::time::Zone;
 use model::{Workstream, WorkstreamFields, WorkstreamStatus};
 
 pub fn router() -> Router<AppState> {
@@ -50,14 +50,14 @@ struct WorkstreamForm {
 }
 
 impl WorkstreamForm {
-    fn from(ws: &Workstream) -> WorkstreamForm {
+    fn from(ws: &Workstream, zone: Zone) -> WorkstreamForm {
         WorkstreamForm {
             title: ws.title.clone(),
             driver: ws.driver_user_id.to_string(),
             navigators: ws.navigators.iter().map(|(id, _)| *id).collect(),
             status: ws.status.as_str().to_owned(),
             next_step: ws.next_step.clone(),
-            due_at: ws.due_at.map(time::to_input).unwrap_or_default(),
+            due_at: ws.due_at.map(|at| zone.to_input(at)).unwrap_or_default(),
         }
     }
 }
@@ -73,7 +73,8 @@ struct Checked {
 }
 
 impl WorkstreamForm {
-    fn parse(&self, members: &[Member]) -> Result<Checked, FieldErrors> {
+    /// Checks the form; the due time is read in `zone`, the zone the form names.
+    fn parse(&self, members: &[Member], zone: Zone) -> Result<Checked, FieldErrors> {
         let mut errors = FieldErrors::default();
         let title = errors.check(
             "title",
@@ -94,7 +95,7 @@ impl WorkstreamForm {
             "Choose a status.",
         );
         let next_step = errors.check("next_step", optional_text(&self.next_step, 500));
-        let due_at = errors.check("due_at", time::parse_input(&self.due_at));
+        let due_at = errors.check("due_at", zone.parse_input(&self.due_at));
         let navigators: Vec<i64> = self
             .navigators
             .iter()
@@ -149,7 +150,7 @@ async fn form_page(
         (None, Some(id)) => {
             let all = model::list(&mut conn, room_id).await?;
             let ws = all.iter().find(|w| w.id == id).ok_or(AppError::NotFound)?;
-            WorkstreamForm::from(ws)
+            WorkstreamForm::from(ws, page.zone)
         }
         (None, None) => WorkstreamForm {
             driver: user.id.to_string(),
@@ -250,7 +251,7 @@ async fn create(
 ) -> Result<Response, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let members = members::list(change.conn(), room_id).await?;
-    let checked = match form.parse(&members) {
+    let checked = match form.parse(&members, page.zone) {
         Ok(checked) => checked,
         Err(errors) => return invalid_form(&state, &user, page, change, None, form, errors).await,
     };
@@ -282,7 +283,7 @@ async fn update(
         .find(|w| w.id == ws_id)
         .ok_or(AppError::NotFound)?;
     let members = members::list(change.conn(), room_id).await?;
-    let checked = match form.parse(&members) {
+    let checked = match form.parse(&members, page.zone) {
         Ok(checked) => checked,
         Err(errors) => {
             return invalid_form(&state, &user, page, change, Some(ws_id), form, errors).await;
@@ -389,7 +390,7 @@ mod tests {
             status: "active".into(),
             ..WorkstreamForm::default()
         };
-        let errors = form.parse(&members).err().unwrap();
+        let errors = form.parse(&members, Zone::UTC).err().unwrap();
         assert!(errors.get("driver").is_some());
     }
 }

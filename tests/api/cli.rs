@@ -82,13 +82,14 @@ async fn help_documents_every_variable() {
         "ACCORD_SESSION_MAX_HOURS",
         "ACCORD_CONTACT_TOUCH_LIMIT",
         "ACCORD_LOG",
+        "ACCORD_DEFAULT_TIME_ZONE",
     ] {
         assert!(
             help.contains(variable),
             "--help does not mention {variable}"
         );
     }
-    for hook in ["fault-pause", "bench", "FAULT", "BENCH"] {
+    for hook in ["fault-pause", "bench", "FAULT_PAUSE", "BENCH"] {
         assert!(!help.contains(hook), "--help shows the test hook {hook}");
     }
 }

@@ -25,7 +25,7 @@ async fn the_dashboard_lists_what_needs_me() {
         .await;
     let (_, dana) = team.dana.0.page("/").await;
     assert!(dana.contains("Needs you"));
-    assert!(dana.contains("Decide “Extend the trial” (Commercial is yours)."));
+    assert!(dana.contains("Decide “Extend the trial” (Commercial is yours)"));
     let (_, sam) = team.sam.0.page("/").await;
     assert!(!sam.contains("Extend the trial"));
 }

@@ -1,0 +1,280 @@
+//! *Needs you*: everything waiting for one person across their rooms — alignments (new or gone
+//! stale), sends the communicator can now make, deliveries to decide, decisions to call, overdue
+//! workstreams and overdue updates of the rooms they lead. One statement finds them all, however
+//! many rooms there are; the dashboard lists them and the top bar of every page counts them.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::clock::Millis;
+use crate::web::time;
+
+/// The most items listed (and counted); beyond it the top bar says "100+".
+pub const LIMIT: i64 = 100;
+
+/// What waits, and for which record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NeedKind {
+    /// A draft's current revision waits for this PM; `stale` when they aligned on an older one.
+    AlignDraft {
+        stale: bool,
+    },
+    AlignUpdate {
+        stale: bool,
+    },
+    /// Every PM aligned, outreach is not paused: the communicator can send.
+    ReadyToSend,
+    DeliveryUnknown,
+    DeliveryFailed,
+    /// A proposed decision of a type this person owns (`detail`: the type's name).
+    Decide,
+    WorkstreamOverdue,
+    CustomerUpdateOverdue,
+    LeadershipUpdateOverdue,
+}
+
+/// One item waiting for the viewer.
+#[derive(Clone, Debug)]
+pub struct Need {
+    pub kind: NeedKind,
+    pub room_id: i64,
+    pub room_title: String,
+    pub item_id: i64,
+    /// The item's own words: a subject, a headline, a title.
+    pub label: String,
+    /// A decision's type; empty for the others.
+    pub detail: String,
+    /// Since when it has been waiting (for overdue items: when it fell due).
+    pub since: Millis,
+}
+
+impl Need {
+    /// The sentence the list shows.
+    pub fn what(&self, now: Millis) -> String {
+        let label = &self.label;
+        match &self.kind {
+            NeedKind::AlignDraft { stale: false } => format!("Align on the email “{label}”"),
+            NeedKind::AlignDraft { stale: true } => {
+                format!("The email “{label}” changed since you aligned: align again")
+            }
+            NeedKind::AlignUpdate { stale: false } => {
+                format!("Align on the leadership update “{label}”")
+            }
+            NeedKind::AlignUpdate { stale: true } => {
+                format!("The leadership update “{label}” changed since you aligned: align again")
+            }
+            NeedKind::ReadyToSend => format!("Ready to send: every PM aligned on “{label}”"),
+            NeedKind::DeliveryUnknown => {
+                format!("Delivery unknown for “{label}”: decide whether it arrived")
+            }
+            NeedKind::DeliveryFailed => format!("“{label}” could not be sent: see why"),
+            NeedKind::Decide => format!("Decide “{label}” ({} is yours)", self.detail),
+            NeedKind::WorkstreamOverdue => {
+                format!("You drive “{label}”, {}", time::due(self.since, now))
+            }
+            NeedKind::CustomerUpdateOverdue => format!(
+                "You lead this room: the customer update is {}",
+                time::due(self.since, now)
+            ),
+            NeedKind::LeadershipUpdateOverdue => format!(
+                "You lead this room: the leadership update is {}",
+                time::due(self.since, now)
+            ),
+        }
+    }
+
+    /// Where acting on it starts.
+    pub fn link(&self) -> String {
+        let (room, item) = (self.room_id, self.item_id);
+        match self.kind {
+            NeedKind::AlignDraft { .. }
+            | NeedKind::ReadyToSend
+            | NeedKind::DeliveryUnknown
+            | NeedKind::DeliveryFailed => format!("/rooms/{room}/drafts/{item}"),
+            NeedKind::AlignUpdate { .. } => format!("/rooms/{room}/updates/{item}"),
+            NeedKind::Decide => format!("/rooms/{room}#decision-{item}"),
+            NeedKind::WorkstreamOverdue => format!("/rooms/{room}#workstream-{item}"),
+            NeedKind::CustomerUpdateOverdue => format!("/rooms/{room}#email"),
+            NeedKind::LeadershipUpdateOverdue => format!("/rooms/{room}#leadership"),
+        }
+    }
+
+    /// "waiting 3 hours" (or, for overdue items, when it fell due).
+    pub fn age(&self, now: Millis) -> String {
+        match self.kind {
+            NeedKind::WorkstreamOverdue
+            | NeedKind::CustomerUpdateOverdue
+            | NeedKind::LeadershipUpdateOverdue => {
+                format!("due {}", time::relative(self.since, now))
+            }
+            _ => format!("waiting {}", time::span(now - self.since)),
+        }
+    }
+}
+
+/// Every branch yields: kind, room id, room title, item id, label, detail, since, and a flag
+/// (1 when an alignment went stale). `$1` is the viewer, `$2` now.
+const NEEDS: &str = "\
+SELECT 'align_draft', r.id, r.title, d.id, v.subject, '', v.created_at, \
+       CASE WHEN a.revision IS NULL THEN 0 ELSE 1 END \
+  FROM members m JOIN rooms r ON r.id = m.room_id AND r.status <> 'closed' \
+  JOIN drafts d ON d.room_id = r.id AND d.outbox_id IS NULL \
+  JOIN draft_revisions v ON v.draft_id = d.id AND v.number = d.current_revision \
+  LEFT JOIN approvals a ON a.subject_kind = 'draft' AND a.subject_id = d.id AND a.user_id = m.user_id \
+ WHERE m.user_id = $1 AND m.kind = 'pm' AND (a.revision IS NULL OR a.revision <> d.current_revision) \
+UNION ALL \
+SELECT 'align_update', r.id, r.title, u.id, v.headline, '', v.created_at, \
+       CASE WHEN a.revision IS NULL THEN 0 ELSE 1 END \
+  FROM members m JOIN rooms r ON r.id = m.room_id AND r.status <> 'closed' \
+  JOIN leadership_updates u ON u.room_id = r.id AND u.published_version IS NULL \
+  JOIN update_revisions v ON v.update_id = u.id AND v.number = u.current_revision \
+  LEFT JOIN approvals a ON a.subject_kind = 'update' AND a.subject_id = u.id AND a.user_id = m.user_id \
+ WHERE m.user_id = $1 AND m.kind = 'pm' AND (a.revision IS NULL OR a.revision <> u.current_revision) \
+UNION ALL \
+SELECT 'ready_to_send', r.id, r.title, d.id, v.subject, '', \
+       COALESCE((SELECT MAX(a.approved_at) FROM approvals a WHERE a.subject_kind = 'draft' AND a.subject_id = d.id), v.created_at), 0 \
+  FROM rooms r JOIN drafts d ON d.room_id = r.id AND d.outbox_id IS NULL \
+  JOIN draft_revisions v ON v.draft_id = d.id AND v.number = d.current_revision \
+ WHERE r.communicator_user_id = $1 AND r.status <> 'closed' \
+   AND NOT EXISTS (SELECT 1 FROM members p WHERE p.room_id = r.id AND p.kind = 'pm' AND NOT EXISTS ( \
+       SELECT 1 FROM approvals a WHERE a.subject_kind = 'draft' AND a.subject_id = d.id \
+          AND a.user_id = p.user_id AND a.revision = d.current_revision)) \
+   AND NOT EXISTS (SELECT 1 FROM outreach_pauses o WHERE o.room_id = r.id AND o.ended_at IS NULL \
+       AND (o.until IS NULL OR o.until > $2)) \
+UNION ALL \
+SELECT CASE WHEN o.state = 'unknown' THEN 'delivery_unknown' ELSE 'delivery_failed' END, \
+       r.id, r.title, d.id, o.subject, '', o.created_at, 0 \
+  FROM rooms r JOIN drafts d ON d.room_id = r.id JOIN outbox o ON o.id = d.outbox_id \
+ WHERE r.communicator_user_id = $1 AND r.status <> 'closed' AND o.state IN ('unknown', 'failed') \
+UNION ALL \
+SELECT 'decide', r.id, r.title, d.id, d.title, t.name, d.proposed_at, 0 \
+  FROM decision_types t JOIN decisions d ON d.decision_type_id = t.id AND d.status = 'proposed' \
+  JOIN rooms r ON r.id = d.room_id AND r.status <> 'closed' \
+ WHERE t.owner_user_id = $1 \
+UNION ALL \
+SELECT 'workstream_overdue', r.id, r.title, w.id, w.title, '', w.due_at, 0 \
+  FROM workstreams w JOIN rooms r ON r.id = w.room_id AND r.status = 'open' \
+ WHERE w.driver_user_id = $1 AND w.status <> 'done' AND w.due_at < $2 \
+UNION ALL \
+SELECT 'customer_update_overdue', r.id, r.title, r.id, r.title, '', r.next_customer_update_due, 0 \
+  FROM rooms r WHERE r.lead_user_id = $1 AND r.status = 'open' AND r.next_customer_update_due < $2 \
+UNION ALL \
+SELECT 'leadership_update_overdue', r.id, r.title, r.id, r.title, '', r.next_leadership_update_due, 0 \
+  FROM rooms r WHERE r.lead_user_id = $1 AND r.status = 'open' AND r.next_leadership_update_due < $2";
+
+fn kind(name: &str, stale: bool) -> Option<NeedKind> {
+    Some(match name {
+        "align_draft" => NeedKind::AlignDraft { stale },
+        "align_update" => NeedKind::AlignUpdate { stale },
+        "ready_to_send" => NeedKind::ReadyToSend,
+        "delivery_unknown" => NeedKind::DeliveryUnknown,
+        "delivery_failed" => NeedKind::DeliveryFailed,
+        "decide" => NeedKind::Decide,
+        "workstream_overdue" => NeedKind::WorkstreamOverdue,
+        "customer_update_overdue" => NeedKind::CustomerUpdateOverdue,
+        "leadership_update_overdue" => NeedKind::LeadershipUpdateOverdue,
+        _ => return None,
+    })
+}
+
+/// Everything waiting for `user_id`, longest-waiting first (at most [`LIMIT`]).
+pub async fn of(conn: &mut AnyConnection, user_id: i64, now: Millis) -> sqlx::Result<Vec<Need>> {
+    let sql = format!("{NEEDS} ORDER BY 7, 2, 4 LIMIT {LIMIT}");
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(conn)
+        .await?;
+    let mut needs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name: String = row.try_get(0)?;
+        let stale: i64 = row.try_get(7)?;
+        let Some(kind) = kind(&name, stale == 1) else {
+            continue;
+        };
+        needs.push(Need {
+            kind,
+            room_id: row.try_get(1)?,
+            room_title: row.try_get(2)?,
+            item_id: row.try_get(3)?,
+            label: row.try_get(4)?,
+            detail: row.try_get(5)?,
+            since: row.try_get(6)?,
+        });
+    }
+    Ok(needs)
+}
+
+/// How many items wait for `user_id` (at most [`LIMIT`]): the top bar's count.
+pub async fn count(conn: &mut AnyConnection, user_id: i64, now: Millis) -> sqlx::Result<i64> {
+    let sql = format!("SELECT COUNT(*) FROM ({NEEDS} LIMIT {LIMIT}) AS needs");
+    sqlx::query_scalar(&sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Millis = 3_600_000;
+
+    fn need(kind: NeedKind, since: Millis) -> Need {
+        Need {
+            kind,
+            room_id: 7,
+            room_title: "Northwind".into(),
+            item_id: 3,
+            label: "Fix timeline".into(),
+            detail: "Roadmap".into(),
+            since,
+        }
+    }
+
+    #[test]
+    fn each_item_says_what_waits_and_links_to_where_it_is_done() {
+        let now = 10 * HOUR;
+        let stale = need(NeedKind::AlignDraft { stale: true }, 7 * HOUR);
+        assert_eq!(
+            stale.what(now),
+            "The email “Fix timeline” changed since you aligned: align again"
+        );
+        assert_eq!(stale.link(), "/rooms/7/drafts/3");
+        assert_eq!(stale.age(now), "waiting 3 hours");
+        let decide = need(NeedKind::Decide, 0);
+        assert_eq!(decide.what(now), "Decide “Fix timeline” (Roadmap is yours)");
+        assert_eq!(decide.link(), "/rooms/7#decision-3");
+        let late = need(NeedKind::CustomerUpdateOverdue, 8 * HOUR);
+        assert_eq!(
+            late.what(now),
+            "You lead this room: the customer update is overdue by 2 hours"
+        );
+        assert_eq!(late.age(now), "due 2 hours ago");
+        assert_eq!(
+            need(NeedKind::AlignUpdate { stale: false }, 0).link(),
+            "/rooms/7/updates/3"
+        );
+    }
+
+    #[test]
+    fn every_kind_the_query_yields_is_known() {
+        for name in [
+            "align_draft",
+            "align_update",
+            "ready_to_send",
+            "delivery_unknown",
+            "delivery_failed",
+            "decide",
+            "workstream_overdue",
+            "customer_update_overdue",
+            "leadership_update_overdue",
+        ] {
+            assert!(kind(name, false).is_some(), "{name}");
+            assert!(
+                NEEDS.contains(&format!("'{name}'")),
+                "{name} is not in the query"
+            );
+        }
+    }
+}
