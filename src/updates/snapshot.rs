@@ -244,7 +244,7 @@ async fn sent_since(
         "SELECT o.subject, o.envelope_to, o.sent_at, v.body FROM outbox o \
          JOIN drafts d ON d.id = o.draft_id \
          JOIN draft_revisions v ON v.draft_id = d.id AND v.number = d.current_revision \
-         WHERE o.room_id = $1 AND o.kind = 'customer' AND o.state = 'sent' AND o.sent_at > $2 \
+         WHERE o.room_id = $1 AND o.kind = 'customer' AND o.state = 'sent' AND o.sent_at >= $2 \
          ORDER BY o.sent_at, o.id LIMIT 50",
     )
     .bind(room_id)

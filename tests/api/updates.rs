@@ -368,3 +368,63 @@ async fn the_index_puts_overdue_and_troubled_rooms_first() {
     assert!(room_page.contains("overdue by 60 minutes"));
     app.outbox_settled().await;
 }
+
+#[tokio::test]
+async fn the_pre_read_shows_what_the_customer_was_told_since_the_previous_one() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.draft_dana_aligned_on(&team).await;
+    team.sam.0.send_draft(room, draft, 1).await;
+    app.smtp.wait_for_to(crate::helpers::JORDAN, 1).await;
+    app.outbox_settled().await;
+    app.clock.advance(std::time::Duration::from_secs(60));
+    app.published_update(&team, room, "Forecast on track").await;
+    let (_, first) = team
+        .elena
+        .0
+        .page(&format!("/rooms/{room}/pre-reads/1"))
+        .await;
+    assert!(first.contains("What the customer was told"), "{first}");
+    assert!(first.contains("We will show you the 90-day forecast on Friday."));
+    assert!(first.contains("“Your capacity forecast: next steps”"));
+
+    // The next pre-read shows only what was sent after the first.
+    app.clock.advance(std::time::Duration::from_secs(60));
+    app.published_update(&team, room, "Still on track").await;
+    let (_, second) = team
+        .elena
+        .0
+        .page(&format!("/rooms/{room}/pre-reads/2"))
+        .await;
+    assert!(!second.contains("What the customer was told"), "{second}");
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
+async fn update_texts_render_lists_and_never_markup() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let fields = [
+        ("status", "on_track"),
+        ("headline", "Lists"),
+        (
+            "what_changed",
+            "Since Monday:\n- the prototype runs\n- <script>alert(1)</script>",
+        ),
+        ("next_due", "2030-01-10T09:00"),
+    ];
+    team.dana
+        .0
+        .post_form(&format!("/rooms/{room}/updates"), &fields)
+        .await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    let (_, page) = team
+        .sam
+        .0
+        .page(&format!("/rooms/{room}/updates/{update}"))
+        .await;
+    assert!(page.contains("<li>the prototype runs</li>"), "{page}");
+    assert!(!page.contains("<script>alert"), "{page}");
+    app.outbox_settled().await;
+}

@@ -85,6 +85,7 @@ impl TestApp {
                     ("name", "Priya Shah"),
                     ("email", PRIYA),
                     ("title", "Infrastructure lead"),
+                    ("time_zone", "America/Chicago"),
                 ],
             )
             .await;

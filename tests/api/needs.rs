@@ -1,0 +1,210 @@
+//! *Needs you*: exactly what waits for each person, on the dashboard and counted in the top bar.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Client, TestApp, count};
+
+/// The dashboard's *Needs you* section alone (the rest of the page names drafts too).
+async fn needs_of(client: &Client) -> String {
+    let (status, page) = client.page("/").await;
+    assert_eq!(status, StatusCode::OK);
+    let start = page
+        .find("id=\"needs-live\"")
+        .expect("the dashboard has Needs you");
+    let end = page[start..].find("</section>").unwrap() + start;
+    page[start..end].to_owned()
+}
+
+/// The count in the top bar of any page.
+fn top_bar_count(page: &str) -> i64 {
+    let start = page
+        .find("class=\"needs-count\"")
+        .expect("the top bar counts");
+    let count = page[start..].find("class=\"count").unwrap() + start;
+    let number = page[count..].find('>').unwrap() + count + 1;
+    page[number..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pms_see_the_drafts_waiting_for_their_alignment_and_again_when_it_goes_stale() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    let dana = needs_of(&team.dana.0).await;
+    assert!(
+        dana.contains("Align on the email “Your capacity forecast: next steps”"),
+        "{dana}"
+    );
+    assert!(dana.contains(&format!("/rooms/{room}/drafts/{draft}")));
+    assert!(
+        dana.contains("waiting"),
+        "each item says how long it waits: {dana}"
+    );
+    // Partners and leadership do not align.
+    assert!(!needs_of(&team.ravi.0).await.contains("Align on"));
+    assert!(!needs_of(&team.elena.0).await.contains("Align on"));
+
+    team.dana.0.align_draft(room, draft, 1).await;
+    assert!(!needs_of(&team.dana.0).await.contains("capacity forecast"));
+
+    let revised = team
+        .sam
+        .0
+        .edit_draft(room, draft, "Hello Jordan, Friday at 10.")
+        .await;
+    assert_eq!(revised.status(), StatusCode::SEE_OTHER);
+    let dana = needs_of(&team.dana.0).await;
+    assert!(
+        dana.contains(
+            "The email “Your capacity forecast: next steps” changed since you aligned: align again"
+        ),
+        "{dana}"
+    );
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
+async fn the_communicator_sees_ready_to_send_the_moment_the_last_pm_aligns() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    team.sam.0.align_draft(room, draft, 1).await;
+    assert!(!needs_of(&team.sam.0).await.contains("Ready to send"));
+    team.dana.0.align_draft(room, draft, 1).await;
+    let sam = needs_of(&team.sam.0).await;
+    assert!(
+        sam.contains("Ready to send: every PM aligned on “Your capacity forecast: next steps”"),
+        "{sam}"
+    );
+    // Only the communicator is told to send.
+    assert!(!needs_of(&team.dana.0).await.contains("Ready to send"));
+    // A pause takes it off the list: nothing can be sent.
+    let paused = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/pause"),
+            &[("reason", "Fix not deployed")],
+        )
+        .await;
+    assert_eq!(paused.status(), StatusCode::SEE_OTHER);
+    assert!(!needs_of(&team.sam.0).await.contains("Ready to send"));
+    team.dana
+        .0
+        .post_form(&format!("/rooms/{room}/pause/end"), &[])
+        .await;
+    team.sam.0.send_draft(room, draft, 1).await;
+    assert!(!needs_of(&team.sam.0).await.contains("Ready to send"));
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
+async fn leadership_updates_wait_for_the_pms_who_have_not_aligned() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    team.dana
+        .0
+        .write_update(room, "on_track", "Forecast on track")
+        .await;
+    let sam = needs_of(&team.sam.0).await;
+    assert!(
+        sam.contains("Align on the leadership update “Forecast on track”"),
+        "{sam}"
+    );
+    assert!(!needs_of(&team.elena.0).await.contains("Forecast on track"));
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
+async fn drivers_and_leads_see_what_is_overdue_and_outsiders_see_nothing() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let ravi = team.ravi.1.to_string();
+    let created = team
+        .ravi
+        .0
+        .post_form(
+            &format!("/rooms/{room}/workstreams"),
+            &[
+                ("title", "Forecast prototype"),
+                ("driver", &ravi),
+                ("status", "active"),
+                ("due_at", "2026-01-05T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let late = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}"),
+            &[
+                ("title", "Capacity monitoring does not say when to order"),
+                ("problem", "Jordan cannot tell when to order hardware."),
+                ("severity", "S2"),
+                ("next_customer_update_due", "2026-01-02T09:00"),
+                ("next_leadership_update_due", "2026-01-03T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status(), StatusCode::SEE_OTHER);
+
+    let ravi = needs_of(&team.ravi.0).await;
+    assert!(
+        ravi.contains("You drive “Forecast prototype”, overdue by"),
+        "{ravi}"
+    );
+    let dana = needs_of(&team.dana.0).await;
+    assert!(dana.contains("the customer update is overdue by"), "{dana}");
+    assert!(
+        dana.contains("the leadership update is overdue by"),
+        "{dana}"
+    );
+    assert!(
+        !dana.contains("Forecast prototype"),
+        "Dana does not drive it"
+    );
+
+    let outsider = needs_of(&team.outsider.0).await;
+    assert!(
+        outsider.contains("Nothing waits for you right now."),
+        "{outsider}"
+    );
+    let (_, page) = team.outsider.0.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 0);
+    // The count on any page matches the list.
+    let (_, page) = team.dana.0.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 2);
+}
+
+#[tokio::test]
+async fn a_pm_in_many_rooms_sees_each_waiting_item_once() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let customer = count(&app, "SELECT customer_id FROM rooms").await;
+    for _ in 0..5 {
+        team.open_another_for(customer).await;
+    }
+    let rooms = count(&app, "SELECT COUNT(*) FROM rooms").await;
+    assert_eq!(rooms, 6);
+    team.dana
+        .0
+        .write_update(room, "on_track", "One of six")
+        .await;
+    let sam = needs_of(&team.sam.0).await;
+    assert_eq!(
+        sam.matches("Align on the leadership update").count(),
+        1,
+        "{sam}"
+    );
+    app.outbox_settled().await;
+}
