@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::Redirect;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use serde::Deserialize;
 
@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::rooms::access::Action;
 use crate::rooms::change::RoomChange;
 use crate::web::forms::Form;
+use crate::web::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,9 +38,10 @@ fn only_pms() -> AppError {
 async fn approve(
     State(state): State<AppState>,
     user: CurrentUser,
+    page: Page,
     Path((room_id, draft_id)): Path<(i64, i64)>,
     Form(form): Form<ApprovalForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     if !change.viewer.is_pm() {
         return Err(only_pms());
@@ -49,7 +51,8 @@ async fn approve(
     // Checked against the revision that is current inside this transaction: an approval racing
     // a save of a newer revision either lands first (and goes stale) or is refused here.
     if let Some(why) = approval_refusal(form.revision, draft.draft.current_revision) {
-        return Err(AppError::Conflict(why));
+        drop(change);
+        return super::show::refused(&state, &user, page, room_id, draft_id, why).await;
     }
     let (now, kind) = (change.now, SubjectKind::Draft);
     approvals::approve(change.conn(), kind, draft_id, user.id, form.revision, now).await?;
@@ -60,7 +63,7 @@ async fn approve(
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     change.record("drafts.approved", &summary, &path).await?;
     change.commit().await?;
-    Ok(Redirect::to(&path))
+    Ok(Redirect::to(&path).into_response())
 }
 
 async fn withdraw(

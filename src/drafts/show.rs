@@ -48,6 +48,8 @@ struct DraftView {
     panel: SendPanel,
     communicator: String,
     now: Millis,
+    /// Why the viewer's last action was refused, shown at the top (a stale alignment).
+    alert: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -107,6 +109,7 @@ impl DraftView {
             viewer,
             room,
             now,
+            alert: None,
         })
     }
 
@@ -194,6 +197,24 @@ async fn show(
     let now = state.clock.now();
     let view = DraftView::load(&mut conn, room, viewer, draft_id, page.zone, now).await?;
     Ok(ShowPage { page, view })
+}
+
+/// The draft page again, answering 409 with why the viewer's action was refused at the top: a
+/// refused alignment returns to the draft it was about, not to an error page.
+pub async fn refused(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    room_id: i64,
+    draft_id: i64,
+    why: String,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, viewer) = read_room(&mut conn, room_id, user).await?;
+    let now = state.clock.now();
+    let mut view = DraftView::load(&mut conn, room, viewer, draft_id, page.zone, now).await?;
+    view.alert = Some(why);
+    Ok((StatusCode::CONFLICT, ShowPage { page, view }).into_response())
 }
 
 /// Polled every two seconds by the page: `204` after one version compare when the room has not

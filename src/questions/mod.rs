@@ -74,6 +74,7 @@ struct SimilarFragment {
     room: Room,
     similar: Vec<Similar>,
     checked: bool,
+    errors: FieldErrors,
 }
 
 async fn new_page(
@@ -150,6 +151,7 @@ async fn similar(
         room,
         similar,
         checked,
+        errors: FieldErrors::default(),
     }
     .into_response())
 }
@@ -242,8 +244,8 @@ async fn ask(
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let customer_id = change.room.customer_id;
     let contacts = customers::contacts_of(&mut **change.conn(), customer_id).await?;
-    let (asked, errors) = match form.parse(&contacts) {
-        Ok(asked) => (asked, FieldErrors::default()),
+    let asked = match form.parse(&contacts) {
+        Ok(asked) => asked,
         Err(errors) => {
             drop(change);
             return invalid(new_page(&state, &user, page, room_id, form, errors).await?);
@@ -252,6 +254,10 @@ async fn ask(
     let similar = model::similar_to(change.conn(), customer_id, &asked.body).await?;
     if needs_confirmation(&similar, &form.acknowledged, form.confirm == "yes") {
         drop(change);
+        let errors = FieldErrors::single(
+            "confirm",
+            "Read the similar questions above, then tick this box to record yours anyway.",
+        );
         let page = new_page(&state, &user, page, room_id, form, errors).await?;
         return Ok((StatusCode::CONFLICT, page).into_response());
     }

@@ -81,6 +81,8 @@ struct ShowPage {
     loaded: Loaded,
     blockers: Vec<super::Blocker>,
     now: Millis,
+    /// Why the viewer's last action was refused (a stale alignment), shown at the top.
+    alert: Option<String>,
 }
 
 /// The page's live part alone, for `…/live` when the room changed.
@@ -108,6 +110,10 @@ fn next_due_on_publish(room: &Room, body: &super::model::Body, now: Millis) -> M
 }
 
 impl ShowPage {
+    fn alert(&self) -> Option<&str> {
+        self.alert.as_deref()
+    }
+
     fn path(&self) -> String {
         path_of(&self.room, &self.loaded)
     }
@@ -176,8 +182,19 @@ async fn show(
     page: Page,
     Path((room_id, update_id)): Path<(i64, i64)>,
 ) -> Result<ShowPage, AppError> {
+    show_page(&state, &user, page, room_id, update_id, None).await
+}
+
+async fn show_page(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    room_id: i64,
+    update_id: i64,
+    alert: Option<String>,
+) -> Result<ShowPage, AppError> {
     let mut conn = state.db.reader().acquire().await?;
-    let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
+    let (room, viewer) = read_room(&mut conn, room_id, user).await?;
     let loaded = load(&mut conn, room_id, update_id).await?;
     let blockers = publish_blockers(
         &loaded.alignment,
@@ -191,6 +208,7 @@ async fn show(
         loaded,
         blockers,
         now: state.clock.now(),
+        alert,
     })
 }
 
@@ -211,14 +229,18 @@ fn approval_refused(loaded: &Loaded, revision: i64) -> Option<String> {
 async fn approve(
     State(state): State<AppState>,
     user: CurrentUser,
+    page: Page,
     Path((room_id, update_id)): Path<(i64, i64)>,
     Form(form): Form<ApprovalForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     require_pm(&change.viewer)?;
     let loaded = load(change.conn(), room_id, update_id).await?;
     if let Some(why) = approval_refused(&loaded, form.revision) {
-        return Err(AppError::Conflict(why));
+        // Back to the update with the reason, answering 409; nothing changed.
+        drop(change);
+        let page = show_page(&state, &user, page, room_id, update_id, Some(why)).await?;
+        return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let (now, kind) = (change.now, SubjectKind::Update);
     approvals::approve(change.conn(), kind, update_id, user.id, form.revision, now).await?;
@@ -229,7 +251,7 @@ async fn approve(
     let path = format!("/rooms/{room_id}/updates/{update_id}");
     change.record("updates.approved", &summary, &path).await?;
     change.commit().await?;
-    Ok(Redirect::to(&path))
+    Ok(Redirect::to(&path).into_response())
 }
 
 async fn withdraw(

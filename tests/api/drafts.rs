@@ -213,11 +213,11 @@ async fn an_edit_after_alignment_makes_the_draft_unsendable_until_everyone_align
     );
     let old = team.dana.0.align_draft(room, draft, 1).await;
     assert_eq!(old.status(), StatusCode::CONFLICT);
+    let old = old.text().await.unwrap();
+    assert!(old.contains("Revision 1 is no longer current: the current revision is 2."));
     assert!(
-        old.text()
-            .await
-            .unwrap()
-            .contains("Revision 1 is no longer current: the current revision is 2.")
+        old.contains("Align on revision 2") && old.contains("id=\"draft-live\""),
+        "a stale alignment returns to the draft, ready to align on the current revision"
     );
     let stale_view = team.sam.0.send_draft(room, draft, 1).await;
     assert_eq!(stale_view.status(), StatusCode::CONFLICT);

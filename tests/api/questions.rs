@@ -62,6 +62,11 @@ async fn a_similar_question_is_shown_and_asking_anyway_is_recorded() {
     assert!(html.contains("“When do you plan to buy more capacity?”"));
     assert!(html.contains("Asked by Dana Whitfield"));
     assert!(html.contains("Answer: Next order window closes 15 January."));
+    assert!(
+        html.contains("aria-describedby=\"confirm-error\" autofocus"),
+        "the refusal puts focus on the checkbox: {html}"
+    );
+    assert!(html.contains("then tick this box to record yours anyway"));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM questions").await, 1);
 
     let unrelated = ask(

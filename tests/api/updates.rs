@@ -428,3 +428,24 @@ async fn update_texts_render_lists_and_never_markup() {
     assert!(!page.contains("<script>alert"), "{page}");
     app.outbox_settled().await;
 }
+
+#[tokio::test]
+async fn a_stale_alignment_on_an_update_returns_to_the_update_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    team.dana.0.write_update(room, "on_track", "First").await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    team.dana.0.revise_update(room, update, "Second").await;
+    let stale = team.sam.0.align_update(room, update, 1).await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let page = stale.text().await.unwrap();
+    assert!(page.contains("Revision 1 is no longer current: the current revision is 2."));
+    assert!(page.contains("Align on revision 2") && page.contains("id=\"update-live\""));
+    let sams = format!(
+        "SELECT COUNT(*) FROM approvals WHERE user_id = {}",
+        team.sam.1
+    );
+    assert_eq!(count(&app, &sams).await, 0, "nothing changed");
+    app.outbox_settled().await;
+}

@@ -150,10 +150,17 @@ test('one voice: blocked until aligned, stale after an edit, paused, then sent o
   assert.equal(await sam.getByRole('button', { name: 'Send to the customer' }).isDisabled(), true);
   await shoot(sam, 'draft-blocked');
 
+  // Sam keeps the draft open; Dana aligns in her browser; Sam's page follows within 2 s.
   await visit(dana, draftPath);
+  const before = sam.url();
   await dana.getByRole('button', { name: 'Align on revision 1' }).click();
-  await visit(sam, draftPath);
-  await assert.doesNotReject(sam.getByText('Every PM aligned on this revision').waitFor());
+  const aligned = Date.now();
+  await assert.doesNotReject(sam.getByText('Every PM aligned on this revision').waitFor({ timeout: 2500 }));
+  assert.ok(Date.now() - aligned <= 2500, 'the draft page changed state within 2 s');
+  assert.equal(sam.url(), before, 'without a reload');
+  assert.equal(await sam.getByRole('button', { name: 'Send to the customer' }).isDisabled(), false);
+  await accessible(sam);
+  await shoot(sam, 'draft-ready');
 
   await visit(dana, `${draftPath}/edit`);
   await dana.getByLabel(/^Message/).fill('Hello Maria,\n\nWe found the gap in the import job; the fix ships tonight.\n\nSam');
@@ -307,4 +314,22 @@ test('without JavaScript: open an escalation, align and send', async () => {
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(app.smtp.to('olu.bello@northwind-rail.example').length, 1);
+});
+
+test('each person reads times in their own zone and sees what waits for them', async () => {
+  const dana = await as(DANA);
+  await visit(dana, '/');
+  await assert.doesNotReject(dana.getByRole('heading', { name: /Needs you/ }).waitFor());
+  await shoot(dana, 'dashboard');
+  await dana.getByRole('link', { name: /Your settings/ }).click();
+  await dana.waitForURL(/\/settings$/);
+  await accessible(dana);
+  await dana.getByLabel('Your time zone').selectOption('Europe/Berlin');
+  await dana.getByRole('button', { name: 'Save' }).click();
+  await assert.doesNotReject(dana.getByText('Times are shown and read in Europe/Berlin').waitFor());
+  await shoot(dana, 'settings');
+  await visit(dana, `/rooms/${room}`);
+  assert.match(await dana.locator('#timeline').innerText(), /\b(CET|CEST)\b/, 'the timeline is in Berlin time');
+  await visit(dana, `/rooms/${room}/workstreams/new`);
+  await assert.doesNotReject(dana.getByLabel('Due (Europe/Berlin, optional)').waitFor());
 });

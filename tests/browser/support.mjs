@@ -142,7 +142,7 @@ export async function audit(page) {
     .map((v) => `${page.url()}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
 }
 
-/** Screenshots the page at laptop and phone width. */
+/** Screenshots the page at laptop and phone width, auditing it with axe at both. */
 export async function shoot(page, name) {
   const viewport = page.viewportSize();
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -158,6 +158,10 @@ export async function shoot(page, name) {
       .slice(0, 8)
       .map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`));
     throw new Error(`${page.url()} is ${width} px wide at 360 px: ${wide.join(', ')}`);
+  }
+  const problems = await audit(page);
+  if (problems.length > 0) {
+    throw new Error(`at 360 px: ${problems.join('\n')}`);
   }
   await page.setViewportSize(viewport);
 }

@@ -101,3 +101,91 @@ async fn a_removed_member_stops_receiving_updates_at_once() {
         .await;
     assert_eq!(poll.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_draft_page_follows_alignments_and_deliveries_without_a_reload() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    let (_, page) = team
+        .sam
+        .0
+        .page(&format!("/rooms/{room}/drafts/{draft}"))
+        .await;
+    let version = version_in(&page);
+    let poll = format!("/rooms/{room}/drafts/{draft}/live?version={version}");
+    assert_eq!(team.sam.0.get(&poll).await.status(), StatusCode::NO_CONTENT);
+
+    team.sam.0.align_draft(room, draft, 1).await;
+    team.dana.0.align_draft(room, draft, 1).await;
+    let changed = team.sam.0.get(&poll).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let fragment = changed.text().await.unwrap();
+    assert!(fragment.trim_start().starts_with("<div id=\"draft-live\""));
+    assert!(!fragment.contains("<html"), "only the live part is sent");
+    assert!(fragment.contains("Ready to send"), "{fragment}");
+    assert!(!fragment.contains("Not sendable yet"));
+    // The removed or the outsider get nothing.
+    let outsider = team.outsider.0.get(&poll).await;
+    assert_eq!(outsider.status(), StatusCode::NOT_FOUND);
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
+async fn the_leadership_update_page_follows_alignments() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    team.dana
+        .0
+        .write_update(room, "on_track", "Forecast on track")
+        .await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    let (_, page) = team
+        .dana
+        .0
+        .page(&format!("/rooms/{room}/updates/{update}"))
+        .await;
+    let version = version_in(&page);
+    let poll = format!("/rooms/{room}/updates/{update}/live?version={version}");
+    assert_eq!(
+        team.dana.0.get(&poll).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    team.sam.0.align_update(room, update, 1).await;
+    let fragment = team.dana.0.get(&poll).await.text().await.unwrap();
+    assert!(fragment.trim_start().starts_with("<div id=\"update-live\""));
+    assert!(fragment.contains("it can be published"), "{fragment}");
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_swaps_in_what_changed_and_leaves_the_filters_alone() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+    let (_, page) = team.dana.0.page("/").await;
+    let start = page.find("/dashboard/live?").expect("the dashboard polls");
+    let end = page[start..].find('"').unwrap() + start;
+    let poll = page[start..end].replace("&#38;", "&");
+    let first = team.dana.0.get(&poll).await;
+    assert_eq!(
+        first.status(),
+        StatusCode::NO_CONTENT,
+        "{poll} {}",
+        first.text().await.unwrap()
+    );
+
+    team.dana.0.align_draft(room, draft, 1).await;
+    let changed = team.dana.0.get(&poll).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let parts = changed.text().await.unwrap();
+    assert!(parts.contains("id=\"needs-live\" class=\"card needs\""));
+    assert!(parts.contains("hx-swap-oob=\"true\""));
+    assert!(
+        !parts.contains("role=\"search\""),
+        "the filters form is never replaced"
+    );
+    assert!(!parts.contains("Align on the email"), "{parts}");
+    app.outbox_settled().await;
+}
