@@ -120,6 +120,56 @@ pub async fn list_active<'e>(db: impl Executor<'e, Database = Any>) -> sqlx::Res
     .await
 }
 
+/// Active people whose name, email or title contains `query` (any case), except `excluded`,
+/// by name: at most `limit`. An empty query lists the first ones by name.
+pub async fn search_active(
+    db: &mut AnyConnection,
+    query: &str,
+    excluded: &[i64],
+    limit: i64,
+) -> sqlx::Result<Vec<User>> {
+    let pattern = format!(
+        "%{}%",
+        query.trim().to_lowercase().replace(['%', '_', '\\'], "")
+    );
+    // The excluded ids are numbers, spliced in as such: at most a few dozen picked people.
+    let excluded: Vec<String> = excluded.iter().map(i64::to_string).collect();
+    let not_in = match excluded.is_empty() {
+        true => String::new(),
+        false => format!("AND id NOT IN ({})", excluded.join(", ")),
+    };
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} WHERE is_active = 1 {not_in} \
+         AND (LOWER(name) LIKE $1 OR LOWER(email) LIKE $1 OR LOWER(title) LIKE $1) \
+         ORDER BY name, id LIMIT $2"
+    ))
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The active users with these ids, by name.
+pub async fn active_among(db: &mut AnyConnection, ids: &[i64]) -> sqlx::Result<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} WHERE is_active = 1 AND id IN ({}) ORDER BY name, id",
+        ids.join(", ")
+    ))
+    .fetch_all(db)
+    .await
+}
+
+/// How many people are active.
+pub async fn count_active(db: &mut AnyConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE is_active = 1")
+        .fetch_one(db)
+        .await
+}
+
 pub async fn count(db: &mut AnyConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(db)

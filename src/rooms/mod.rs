@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod lifecycle;
 pub mod model;
 pub mod open;
+pub mod picker;
 pub mod roles;
 pub mod show;
 

@@ -7,16 +7,17 @@ use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::change::RoomTx;
 use super::model::{NewRoom, Severity};
+use super::picker::{Picked, Picker};
 use super::roles::{self, Roles, Staffing};
 use crate::AppState;
 use crate::accounts::CurrentUser;
-use crate::accounts::user::{self, User};
+use crate::accounts::user;
 use crate::clock::Millis;
 use crate::customers::model::{self as customers, Contact, Customer, parse_domain};
 use crate::customers::{ContactForm, DUPLICATE_CONTACT};
@@ -30,7 +31,9 @@ use crate::web::page::Page;
 use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/rooms/new", get(show).post(create))
+    Router::new()
+        .route("/rooms/new", get(show).post(create))
+        .route("/rooms/new/people", post(people))
 }
 
 #[derive(Deserialize, Default)]
@@ -51,6 +54,12 @@ struct OpenForm {
     pms: Vec<i64>,
     partners: Vec<i64>,
     leadership: Vec<i64>,
+    /// The searches of the people picker, and which *Find* button was pressed (without
+    /// JavaScript): then the form is shown again with the results instead of opening a room.
+    find_pms: String,
+    find_partners: String,
+    find_leadership: String,
+    search: String,
     lead: String,
     communicator: String,
     next_customer_update_due: String,
@@ -65,15 +74,44 @@ struct NewRoomPage {
     errors: FieldErrors,
     customers: Vec<Customer>,
     contacts: Vec<(Contact, String)>,
-    people: Vec<User>,
-    me: i64,
+    picker: Picker,
     severities: &'static [Severity],
 }
 
-impl NewRoomPage {
-    fn is_checked(&self, list: &[i64], id: &i64) -> bool {
-        list.contains(id)
+/// The picker alone, re-rendered by htmx as a person types a name.
+#[derive(Template, WebTemplate)]
+#[template(path = "rooms/new.html", block = "people")]
+struct PeopleFragment {
+    form: OpenForm,
+    errors: FieldErrors,
+    picker: Picker,
+}
+
+impl OpenForm {
+    fn picked<'a>(&'a self, user: &'a CurrentUser) -> Picked<'a> {
+        Picked {
+            me: (user.id, &user.name),
+            pms: &self.pms,
+            partners: &self.partners,
+            leadership: &self.leadership,
+            find_pms: &self.find_pms,
+            find_partners: &self.find_partners,
+            find_leadership: &self.find_leadership,
+        }
     }
+}
+
+async fn people(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<OpenForm>,
+) -> Result<PeopleFragment, AppError> {
+    let mut conn = state.db.reader().acquire().await?;
+    Ok(PeopleFragment {
+        picker: Picker::load(&mut conn, &form.picked(&user)).await?,
+        form,
+        errors: FieldErrors::default(),
+    })
 }
 
 async fn render(
@@ -98,12 +136,11 @@ async fn render(
         .collect();
     Ok(NewRoomPage {
         page,
-        form,
         errors,
         customers: customer_list,
         contacts,
-        people: user::list_active(&mut *conn).await?,
-        me: user.id,
+        picker: Picker::load(&mut conn, &form.picked(user)).await?,
+        form,
         severities: Severity::ALL,
     })
 }
@@ -271,6 +308,12 @@ async fn create(
     page: Page,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, AppError> {
+    if !form.search.is_empty() {
+        // A *Find* button without JavaScript: show the form again with the people found.
+        return Ok(render(&state, page, &user, form, FieldErrors::default())
+            .await?
+            .into_response());
+    }
     let now = state.clock.now();
     let opened = match form.parse(user.id, now, page.zone) {
         Ok(opening) => {

@@ -64,7 +64,17 @@ test('a partner opens an escalation from the form', async () => {
   const pms = lee.getByRole('group', { name: 'Product managers' });
   await pms.getByLabel(/Dana Whitfield/).check();
   await pms.getByLabel(/Sam Okafor/).check();
-  await lee.getByRole('group', { name: 'Leadership (read only)' }).getByLabel(/Elena Vasquez/).check();
+  // The leadership list is searched as one types (htmx), the typed text and focus kept.
+  const find = lee.getByLabel('Find leadership (read only)');
+  await find.pressSequentially('vasq');
+  const leadership = lee.getByRole('group', { name: 'Leadership (read only)' });
+  await assert.doesNotReject(leadership.getByText('Nobody else matches').or(leadership.getByLabel(/Elena Vasquez/)).first().waitFor());
+  await lee.waitForFunction(() => document.querySelectorAll('fieldset.pick')[2]?.querySelectorAll('.pick-results li').length === 1);
+  assert.equal(await lee.getByLabel('Find leadership (read only)').inputValue(), 'vasq');
+  assert.equal(await lee.evaluate(() => document.activeElement?.id), 'find_leadership', 'focus stays in the search');
+  await leadership.getByLabel(/Elena Vasquez/).check();
+  // Picked people are kept when the lists are searched again.
+  assert.equal(await pms.getByLabel(/Dana Whitfield/).isChecked(), true);
   await lee.getByLabel('Lead', { exact: true }).selectOption({ label: 'Dana Whitfield' });
   await lee.getByLabel(/^Communicator/).selectOption({ label: 'Sam Okafor' });
   await lee.getByRole('button', { name: 'Open the room' }).click();

@@ -5,6 +5,7 @@ mod content;
 mod dashboard;
 mod lifecycle;
 mod live;
+mod picker;
 
 use reqwest::StatusCode;
 
