@@ -112,10 +112,11 @@ impl Need {
 }
 
 /// Every branch yields: kind, room id, room title, item id, label, detail, since, and a flag
-/// (1 when an alignment went stale). `$1` is the viewer, `$2` now.
+/// (1 when an alignment went stale). `$1` is the viewer, `$2` now. The flag is cast to BIGINT:
+/// PostgreSQL types a bare literal as a 4-byte integer.
 const NEEDS: &str = "\
 SELECT 'align_draft', r.id, r.title, d.id, v.subject, '', v.created_at, \
-       CASE WHEN a.revision IS NULL THEN 0 ELSE 1 END \
+       CAST(CASE WHEN a.revision IS NULL THEN 0 ELSE 1 END AS BIGINT) \
   FROM members m JOIN rooms r ON r.id = m.room_id AND r.status <> 'closed' \
   JOIN drafts d ON d.room_id = r.id AND d.outbox_id IS NULL \
   JOIN draft_revisions v ON v.draft_id = d.id AND v.number = d.current_revision \
@@ -123,7 +124,7 @@ SELECT 'align_draft', r.id, r.title, d.id, v.subject, '', v.created_at, \
  WHERE m.user_id = $1 AND m.kind = 'pm' AND (a.revision IS NULL OR a.revision <> d.current_revision) \
 UNION ALL \
 SELECT 'align_update', r.id, r.title, u.id, v.headline, '', v.created_at, \
-       CASE WHEN a.revision IS NULL THEN 0 ELSE 1 END \
+       CAST(CASE WHEN a.revision IS NULL THEN 0 ELSE 1 END AS BIGINT) \
   FROM members m JOIN rooms r ON r.id = m.room_id AND r.status <> 'closed' \
   JOIN leadership_updates u ON u.room_id = r.id AND u.published_version IS NULL \
   JOIN update_revisions v ON v.update_id = u.id AND v.number = u.current_revision \
@@ -131,7 +132,7 @@ SELECT 'align_update', r.id, r.title, u.id, v.headline, '', v.created_at, \
  WHERE m.user_id = $1 AND m.kind = 'pm' AND (a.revision IS NULL OR a.revision <> u.current_revision) \
 UNION ALL \
 SELECT 'ready_to_send', r.id, r.title, d.id, v.subject, '', \
-       COALESCE((SELECT MAX(a.approved_at) FROM approvals a WHERE a.subject_kind = 'draft' AND a.subject_id = d.id), v.created_at), 0 \
+       COALESCE((SELECT MAX(a.approved_at) FROM approvals a WHERE a.subject_kind = 'draft' AND a.subject_id = d.id), v.created_at), CAST(0 AS BIGINT) \
   FROM rooms r JOIN drafts d ON d.room_id = r.id AND d.outbox_id IS NULL \
   JOIN draft_revisions v ON v.draft_id = d.id AND v.number = d.current_revision \
  WHERE r.communicator_user_id = $1 AND r.status <> 'closed' \
@@ -142,23 +143,23 @@ SELECT 'ready_to_send', r.id, r.title, d.id, v.subject, '', \
        AND (o.until IS NULL OR o.until > $2)) \
 UNION ALL \
 SELECT CASE WHEN o.state = 'unknown' THEN 'delivery_unknown' ELSE 'delivery_failed' END, \
-       r.id, r.title, d.id, o.subject, '', o.created_at, 0 \
+       r.id, r.title, d.id, o.subject, '', o.created_at, CAST(0 AS BIGINT) \
   FROM rooms r JOIN drafts d ON d.room_id = r.id JOIN outbox o ON o.id = d.outbox_id \
  WHERE r.communicator_user_id = $1 AND r.status <> 'closed' AND o.state IN ('unknown', 'failed') \
 UNION ALL \
-SELECT 'decide', r.id, r.title, d.id, d.title, t.name, d.proposed_at, 0 \
+SELECT 'decide', r.id, r.title, d.id, d.title, t.name, d.proposed_at, CAST(0 AS BIGINT) \
   FROM decision_types t JOIN decisions d ON d.decision_type_id = t.id AND d.status = 'proposed' \
   JOIN rooms r ON r.id = d.room_id AND r.status <> 'closed' \
  WHERE t.owner_user_id = $1 \
 UNION ALL \
-SELECT 'workstream_overdue', r.id, r.title, w.id, w.title, '', w.due_at, 0 \
+SELECT 'workstream_overdue', r.id, r.title, w.id, w.title, '', w.due_at, CAST(0 AS BIGINT) \
   FROM workstreams w JOIN rooms r ON r.id = w.room_id AND r.status = 'open' \
  WHERE w.driver_user_id = $1 AND w.status <> 'done' AND w.due_at < $2 \
 UNION ALL \
-SELECT 'customer_update_overdue', r.id, r.title, r.id, r.title, '', r.next_customer_update_due, 0 \
+SELECT 'customer_update_overdue', r.id, r.title, r.id, r.title, '', r.next_customer_update_due, CAST(0 AS BIGINT) \
   FROM rooms r WHERE r.lead_user_id = $1 AND r.status = 'open' AND r.next_customer_update_due < $2 \
 UNION ALL \
-SELECT 'leadership_update_overdue', r.id, r.title, r.id, r.title, '', r.next_leadership_update_due, 0 \
+SELECT 'leadership_update_overdue', r.id, r.title, r.id, r.title, '', r.next_leadership_update_due, CAST(0 AS BIGINT) \
   FROM rooms r WHERE r.lead_user_id = $1 AND r.status = 'open' AND r.next_leadership_update_due < $2";
 
 fn kind(name: &str, stale: bool) -> Option<NeedKind> {

@@ -158,8 +158,8 @@ async fn fingerprint(
     now: Millis,
 ) -> sqlx::Result<String> {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(r.version), 0), COUNT(*), \
-         CASE WHEN $2 = 1 THEN (SELECT COALESCE(MAX(updated_at), 0) FROM rooms) ELSE 0 END \
+        "SELECT CAST(COALESCE(SUM(r.version), 0) AS BIGINT), COUNT(*), \
+         CAST(CASE WHEN $2 = 1 THEN (SELECT COALESCE(MAX(updated_at), 0) FROM rooms) ELSE 0 END AS BIGINT) \
          FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = $1",
     )
     .bind(user.id)
