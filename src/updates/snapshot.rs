@@ -154,20 +154,23 @@ impl Snapshot {
         })
     }
 
-    /// The pulled-in text a new update starts from, ready to edit: (what changed, decisions, risks).
-    /// The update form's starting text; times are worded in `zone`, the writer's.
+    /// The pulled-in text a new update starts from, ready to edit: (what changed, decisions,
+    /// risks), as Markdown lists; times are worded in `zone`, the writer's.
     pub fn starting_text(&self, zone: Zone) -> (String, String, String) {
         let mut changed: Vec<String> = self
             .workstreams
             .iter()
             .map(|w| {
-                format!(
-                    "- {} ({}, driven by {}): {}",
+                let line = format!(
+                    "- {} ({}, driven by {})",
                     w.title,
                     w.status.to_lowercase(),
-                    w.driver,
-                    w.next_step
-                )
+                    w.driver
+                );
+                match w.next_step.trim() {
+                    "" => line,
+                    next => format!("{line}: {next}"),
+                }
             })
             .collect();
         if !self.contacts_touched.is_empty() {

@@ -342,4 +342,20 @@ test('each person reads times in their own zone and sees what waits for them', a
   assert.match(await dana.locator('#timeline').innerText(), /\b(CET|CEST)\b/, 'the timeline is in Berlin time');
   await visit(dana, `/rooms/${room}/workstreams/new`);
   await assert.doesNotReject(dana.getByLabel('Due (Europe/Berlin, optional)').waitFor());
+
+  // The lead sets the room's cadence; a contact gets a time zone.
+  await visit(dana, `/rooms/${room}/edit`);
+  await dana.getByLabel('Customer updates').selectOption({ label: 'Every 8 hours' });
+  await shoot(dana, 'room-edit');
+  await dana.getByRole('button', { name: 'Save details' }).click();
+  await dana.waitForURL(/\/rooms\/\d+$/);
+  await visit(dana, `/rooms/${room}`);
+  await dana.getByRole('link', { name: 'Contoso Freight' }).first().click();
+  await accessible(dana);
+  await dana.getByLabel('Name', { exact: true }).fill('Ken Ito');
+  await dana.getByLabel('Email', { exact: true }).fill('ken.ito@contoso-freight.example');
+  await dana.getByLabel('Time zone (optional)').selectOption('Asia/Tokyo');
+  await dana.getByRole('button', { name: 'Add contact' }).click();
+  await assert.doesNotReject(dana.getByRole('cell', { name: 'Asia/Tokyo' }).waitFor());
+  await shoot(dana, 'customer');
 });
