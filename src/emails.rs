@@ -84,6 +84,8 @@ pub struct PreReadPublished<'a> {
     pub status: &'a str,
     pub headline: &'a str,
     pub link: &'a str,
+    /// When the next leadership update is due, in the recipient's zone.
+    pub next_due: String,
 }
 email!(
     PreReadPublished,
@@ -140,6 +142,7 @@ mod tests {
             status: "At risk",
             headline: "Fix ships Friday; customer wants a call",
             link: "https://accord.example/rooms/1/pre-reads/2",
+            next_due: "Tue 8 Dec, 09:00 CET".into(),
         };
         insta::assert_snapshot!(both(&email));
     }

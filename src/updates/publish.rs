@@ -34,6 +34,7 @@ use crate::rooms::model::{self as rooms, Audience, Room};
 use crate::web::filters;
 use crate::web::forms::Form;
 use crate::web::page::Page;
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -380,12 +381,15 @@ async fn tell_leadership(
             .to(to)
             .subject(format!("Pre-read: {}", body.headline))
             .message_id(Some(crate::mail::message_id(&state.config)));
+        // Each reader gets the date in their own zone.
+        let zone = Zone::or(account.time_zone.as_deref(), state.config.default_zone);
         let published = PreReadPublished {
             name: &account.name,
             room_title: &room.title,
             status: body.status().label(),
             headline: &body.headline,
             link: &link,
+            next_due: zone.when(next_due_on_publish(room, body, now)),
         };
         let message = emails::compose(headers, &published)?;
         let outgoing = Outgoing::notification(message);
