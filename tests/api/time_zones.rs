@@ -292,11 +292,19 @@ async fn publishing_a_pre_read_moves_the_next_leadership_update() {
         form.contains(&expected),
         "the form starts one cadence ahead: {expected}"
     );
+    choose_zone(&team.elena.0, "Europe/Berlin").await;
     app.published_update(&team, room, "Forecast on track").await;
     let due = count(&app, "SELECT next_leadership_update_due FROM rooms").await;
     assert_eq!(
         due,
         Zone::UTC.parse_input("2030-01-10T09:00").unwrap().unwrap()
+    );
+    // Elena's email names the date in her zone.
+    let mail = app.smtp.wait_for_to("elena@example.com", 1).await;
+    let text = mail[0].text();
+    assert!(
+        text.contains("The next leadership update is due Thu 10 Jan, 10:00 CET."),
+        "{text}"
     );
     app.outbox_settled().await;
 }
