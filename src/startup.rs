@@ -48,6 +48,8 @@ pub struct AppState {
     pub outbox: Wakeup,
     /// Room page content by room version, shared by everyone viewing a room.
     pub room_content: ContentCache,
+    /// Each person's *Needs you* count, by the fingerprint of their rooms.
+    pub needs: crate::needs::CountCache,
 }
 
 pub struct Application {
@@ -124,6 +126,7 @@ impl Application {
             clock,
             outbox: Wakeup::default(),
             room_content: ContentCache::default(),
+            needs: crate::needs::CountCache::default(),
         };
         Ok(Application {
             listener,

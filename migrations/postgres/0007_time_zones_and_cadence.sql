@@ -8,3 +8,7 @@ ALTER TABLE contacts ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
 -- NULL follows the severity (S1 24 h, S2 3 days, S3 a week).
 ALTER TABLE rooms ADD COLUMN customer_cadence_hours BIGINT;
 ALTER TABLE rooms ADD COLUMN leadership_cadence_hours BIGINT;
+-- *Needs you* walks a person's rooms by the role they hold there: the communicator's rooms, and
+-- the rooms where they are a PM.
+CREATE INDEX rooms_communicator ON rooms (communicator_user_id, status);
+CREATE INDEX members_user_kind ON members (user_id, kind, room_id);

@@ -1,7 +1,11 @@
 //! *Needs you*: everything waiting for one person across their rooms — alignments (new or gone
 //! stale), sends the communicator can now make, deliveries to decide, decisions to call, overdue
 //! workstreams and overdue updates of the rooms they lead. One statement finds them all, however
-//! many rooms there are; the dashboard lists them and the top bar of every page counts them.
+//! many rooms there are; the dashboard lists them and the top bar of every page counts them —
+//! through [`CountCache`], so a page pays for a count only when one of the person's rooms changed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use sqlx::{AnyConnection, Row};
 
@@ -213,6 +217,76 @@ pub async fn count(conn: &mut AnyConnection, user_id: i64, now: Millis) -> sqlx:
         .bind(now)
         .fetch_one(conn)
         .await
+}
+
+/// What a person's count depends on: the versions of the rooms they are in (every change to a
+/// room bumps its version, deliveries included), how many there are, and the minute (items fall
+/// overdue and pauses end as time passes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    versions: i64,
+    rooms: i64,
+    minute: i64,
+}
+
+/// The fingerprint of `user_id`'s rooms now: one indexed aggregate over their memberships.
+pub async fn fingerprint(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: Millis,
+) -> sqlx::Result<Fingerprint> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(r.version), 0) AS BIGINT), COUNT(*) \
+         FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Fingerprint {
+        versions: row.try_get(0)?,
+        rooms: row.try_get(1)?,
+        minute: now / 60_000,
+    })
+}
+
+/// People remembered at most; past it, the cache starts over.
+const CACHED_PEOPLE: usize = 10_000;
+
+/// Each person's count with the fingerprint it was counted at, per instance. A count is reused
+/// only while the fingerprint is unchanged, so it is never staler than the rooms it describes,
+/// on any instance (the versions live in the database).
+#[derive(Clone, Default)]
+pub struct CountCache {
+    counts: Arc<Mutex<HashMap<i64, (Fingerprint, i64)>>>,
+}
+
+impl CountCache {
+    /// How many items wait for `user_id`: remembered, or counted afresh.
+    pub async fn count(
+        &self,
+        conn: &mut AnyConnection,
+        user_id: i64,
+        now: Millis,
+    ) -> sqlx::Result<i64> {
+        let seen = fingerprint(conn, user_id, now).await?;
+        if let Some((at, n)) = self.lock().get(&user_id)
+            && *at == seen
+        {
+            return Ok(*n);
+        }
+        let n = count(conn, user_id, now).await?;
+        let mut counts = self.lock();
+        if counts.len() >= CACHED_PEOPLE {
+            counts.clear();
+        }
+        counts.insert(user_id, (seen, n));
+        Ok(n)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (Fingerprint, i64)>> {
+        // The map holds no invariant a panicking holder could break half-way.
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[cfg(test)]

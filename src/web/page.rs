@@ -8,7 +8,6 @@ use tower_sessions::Session;
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::error::AppError;
-use crate::needs;
 use crate::web::csrf;
 use crate::web::time::Zone;
 
@@ -60,7 +59,8 @@ impl FromRequestParts<AppState> for Page {
         let needs = match &user {
             Some(user) if !fragment => {
                 let mut conn = state.db.reader().acquire().await?;
-                needs::count(&mut conn, user.id, state.clock.now()).await?
+                let now = state.clock.now();
+                state.needs.count(&mut conn, user.id, now).await?
             }
             _ => 0,
         };

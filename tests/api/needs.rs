@@ -208,3 +208,61 @@ async fn a_pm_in_many_rooms_sees_each_waiting_item_once() {
     );
     app.outbox_settled().await;
 }
+
+#[tokio::test]
+async fn the_top_bar_count_follows_every_change_at_once_on_every_instance() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    // Dana reads through the second instance with the same session.
+    let dana = Client {
+        http: team.dana.0.http.clone(),
+        base: other.address.clone(),
+    };
+    let (_, page) = dana.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 0);
+    team.dana
+        .0
+        .write_update(room, "on_track", "Forecast on track")
+        .await;
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    let (_, page) = team.sam.0.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 1, "Sam must align");
+    team.sam.0.align_update(room, update, 1).await;
+    let (_, page) = team.sam.0.page("/customers").await;
+    assert_eq!(
+        top_bar_count(&page),
+        0,
+        "counted again after the change, not remembered"
+    );
+    let ravi = team.ravi.1.to_string();
+    team.ravi
+        .0
+        .post_form(
+            &format!("/rooms/{room}/workstreams"),
+            &[
+                ("title", "Forecast prototype"),
+                ("driver", &ravi),
+                ("status", "active"),
+                ("due_at", "2026-01-05T09:00"),
+            ],
+        )
+        .await;
+    let (_, page) = team.ravi.0.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 1);
+    // Dana's count, remembered by the second instance, changes with a change made on the first.
+    let (_, page) = dana.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 0);
+    team.sam
+        .0
+        .revise_update(room, update, "Forecast slips a week")
+        .await;
+    let (_, page) = dana.page("/customers").await;
+    assert_eq!(
+        top_bar_count(&page),
+        1,
+        "Dana must align on the new revision"
+    );
+    app.outbox_settled().await;
+}

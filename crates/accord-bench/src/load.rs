@@ -15,6 +15,8 @@ pub struct Request {
     pub method: &'static str,
     pub path: String,
     pub body: Option<String>,
+    /// Sent by htmx (`HX-Request: true`), as a page's polling is.
+    pub htmx: bool,
 }
 
 impl Request {
@@ -23,6 +25,15 @@ impl Request {
             method: "GET",
             path: path.into(),
             body: None,
+            htmx: false,
+        }
+    }
+
+    /// A page's live check, as htmx sends it.
+    pub fn poll(path: impl Into<String>) -> Request {
+        Request {
+            htmx: true,
+            ..Request::get(path)
         }
     }
 
@@ -31,6 +42,7 @@ impl Request {
             method: "POST",
             path: path.into(),
             body: Some(body.into()),
+            htmx: false,
         }
     }
 
@@ -39,6 +51,9 @@ impl Request {
             "{} {} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n",
             self.method, self.path
         );
+        if self.htmx {
+            head.push_str("HX-Request: true\r\n");
+        }
         match &self.body {
             Some(body) => {
                 head.push_str(&format!(

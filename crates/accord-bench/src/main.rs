@@ -123,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
         ("leadership index", vec![Request::get("/pre-reads")]),
         (
             "live check, nothing changed",
-            vec![Request::get(format!(
+            vec![Request::poll(format!(
                 "/rooms/{room}/live?version={version}"
             ))],
         ),
