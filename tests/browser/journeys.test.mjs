@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAccord, signIn, audit, shoot, shotDir } from './support.mjs';
+import { startAccord, signIn, audit, shoot, shotDir, checkPhone, skippedHeadings } from './support.mjs';
 
 const DANA = 'dana.whitfield@accord.example';
 const SAM = 'sam.okafor@accord.example';
@@ -26,10 +26,14 @@ after(async () => {
   await app?.stop();
 });
 
-/** Fails on serious or critical accessibility problems of the current page. */
+/** Fails on serious or critical accessibility problems of the current page, at laptop and phone
+ *  width, and on a page that scrolls sideways on a phone. */
 async function accessible(page) {
   const problems = await audit(page);
   assert.deepEqual(problems, [], problems.join('\n'));
+  if (page.viewportSize().width > 360) {
+    await checkPhone(page);
+  }
 }
 
 async function visit(page, path) {
@@ -224,6 +228,7 @@ test('leadership: an aligned update is published and a director reads and prints
   await sam.getByRole('button', { name: 'Align on revision 1' }).click();
   await visit(dana, updatePath);
   await shoot(dana, 'update');
+  assert.deepEqual(await skippedHeadings(dana), [], 'the update page keeps its heading order');
   await dana.getByRole('button', { name: 'Publish the pre-read' }).click();
   await dana.waitForURL(/\/pre-reads\/1$/);
 
@@ -234,6 +239,7 @@ test('leadership: an aligned update is published and a director reads and prints
   await accessible(elena);
   await assert.doesNotReject(elena.getByText('Missing shipments found; fix ships tonight').waitFor());
   await shoot(elena, 'pre-read');
+  assert.deepEqual(await skippedHeadings(elena), [], 'the pre-read keeps its heading order');
   const pdf = join(shotDir, 'pre-read.pdf');
   await elena.pdf({ path: pdf, format: 'A4' });
   assert.ok(statSync(pdf).size > 10_000, 'the pre-read prints to a PDF');

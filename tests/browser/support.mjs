@@ -142,13 +142,10 @@ export async function audit(page) {
     .map((v) => `${page.url()}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
 }
 
-/** Screenshots the page at laptop and phone width, auditing it with axe at both. */
-export async function shoot(page, name) {
+/** Fails when the page scrolls sideways or has serious accessibility problems at phone width. */
+export async function checkPhone(page) {
   const viewport = page.viewportSize();
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.screenshot({ path: join(shotDir, `${name}-laptop.png`), fullPage: true });
   await page.setViewportSize({ width: 360, height: 800 });
-  await page.screenshot({ path: join(shotDir, `${name}-phone.png`), fullPage: true });
   // Nothing scrolls sideways on a phone: wide tables scroll inside their own region or fold.
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   if (width > 360) {
@@ -163,5 +160,22 @@ export async function shoot(page, name) {
   if (problems.length > 0) {
     throw new Error(`at 360 px: ${problems.join('\n')}`);
   }
+  await page.setViewportSize(viewport);
+}
+
+/** Headings that skip a level (axe's heading-order, a moderate rule the audit leaves out). */
+export async function skippedHeadings(page) {
+  const result = await page.evaluate(async () => window.axe.run(document, { runOnly: ['heading-order'] }));
+  return result.violations.flatMap((v) => v.nodes.map((n) => `${page.url()}: ${n.target.join(' ')}`));
+}
+
+/** Screenshots the page at laptop and phone width, checking it at phone width too. */
+export async function shoot(page, name) {
+  const viewport = page.viewportSize();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: join(shotDir, `${name}-laptop.png`), fullPage: true });
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.screenshot({ path: join(shotDir, `${name}-phone.png`), fullPage: true });
+  await checkPhone(page);
   await page.setViewportSize(viewport);
 }
