@@ -229,6 +229,12 @@ pub struct Fingerprint {
     minute: i64,
 }
 
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.versions, self.rooms, self.minute)
+    }
+}
+
 /// The fingerprint of `user_id`'s rooms now: one indexed aggregate over their memberships.
 pub async fn fingerprint(
     conn: &mut AnyConnection,

@@ -150,25 +150,23 @@ async fn rooms(
         .collect()
 }
 
-/// What the dashboard shows changes when any of the viewer's rooms changes (its version), when
-/// any room changes for an admin, and as time passes (ages, overdue items): one cheap statement.
+/// What the dashboard shows changes when any of the viewer's rooms changes or time passes (the
+/// fingerprint *Needs you* keeps), and for an admin when any room changes.
 async fn fingerprint(
     conn: &mut AnyConnection,
     user: &CurrentUser,
     now: Millis,
 ) -> sqlx::Result<String> {
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(r.version), 0) AS BIGINT), COUNT(*), \
-         CAST(CASE WHEN $2 = 1 THEN (SELECT COALESCE(MAX(updated_at), 0) FROM rooms) ELSE 0 END AS BIGINT) \
-         FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = $1",
-    )
-    .bind(user.id)
-    .bind(i64::from(user.is_admin))
-    .fetch_one(conn)
-    .await?;
-    let (versions, rooms, changed): (i64, i64, i64) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-    Ok(format!("{versions}.{rooms}.{changed}.{}", now / 60_000))
+    let mine = needs::fingerprint(conn, user.id, now).await?;
+    let others: i64 = match user.is_admin {
+        true => {
+            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM rooms")
+                .fetch_one(conn)
+                .await?
+        }
+        false => 0,
+    };
+    Ok(format!("{mine}.{others}"))
 }
 
 #[derive(Template, WebTemplate)]
