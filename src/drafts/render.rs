@@ -17,6 +17,26 @@ pub struct Email<'a> {
     pub cc: Vec<Mailbox>,
     pub subject: &'a str,
     pub body: &'a str,
+    /// The Message-IDs of the room's earlier customer emails, oldest first: this one follows
+    /// them in one thread.
+    pub earlier: &'a [String],
+}
+
+/// Most earlier messages named in `References` (the first and the latest are always kept).
+const REFERENCES_KEPT: usize = 20;
+
+/// `In-Reply-To` and `References` for a message that follows `earlier` (oldest first) in one
+/// thread: it answers the latest; the references keep the first and the most recent ones.
+pub fn thread_headers(earlier: &[String]) -> Option<(String, String)> {
+    let latest = earlier.last()?;
+    let kept: Vec<&str> = match earlier.len() > REFERENCES_KEPT {
+        true => std::iter::once(&earlier[0])
+            .chain(&earlier[earlier.len() - (REFERENCES_KEPT - 1)..])
+            .map(String::as_str)
+            .collect(),
+        false => earlier.iter().map(String::as_str).collect(),
+    };
+    Some((latest.clone(), kept.join(" ")))
 }
 
 pub fn customer_email(config: &Config, email: &Email<'_>) -> anyhow::Result<Message> {
@@ -33,6 +53,9 @@ pub fn customer_email(config: &Config, email: &Email<'_>) -> anyhow::Result<Mess
         .reply_to(reply_to)
         .subject(email.subject)
         .message_id(Some(crate::mail::message_id(config)));
+    if let Some((in_reply_to, references)) = thread_headers(email.earlier) {
+        builder = builder.in_reply_to(in_reply_to).references(references);
+    }
     for to in &email.to {
         builder = builder.to(to.clone());
     }
@@ -71,6 +94,32 @@ pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_follow_up_answers_the_latest_and_references_the_thread() {
+        assert_eq!(
+            thread_headers(&[]),
+            None,
+            "the first email starts the thread"
+        );
+        let ids: Vec<String> = (1..=3).map(|n| format!("<{n}@accord>")).collect();
+        assert_eq!(
+            thread_headers(&ids),
+            Some((
+                "<3@accord>".into(),
+                "<1@accord> <2@accord> <3@accord>".into()
+            ))
+        );
+        let long: Vec<String> = (1..=50).map(|n| format!("<{n}@accord>")).collect();
+        let (reply_to, references) = thread_headers(&long).unwrap();
+        assert_eq!(reply_to, "<50@accord>");
+        let kept: Vec<&str> = references.split(' ').collect();
+        assert_eq!(kept.len(), REFERENCES_KEPT);
+        assert_eq!(
+            (kept[0], kept[1], kept[19]),
+            ("<1@accord>", "<32@accord>", "<50@accord>")
+        );
+    }
 
     #[test]
     fn a_diff_marks_removed_and_added_lines() {

@@ -133,6 +133,9 @@ async fn build(
     let communicator = user::find(&mut **change.conn(), communicator_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Every customer email of a room follows the earlier ones: one thread for the customer.
+    let room_id = change.room.id;
+    let earlier = outbox::customer_message_ids(change.conn(), room_id).await?;
     let mailbox = |id: &i64| -> Result<Mailbox, AppError> {
         let contact = draft.contact(*id).ok_or(AppError::NotFound)?;
         let address = contact
@@ -158,6 +161,7 @@ async fn build(
             .collect::<Result<_, _>>()?,
         subject: &draft.current.subject,
         body: &draft.current.body,
+        earlier: &earlier,
     };
     Ok(customer_email(&state.config, &email)?)
 }

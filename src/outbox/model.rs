@@ -385,6 +385,19 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Entr
     row.map(entry).transpose()
 }
 
+/// The Message-IDs of the room's customer emails, oldest first.
+pub async fn customer_message_ids(
+    conn: &mut AnyConnection,
+    room_id: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT message_id FROM outbox WHERE room_id = $1 AND kind = 'customer' ORDER BY id",
+    )
+    .bind(room_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// The room's customer emails, newest first.
 pub async fn for_room(
     conn: &mut AnyConnection,

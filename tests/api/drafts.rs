@@ -329,3 +329,65 @@ async fn a_recipient_who_is_not_a_contact_of_the_customer_blocks_the_send() {
     );
     app.outbox_settled().await;
 }
+
+#[tokio::test]
+async fn the_customer_sees_one_thread_per_room() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, first) = app.draft_dana_aligned_on(&team).await;
+    team.sam.0.send_draft(room, first, 1).await;
+    let opening = app.smtp.wait_for_to(JORDAN, 1).await.remove(0);
+    assert_eq!(
+        opening.header("In-Reply-To"),
+        None,
+        "the first email starts the thread"
+    );
+    let opening_id = opening.header("Message-ID").unwrap();
+
+    let fields = [
+        ("to", "1"),
+        ("subject", "Friday demo"),
+        ("body", "Hello Jordan, see you Friday."),
+    ];
+    team.sam
+        .0
+        .post_form(&format!("/rooms/{room}/drafts"), &fields)
+        .await;
+    let second = count(&app, "SELECT MAX(id) FROM drafts").await;
+    team.dana.0.align_draft(room, second, 1).await;
+    team.sam.0.align_draft(room, second, 1).await;
+    let sent = team.sam.0.send_draft(room, second, 1).await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let follow_up = app.smtp.wait_for_to(JORDAN, 2).await.remove(1);
+    assert_eq!(
+        follow_up.header("In-Reply-To").as_deref(),
+        Some(opening_id.as_str())
+    );
+    assert_eq!(
+        follow_up.header("References").as_deref(),
+        Some(opening_id.as_str())
+    );
+    assert_ne!(follow_up.header("Message-ID").unwrap(), opening_id);
+
+    // Another room's first email starts its own thread.
+    let customer = count(&app, "SELECT customer_id FROM rooms").await;
+    let other = team.open_another_for(customer).await;
+    team.sam
+        .0
+        .post_form(
+            &format!("/rooms/{other}/drafts"),
+            &[
+                ("to", "1"),
+                ("subject", "Another topic"),
+                ("body", "Hello Jordan."),
+            ],
+        )
+        .await;
+    let third = count(&app, "SELECT MAX(id) FROM drafts").await;
+    team.dana.0.align_draft(other, third, 1).await;
+    team.sam.0.align_draft(other, third, 1).await;
+    team.sam.0.send_draft(other, third, 1).await;
+    let separate = app.smtp.wait_for_to(JORDAN, 3).await.remove(2);
+    assert_eq!(separate.header("In-Reply-To"), None);
+    app.outbox_settled().await;
+}
