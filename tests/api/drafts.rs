@@ -344,18 +344,7 @@ async fn the_customer_sees_one_thread_per_room() {
     );
     let opening_id = opening.header("Message-ID").unwrap();
 
-    let fields = [
-        ("to", "1"),
-        ("subject", "Friday demo"),
-        ("body", "Hello Jordan, see you Friday."),
-    ];
-    team.sam
-        .0
-        .post_form(&format!("/rooms/{room}/drafts"), &fields)
-        .await;
-    let second = count(&app, "SELECT MAX(id) FROM drafts").await;
-    team.dana.0.align_draft(room, second, 1).await;
-    team.sam.0.align_draft(room, second, 1).await;
+    let second = app.another_aligned_draft(&team, room, "Friday demo").await;
     let sent = team.sam.0.send_draft(room, second, 1).await;
     assert_eq!(sent.status(), StatusCode::SEE_OTHER);
     let follow_up = app.smtp.wait_for_to(JORDAN, 2).await.remove(1);
@@ -372,20 +361,9 @@ async fn the_customer_sees_one_thread_per_room() {
     // Another room's first email starts its own thread.
     let customer = count(&app, "SELECT customer_id FROM rooms").await;
     let other = team.open_another_for(customer).await;
-    team.sam
-        .0
-        .post_form(
-            &format!("/rooms/{other}/drafts"),
-            &[
-                ("to", "1"),
-                ("subject", "Another topic"),
-                ("body", "Hello Jordan."),
-            ],
-        )
+    let third = app
+        .another_aligned_draft(&team, other, "Another topic")
         .await;
-    let third = count(&app, "SELECT MAX(id) FROM drafts").await;
-    team.dana.0.align_draft(other, third, 1).await;
-    team.sam.0.align_draft(other, third, 1).await;
     team.sam.0.send_draft(other, third, 1).await;
     let separate = app.smtp.wait_for_to(JORDAN, 3).await.remove(2);
     assert_eq!(separate.header("In-Reply-To"), None);

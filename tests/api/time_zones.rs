@@ -247,18 +247,7 @@ async fn sending_moves_the_next_customer_update_by_the_rooms_cadence() {
     app.smtp.wait_for_to(crate::helpers::JORDAN, 1).await;
     app.outbox_settled().await;
 
-    let fields = [
-        ("to", "1"),
-        ("subject", "Friday demo"),
-        ("body", "Hello Jordan, see you Friday."),
-    ];
-    team.sam
-        .0
-        .post_form(&format!("/rooms/{room}/drafts"), &fields)
-        .await;
-    let second = count(&app, "SELECT MAX(id) FROM drafts").await;
-    team.dana.0.align_draft(room, second, 1).await;
-    team.sam.0.align_draft(room, second, 1).await;
+    let second = app.another_aligned_draft(&team, room, "Friday demo").await;
     let (_, page) = team
         .sam
         .0

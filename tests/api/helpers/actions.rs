@@ -128,6 +128,22 @@ impl TestApp {
         (room, draft)
     }
 
+    /// Sam drafts another email to Jordan in `room` and both PMs (Dana and Sam) align on it.
+    /// Returns the draft.
+    pub async fn another_aligned_draft(&self, team: &Team, room: i64, subject: &str) -> i64 {
+        let fields = [("to", "1"), ("subject", subject), ("body", "Hello Jordan.")];
+        let created = team
+            .sam
+            .0
+            .post_form(&format!("/rooms/{room}/drafts"), &fields)
+            .await;
+        assert_eq!(created.status(), StatusCode::SEE_OTHER);
+        let draft = count(self, "SELECT MAX(id) FROM drafts").await;
+        team.dana.0.align_draft(room, draft, 1).await;
+        team.sam.0.align_draft(room, draft, 1).await;
+        draft
+    }
+
     /// The state of the newest customer email in the outbox ("" when there is none).
     pub async fn customer_outbox_state(&self) -> String {
         let db = self.db().await;
