@@ -24,6 +24,7 @@ use crate::rooms::access::{Abilities, Viewer};
 use crate::rooms::change::read_room;
 use crate::rooms::model::{Audience, Room, cadence_words};
 use crate::web::filters;
+use crate::web::live::Seen;
 use crate::web::page::Page;
 use crate::web::time::Zone;
 
@@ -181,11 +182,6 @@ impl DraftView {
     }
 }
 
-#[derive(Deserialize)]
-struct Seen {
-    version: Option<i64>,
-}
-
 async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -229,7 +225,7 @@ async fn live(
     let mut conn = state.db.reader().acquire().await?;
     // Membership is checked on every poll: a removed member stops receiving anything at once.
     let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
-    if Some(room.version) == seen.version {
+    if seen.is_current(&room) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let now = state.clock.now();

@@ -33,6 +33,7 @@ use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::{self as rooms, Audience, Room};
 use crate::web::filters;
 use crate::web::forms::Form;
+use crate::web::live::Seen;
 use crate::web::page::Page;
 use crate::web::time::Zone;
 
@@ -73,10 +74,8 @@ async fn load(conn: &mut AnyConnection, room_id: i64, update_id: i64) -> Result<
     })
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "updates/show.html")]
-struct ShowPage {
-    page: Page,
+/// The update page for one viewer: everything its live part shows.
+struct UpdateView {
     room: Room,
     viewer: Viewer,
     loaded: Loaded,
@@ -86,21 +85,58 @@ struct ShowPage {
     alert: Option<String>,
 }
 
+impl UpdateView {
+    async fn load(
+        conn: &mut AnyConnection,
+        room: Room,
+        viewer: Viewer,
+        update_id: i64,
+        now: Millis,
+    ) -> Result<UpdateView, AppError> {
+        let loaded = load(conn, room.id, update_id).await?;
+        let blockers = publish_blockers(
+            &loaded.alignment,
+            room.is_closed(),
+            loaded.update.published_version,
+        );
+        Ok(UpdateView {
+            room,
+            viewer,
+            loaded,
+            blockers,
+            now,
+            alert: None,
+        })
+    }
+
+    /// Where this update's alignment forms post.
+    fn path(&self) -> String {
+        format!("/rooms/{}/updates/{}", self.room.id, self.loaded.update.id)
+    }
+
+    fn live_url(&self) -> String {
+        format!("{}/live?version={}", self.path(), self.room.version)
+    }
+
+    /// When the next leadership update falls due if this one is published now.
+    fn next_due(&self) -> Millis {
+        next_due_on_publish(&self.room, &self.loaded.current.body, self.now)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "updates/show.html")]
+struct ShowPage {
+    page: Page,
+    view: UpdateView,
+}
+
 /// The page's live part alone, for `…/live` when the room changed.
 #[derive(Template, WebTemplate)]
 #[template(path = "updates/show.html", block = "live")]
 struct LiveFragment {
     page: Page,
-    room: Room,
-    viewer: Viewer,
-    loaded: Loaded,
-    blockers: Vec<super::Blocker>,
-    now: Millis,
-}
-
-/// Where an update's alignment forms post.
-fn path_of(room: &Room, loaded: &Loaded) -> String {
-    format!("/rooms/{}/updates/{}", room.id, loaded.update.id)
+    view: UpdateView,
 }
 
 /// When the next leadership update falls due if this one is published at `now`: the date the
@@ -108,43 +144,6 @@ fn path_of(room: &Room, loaded: &Loaded) -> String {
 fn next_due_on_publish(room: &Room, body: &super::model::Body, now: Millis) -> Millis {
     body.next_due
         .unwrap_or_else(|| room.next_due_after(Audience::Leadership, now))
-}
-
-impl ShowPage {
-    fn alert(&self) -> Option<&str> {
-        self.alert.as_deref()
-    }
-
-    fn path(&self) -> String {
-        path_of(&self.room, &self.loaded)
-    }
-
-    fn live_url(&self) -> String {
-        format!("{}/live?version={}", self.path(), self.room.version)
-    }
-
-    fn next_due(&self) -> Millis {
-        next_due_on_publish(&self.room, &self.loaded.current.body, self.now)
-    }
-}
-
-impl LiveFragment {
-    fn path(&self) -> String {
-        path_of(&self.room, &self.loaded)
-    }
-
-    fn live_url(&self) -> String {
-        format!("{}/live?version={}", self.path(), self.room.version)
-    }
-
-    fn next_due(&self) -> Millis {
-        next_due_on_publish(&self.room, &self.loaded.current.body, self.now)
-    }
-}
-
-#[derive(Deserialize)]
-struct Seen {
-    version: Option<i64>,
 }
 
 /// Polled every two seconds by the page; `204` when the room has not changed.
@@ -157,24 +156,12 @@ async fn live(
 ) -> Result<Response, AppError> {
     let mut conn = state.db.reader().acquire().await?;
     let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
-    if Some(room.version) == seen.version {
+    if seen.is_current(&room) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let loaded = load(&mut conn, room_id, update_id).await?;
-    let blockers = publish_blockers(
-        &loaded.alignment,
-        room.is_closed(),
-        loaded.update.published_version,
-    );
-    Ok(LiveFragment {
-        page,
-        room,
-        viewer,
-        loaded,
-        blockers,
-        now: state.clock.now(),
-    }
-    .into_response())
+    let now = state.clock.now();
+    let view = UpdateView::load(&mut conn, room, viewer, update_id, now).await?;
+    Ok(LiveFragment { page, view }.into_response())
 }
 
 async fn show(
@@ -196,20 +183,11 @@ async fn show_page(
 ) -> Result<ShowPage, AppError> {
     let mut conn = state.db.reader().acquire().await?;
     let (room, viewer) = read_room(&mut conn, room_id, user).await?;
-    let loaded = load(&mut conn, room_id, update_id).await?;
-    let blockers = publish_blockers(
-        &loaded.alignment,
-        room.is_closed(),
-        loaded.update.published_version,
-    );
+    let now = state.clock.now();
+    let view = UpdateView::load(&mut conn, room, viewer, update_id, now).await?;
     Ok(ShowPage {
         page,
-        room,
-        viewer,
-        loaded,
-        blockers,
-        now: state.clock.now(),
-        alert,
+        view: UpdateView { alert, ..view },
     })
 }
 

@@ -8,6 +8,7 @@ pub mod filters;
 pub mod forms;
 pub mod headers;
 pub mod health;
+pub mod live;
 pub mod markdown;
 pub mod page;
 pub mod session_store;

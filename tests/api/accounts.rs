@@ -236,10 +236,7 @@ async fn a_session_survives_a_server_restart() {
     let client = app.client();
     client.sign_in("dana@example.com", PASSWORD).await;
     let app = app.restart().await;
-    let client = crate::helpers::Client {
-        base: app.address.clone(),
-        ..client
-    };
+    let client = client.through(&app);
     assert!(client.is_signed_in().await);
 }
 

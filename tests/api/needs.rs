@@ -126,30 +126,18 @@ async fn drivers_and_leads_see_what_is_overdue_and_outsiders_see_nothing() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    let ravi = team.ravi.1.to_string();
     let created = team
         .ravi
         .0
-        .post_form(
-            &format!("/rooms/{room}/workstreams"),
-            &[
-                ("title", "Forecast prototype"),
-                ("driver", &ravi),
-                ("status", "active"),
-                ("due_at", "2026-01-05T09:00"),
-            ],
-        )
+        .start_workstream(room, "Forecast prototype", team.ravi.1, "2026-01-05T09:00")
         .await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let late = team
         .dana
         .0
-        .post_form(
-            &format!("/rooms/{room}"),
+        .edit_northwind(
+            room,
             &[
-                ("title", "Capacity monitoring does not say when to order"),
-                ("problem", "Jordan cannot tell when to order hardware."),
-                ("severity", "S2"),
                 ("next_customer_update_due", "2026-01-02T09:00"),
                 ("next_leadership_update_due", "2026-01-03T09:00"),
             ],
@@ -216,10 +204,7 @@ async fn the_top_bar_count_follows_every_change_at_once_on_every_instance() {
     let team = app.team().await;
     let room = team.open_northwind().await;
     // Dana reads through the second instance with the same session.
-    let dana = Client {
-        http: team.dana.0.http.clone(),
-        base: other.address.clone(),
-    };
+    let dana = team.dana.0.through(&other);
     let (_, page) = dana.page("/customers").await;
     assert_eq!(top_bar_count(&page), 0);
     team.dana
@@ -236,18 +221,9 @@ async fn the_top_bar_count_follows_every_change_at_once_on_every_instance() {
         0,
         "counted again after the change, not remembered"
     );
-    let ravi = team.ravi.1.to_string();
     team.ravi
         .0
-        .post_form(
-            &format!("/rooms/{room}/workstreams"),
-            &[
-                ("title", "Forecast prototype"),
-                ("driver", &ravi),
-                ("status", "active"),
-                ("due_at", "2026-01-05T09:00"),
-            ],
-        )
+        .start_workstream(room, "Forecast prototype", team.ravi.1, "2026-01-05T09:00")
         .await;
     let (_, page) = team.ravi.0.page("/customers").await;
     assert_eq!(top_bar_count(&page), 1);

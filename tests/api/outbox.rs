@@ -4,24 +4,13 @@ use reqwest::StatusCode;
 
 use std::time::Duration;
 
-use crate::helpers::{JORDAN, Options, Team, TestApp, count};
+use crate::helpers::{JORDAN, Options, TestApp, count};
 use crate::smtp::{Mode, SmtpSink};
-
-/// Dana's aligned draft (its alignment mail delivered), then the mail server turns to `mode` and
-/// Sam sends. Returns the team, the room and the draft.
-async fn send_while(app: &TestApp, mode: Mode) -> (Team, i64, i64) {
-    let team = app.team().await;
-    let (room, draft) = app.draft_dana_aligned_on(&team).await;
-    app.smtp.wait_for_to("dana@example.com", 1).await;
-    app.smtp.set_mode(mode);
-    team.sam.0.send_draft(room, draft, 1).await;
-    (team, room, draft)
-}
 
 #[tokio::test]
 async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_is_back() {
     let app = TestApp::spawn().await;
-    let (team, room, draft) = send_while(&app, Mode::Down).await;
+    let (team, room, draft) = app.send_while(Mode::Down).await;
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "retrying");
     let (_, page) = team
@@ -41,7 +30,7 @@ async fn when_the_smtp_server_is_down_delivery_is_retried_and_succeeds_when_it_i
 #[tokio::test]
 async fn a_permanent_refusal_fails_at_once_and_shows_the_server_reply_in_the_room() {
     let app = TestApp::spawn().await;
-    let (team, room, _) = send_while(&app, Mode::Reject).await;
+    let (team, room, _) = app.send_while(Mode::Reject).await;
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "failed");
     assert_eq!(
@@ -61,7 +50,7 @@ async fn a_permanent_refusal_fails_at_once_and_shows_the_server_reply_in_the_roo
 async fn a_server_that_takes_the_data_and_never_replies_makes_delivery_unknown_and_nothing_is_resent()
  {
     let app = TestApp::spawn().await;
-    let (team, room, draft) = send_while(&app, Mode::Silent).await;
+    let (team, room, draft) = app.send_while(Mode::Silent).await;
     app.smtp.wait_for_to(JORDAN, 1).await;
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "unknown");
@@ -114,7 +103,7 @@ async fn a_server_that_takes_the_data_and_never_replies_makes_delivery_unknown_a
 #[tokio::test]
 async fn the_communicator_can_send_an_unknown_delivery_again() {
     let app = TestApp::spawn().await;
-    let (team, room, _) = send_while(&app, Mode::Silent).await;
+    let (team, room, _) = app.send_while(Mode::Silent).await;
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "unknown");
     app.smtp.set_mode(Mode::Accept);
@@ -139,7 +128,7 @@ async fn the_communicator_can_send_an_unknown_delivery_again() {
 #[tokio::test]
 async fn a_reset_after_the_data_makes_delivery_unknown_with_one_copy_that_is_never_resent() {
     let app = TestApp::spawn().await;
-    let (team, room, draft) = send_while(&app, Mode::ResetAfterData).await;
+    let (team, room, draft) = app.send_while(Mode::ResetAfterData).await;
     app.smtp.wait_for_to(JORDAN, 1).await;
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "unknown");
@@ -170,7 +159,7 @@ async fn app_with_one_second_commands() -> TestApp {
 async fn replies_slower_than_the_command_timeout_before_data_are_retried_and_delivered_once() {
     let app = app_with_one_second_commands().await;
     app.smtp.set_delay(Duration::from_millis(1500));
-    let (team, room, draft) = send_while(&app, Mode::SlowCommands).await;
+    let (team, room, draft) = app.send_while(Mode::SlowCommands).await;
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "retrying");
     assert!(app.smtp.messages_to(JORDAN).is_empty());
@@ -194,7 +183,7 @@ async fn a_final_reply_slower_than_its_timeout_makes_delivery_unknown_and_nothin
     let app = app_with_one_second_commands().await;
     // Commands answer at once; only the reply to the data is late (the test app waits 2 s).
     app.smtp.set_delay(Duration::from_secs(3));
-    send_while(&app, Mode::SlowFinalReply).await;
+    app.send_while(Mode::SlowFinalReply).await;
     app.outbox_settled().await;
     assert_eq!(app.customer_outbox_state().await, "unknown");
     app.clock.advance(Duration::from_secs(3600));

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Client, JORDAN, Team, TestApp};
+use crate::helpers::{Client, JORDAN, TestApp};
 use crate::smtp::Mode;
 
 /// The send panel of the draft page as `client` sees it.
@@ -38,15 +38,6 @@ fn only_state(panel: &str, expected: &str) {
     }
 }
 
-async fn sent_while(app: &TestApp, mode: Mode) -> (Team, i64, i64) {
-    let team = app.team().await;
-    let (room, draft) = app.draft_dana_aligned_on(&team).await;
-    app.smtp.wait_for_to("dana@example.com", 1).await;
-    app.smtp.set_mode(mode);
-    team.sam.0.send_draft(room, draft, 1).await;
-    (team, room, draft)
-}
-
 #[tokio::test]
 async fn blocked_then_ready_with_where_the_next_update_moves() {
     let app = TestApp::spawn().await;
@@ -74,7 +65,7 @@ async fn blocked_then_ready_with_where_the_next_update_moves() {
 #[tokio::test]
 async fn sent_says_when_and_to_whom_and_nothing_else() {
     let app = TestApp::spawn().await;
-    let (team, room, draft) = sent_while(&app, Mode::Accept).await;
+    let (team, room, draft) = app.send_while(Mode::Accept).await;
     app.smtp.wait_for_to(JORDAN, 1).await;
     app.outbox_settled().await;
     let sent = panel(&team.sam.0, room, draft).await;
@@ -86,7 +77,7 @@ async fn sent_says_when_and_to_whom_and_nothing_else() {
 #[tokio::test]
 async fn retrying_says_which_attempt_when_the_next_is_and_why() {
     let app = TestApp::spawn().await;
-    let (team, room, draft) = sent_while(&app, Mode::Down).await;
+    let (team, room, draft) = app.send_while(Mode::Down).await;
     app.outbox_settled().await;
     let retrying = panel(&team.sam.0, room, draft).await;
     only_state(&retrying, "Retrying");
@@ -107,7 +98,7 @@ async fn retrying_says_which_attempt_when_the_next_is_and_why() {
 #[tokio::test]
 async fn unknown_asks_the_communicator_to_decide_and_tells_the_others_who_decides() {
     let app = TestApp::spawn().await;
-    let (team, room, draft) = sent_while(&app, Mode::Silent).await;
+    let (team, room, draft) = app.send_while(Mode::Silent).await;
     app.smtp.wait_for_to(JORDAN, 1).await;
     app.outbox_settled().await;
     let sam = panel(&team.sam.0, room, draft).await;
@@ -134,7 +125,7 @@ async fn unknown_asks_the_communicator_to_decide_and_tells_the_others_who_decide
 #[tokio::test]
 async fn failed_gives_the_reason_in_plain_words_and_offers_to_send_again() {
     let app = TestApp::spawn().await;
-    let (team, room, draft) = sent_while(&app, Mode::Reject).await;
+    let (team, room, draft) = app.send_while(Mode::Reject).await;
     app.outbox_settled().await;
     let failed = panel(&team.sam.0, room, draft).await;
     only_state(&failed, "Failed");

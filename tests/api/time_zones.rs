@@ -46,19 +46,10 @@ async fn a_time_typed_in_chicago_is_stored_as_utc_and_read_in_berlin() {
         form.contains("Due (America/Chicago, optional)"),
         "the form says which zone"
     );
-    let ravi = team.ravi.1.to_string();
     let created = team
         .ravi
         .0
-        .post_form(
-            &format!("/rooms/{room}/workstreams"),
-            &[
-                ("title", "Forecast prototype"),
-                ("driver", &ravi),
-                ("status", "active"),
-                ("due_at", "2026-12-01T02:51"),
-            ],
-        )
+        .start_workstream(room, "Forecast prototype", team.ravi.1, "2026-12-01T02:51")
         .await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let due = count(&app, "SELECT due_at FROM workstreams").await;
@@ -88,19 +79,10 @@ async fn a_wall_clock_time_that_does_not_exist_is_refused_and_nothing_changes() 
     let team = app.team().await;
     let room = team.open_northwind().await;
     choose_zone(&team.ravi.0, "Europe/Berlin").await;
-    let ravi = team.ravi.1.to_string();
     let refused = team
         .ravi
         .0
-        .post_form(
-            &format!("/rooms/{room}/workstreams"),
-            &[
-                ("title", "Forecast prototype"),
-                ("driver", &ravi),
-                ("status", "active"),
-                ("due_at", "2026-03-29T02:30"),
-            ],
-        )
+        .start_workstream(room, "Forecast prototype", team.ravi.1, "2026-03-29T02:30")
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = refused.text().await.unwrap();
@@ -214,30 +196,16 @@ async fn sending_moves_the_next_customer_update_by_the_rooms_cadence() {
     let edited = team
         .dana
         .0
-        .post_form(
-            &format!("/rooms/{room}"),
-            &[
-                ("title", "Capacity monitoring does not say when to order"),
-                ("problem", "Jordan cannot tell when to order hardware."),
-                ("severity", "S2"),
-                ("customer_cadence", "8"),
-                ("leadership_cadence", ""),
-            ],
+        .edit_northwind(
+            room,
+            &[("customer_cadence", "8"), ("leadership_cadence", "")],
         )
         .await;
     assert_eq!(edited.status(), StatusCode::SEE_OTHER);
     let bad = team
         .dana
         .0
-        .post_form(
-            &format!("/rooms/{room}"),
-            &[
-                ("title", "Capacity monitoring does not say when to order"),
-                ("problem", "Jordan cannot tell when to order hardware."),
-                ("severity", "S2"),
-                ("customer_cadence", "5"),
-            ],
-        )
+        .edit_northwind(room, &[("customer_cadence", "5")])
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(

@@ -4,6 +4,7 @@
 use reqwest::{Response, StatusCode};
 
 use super::{Client, Team, TestApp, count};
+use crate::smtp::Mode;
 
 pub const JORDAN: &str = "jordan@northwind.example";
 pub const PRIYA: &str = "priya@northwind.example";
@@ -63,6 +64,38 @@ impl Client {
         let path = format!("/rooms/{room}/updates/{update}/approval");
         self.post_form(&path, &[("revision", &revision.to_string())])
             .await
+    }
+
+    /// Starts the active workstream `title` in `room`, driven by `driver`, due at `due_at` (as
+    /// typed in the form, in the client's zone).
+    pub async fn start_workstream(
+        &self,
+        room: i64,
+        title: &str,
+        driver: i64,
+        due_at: &str,
+    ) -> Response {
+        let driver = driver.to_string();
+        let fields = [
+            ("title", title),
+            ("driver", driver.as_str()),
+            ("status", "active"),
+            ("due_at", due_at),
+        ];
+        self.post_form(&format!("/rooms/{room}/workstreams"), &fields)
+            .await
+    }
+
+    /// Saves the details of the room `open_northwind` opened, as it was opened, with `changes`
+    /// (due dates, cadences).
+    pub async fn edit_northwind(&self, room: i64, changes: &[(&str, &str)]) -> Response {
+        let mut fields = vec![
+            ("title", "Capacity monitoring does not say when to order"),
+            ("problem", "Jordan cannot tell when to order hardware."),
+            ("severity", "S2"),
+        ];
+        fields.extend_from_slice(changes);
+        self.post_form(&format!("/rooms/{room}"), &fields).await
     }
 
     pub async fn publish_update(&self, room: i64, update: i64) -> Response {
@@ -142,6 +175,17 @@ impl TestApp {
         team.dana.0.align_draft(room, draft, 1).await;
         team.sam.0.align_draft(room, draft, 1).await;
         draft
+    }
+
+    /// Dana's aligned draft (its alignment mail delivered), then the mail server turns to `mode`
+    /// and Sam sends. Returns the team, the room and the draft.
+    pub async fn send_while(&self, mode: Mode) -> (Team, i64, i64) {
+        let team = self.team().await;
+        let (room, draft) = self.draft_dana_aligned_on(&team).await;
+        self.smtp.wait_for_to("dana@example.com", 1).await;
+        self.smtp.set_mode(mode);
+        team.sam.0.send_draft(room, draft, 1).await;
+        (team, room, draft)
     }
 
     /// The state of the newest customer email in the outbox ("" when there is none).

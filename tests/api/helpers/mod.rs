@@ -416,6 +416,14 @@ impl Client {
         }
     }
 
+    /// The same person (same cookies, same session) talking to another instance.
+    pub fn through(&self, instance: &TestApp) -> Client {
+        Client {
+            http: self.http.clone(),
+            base: instance.address.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Client, TestApp, count, version_in};
+use crate::helpers::{TestApp, count, version_in};
 
 #[tokio::test]
 async fn an_unchanged_room_answers_204_and_a_change_sends_the_new_content() {
@@ -47,10 +47,7 @@ async fn a_change_through_one_instance_appears_on_a_page_served_by_another() {
     let team = app.team().await;
     let room = team.open_northwind().await;
     // Elena reads through the second instance with the same session cookie.
-    let elena = Client {
-        http: team.elena.0.http.clone(),
-        base: other.address.clone(),
-    };
+    let elena = team.elena.0.through(&other);
     let (status, page) = elena.page(&format!("/rooms/{room}")).await;
     assert_eq!(status, StatusCode::OK);
     let version = version_in(&page);

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, count};
+use crate::helpers::{Client, TestApp, count};
 
 /// A company of `n` extra people, "Person 01" … "Person n", plus "Zoe Zimmer".
 async fn company(app: &TestApp, n: usize) -> i64 {
@@ -128,22 +128,7 @@ async fn a_picked_person_is_offered_for_one_kind_and_roles_come_from_the_lists_t
     let person = count(&app, "SELECT id FROM users WHERE name = 'Person 01'")
         .await
         .to_string();
-    let unticked = lee
-        .post_form(
-            "/rooms/new",
-            &[
-                ("customer", "new"),
-                ("new_customer_name", "Northwind"),
-                ("title", "T"),
-                ("problem", "P"),
-                ("severity", "S2"),
-                ("escalated_at", "2026-11-20T09:00"),
-                ("my_kind", "partner"),
-                ("pms", dana_s.as_str()),
-                ("lead", person.as_str()),
-            ],
-        )
-        .await;
+    let unticked = open_as_partner(&lee, &[("pms", &dana_s), ("lead", &person)]).await;
     assert_eq!(unticked.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         unticked
@@ -154,22 +139,7 @@ async fn a_picked_person_is_offered_for_one_kind_and_roles_come_from_the_lists_t
     );
 
     // The rule holds at the door too: one person named twice is refused.
-    let both = lee
-        .post_form(
-            "/rooms/new",
-            &[
-                ("customer", "new"),
-                ("new_customer_name", "Northwind"),
-                ("title", "T"),
-                ("problem", "P"),
-                ("severity", "S2"),
-                ("escalated_at", "2026-11-20T09:00"),
-                ("my_kind", "partner"),
-                ("pms", dana_s.as_str()),
-                ("partners", dana_s.as_str()),
-            ],
-        )
-        .await;
+    let both = open_as_partner(&lee, &[("pms", &dana_s), ("partners", &dana_s)]).await;
     assert_eq!(both.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         both.text()
@@ -178,6 +148,21 @@ async fn a_picked_person_is_offered_for_one_kind_and_roles_come_from_the_lists_t
             .contains("Each person takes part one way")
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM rooms").await, 0);
+}
+
+/// Opens a room for a new customer as a partner, with `people` (PMs, partners, lead…).
+async fn open_as_partner(client: &Client, people: &[(&str, &str)]) -> reqwest::Response {
+    let mut fields = vec![
+        ("customer", "new"),
+        ("new_customer_name", "Northwind"),
+        ("title", "T"),
+        ("problem", "P"),
+        ("severity", "S2"),
+        ("escalated_at", "2026-11-20T09:00"),
+        ("my_kind", "partner"),
+    ];
+    fields.extend_from_slice(people);
+    client.post_form("/rooms/new", &fields).await
 }
 
 fn section<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
