@@ -105,6 +105,11 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|s| s.split(['"', '&']).next())
         .unwrap_or("1")
         .to_owned();
+    // The draft page and the dashboard poll too: each page names the URL it polls.
+    let (draft_room, draft) = fixture.edit_drafts[0];
+    let draft_page = format!("/rooms/{draft_room}/drafts/{draft}");
+    let draft_poll = poll_url(server.addr, &draft_page, &cookie, "/rooms/").await?;
+    let dashboard_poll = poll_url(server.addr, "/", &cookie, "/dashboard/live?").await?;
 
     let duration = Duration::from_secs(args.seconds);
     let room = fixture.room;
@@ -121,11 +126,21 @@ async fn main() -> anyhow::Result<()> {
             vec![Request::get(format!("/rooms/{room}/pre-read"))],
         ),
         ("leadership index", vec![Request::get("/pre-reads")]),
+        ("draft page", vec![Request::get(draft_page.clone())]),
+        ("settings", vec![Request::get("/settings")]),
         (
             "live check, nothing changed",
             vec![Request::poll(format!(
                 "/rooms/{room}/live?version={version}"
             ))],
+        ),
+        (
+            "draft live check, nothing changed",
+            vec![Request::poll(draft_poll)],
+        ),
+        (
+            "dashboard live check, nothing changed",
+            vec![Request::poll(dashboard_poll)],
         ),
         ("write mix", write_mix(&fixture, &token)),
     ];
@@ -305,4 +320,23 @@ fn report(
         outbox.errors,
         peak_rss
     );
+}
+
+/// The URL `path`'s page polls (its `hx-get` that starts with `prefix` and names a version or
+/// fingerprint), as the browser would request it.
+async fn poll_url(
+    addr: std::net::SocketAddr,
+    path: &str,
+    cookie: &str,
+    prefix: &str,
+) -> anyhow::Result<String> {
+    let (_, _, page) = load::once(addr, &Request::get(path), cookie)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    page.split("hx-get=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|url| url.starts_with(prefix) && url.contains("live"))
+        .map(|url| url.replace("&#38;", "&").replace("&amp;", "&"))
+        .ok_or_else(|| anyhow::anyhow!("{path} does not poll {prefix}…"))
 }
