@@ -18,6 +18,82 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Demo => demo::load(&config, &Clock::system()).await,
         Command::Reindex => reindex_questions(config).await,
+        Command::Inbound => inbound_from_stdin(config).await,
+    }
+}
+
+/// A command's own exit status (sysexits), with the line to print.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// sysexits.h: the input was not a usable message; the mail server bounces it.
+const EX_DATAERR: u8 = 65;
+/// sysexits.h: a temporary failure; the mail server keeps the message and tries again.
+const EX_TEMPFAIL: u8 = 75;
+
+/// `accord inbound < message.eml`: files one message through the same pipeline as IMAP and HTTP.
+async fn inbound_from_stdin(config: Config) -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let limit = config.inbound.max_bytes;
+    let mut raw = Vec::new();
+    let read = tokio::io::stdin()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut raw)
+        .await;
+    let tempfail = |message: String| Exit {
+        code: EX_TEMPFAIL,
+        message,
+    };
+    if let Err(error) = read {
+        return Err(tempfail(format!("cannot read standard input ({error})")).into());
+    }
+    let db = open_database(&config)
+        .await
+        .map_err(|e| tempfail(e.to_string()))?;
+    let mailer = Mailer::from_config(&config)?;
+    let state = crate::AppState::new(db, config, mailer, Clock::system());
+    let filed = crate::inbound::file::file(
+        &state,
+        &raw,
+        crate::inbound::model::Source::Pipe,
+        crate::inbound::file::Unreadable::Refuse,
+    )
+    .await;
+    state.db.close().await;
+    use crate::inbound::file::Outcome;
+    match filed {
+        Ok(Ok(Outcome::Filed { id, room_id })) => {
+            match room_id {
+                Some(room) => println!("Filed as message {id} in room {room}."),
+                None => println!("Filed as message {id}."),
+            }
+            Ok(())
+        }
+        Ok(Ok(Outcome::Unmatched { id })) => {
+            println!("Kept as message {id} for an admin: it matched no room.");
+            Ok(())
+        }
+        Ok(Ok(Outcome::AlreadyFiled { id })) => {
+            println!("Already filed as message {id}; nothing changed.");
+            Ok(())
+        }
+        Ok(Err(refused)) => Err(Exit {
+            code: EX_DATAERR,
+            message: refused.to_string(),
+        }
+        .into()),
+        Err(error) => Err(tempfail(format!("cannot file the message now ({error:#})")).into()),
     }
 }
 

@@ -13,6 +13,7 @@ use lettre::message::Mailbox;
 use url::Url;
 
 use crate::db::Backend;
+use crate::inbound::config::{self as inbound, InboundConfig};
 use crate::web::time::Zone;
 
 /// Accord coordinates customer escalations so the customer hears one voice.
@@ -34,6 +35,9 @@ pub enum Command {
     User(UserCommand),
     /// Load the demo story (Northwind Logistics) and print the demo accounts' credentials.
     Demo,
+    /// File one email from standard input (for a mail server's pipe, e.g. Postfix): exit 0 filed,
+    /// 65 not a mail message or too large, 75 try again later.
+    Inbound,
     /// Rebuild every question's similarity terms (Accord also does this at start whenever the
     /// similarity rules changed).
     Reindex,
@@ -172,6 +176,37 @@ pub struct Settings {
     )]
     pub default_time_zone: String,
 
+    /// Address customers reply to, e.g. escalations@example.com: each room's emails then carry
+    /// Reply-To escalations+TOKEN@example.com, and replies come back into the room.
+    #[arg(long, env = "ACCORD_INBOUND_ADDRESS", global = true)]
+    pub inbound_address: Option<String>,
+
+    /// Shared secret of POST /inbound/messages (Authorization: Bearer SECRET); unset, it is off.
+    #[arg(
+        long,
+        env = "ACCORD_INBOUND_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub inbound_secret: Option<String>,
+
+    /// Largest inbound message accepted, in bytes.
+    #[arg(
+        long,
+        env = "ACCORD_INBOUND_MAX_BYTES",
+        default_value = "26214400",
+        global = true
+    )]
+    pub inbound_max_bytes: String,
+
+    /// Mailbox to watch for replies: imaps://USER:PASSWORD@HOST[:PORT]/MAILBOX or imap://… (STARTTLS)
+    #[arg(long, env = "ACCORD_IMAP_URL", global = true, hide_env_values = true)]
+    pub imap_url: Option<String>,
+
+    /// PEM file of a private certificate authority the IMAP server's certificate is signed by.
+    #[arg(long, env = "ACCORD_IMAP_CA_FILE", global = true)]
+    pub imap_ca_file: Option<PathBuf>,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. info or accord=debug.
     #[arg(long, env = "ACCORD_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -254,6 +289,8 @@ pub struct Config {
     pub smtp_timeouts: SmtpTimeouts,
     /// The zone of people who have not chosen theirs.
     pub default_zone: Zone,
+    /// Replies coming back: reply addresses, the HTTP door, the IMAP mailbox.
+    pub inbound: InboundConfig,
     pub hooks: Hooks,
 }
 
@@ -474,9 +511,11 @@ impl fmt::Debug for SmtpServer {
     }
 }
 
-/// Reads the private CA file, if one is named.
-fn read_ca_file(path: Option<&Path>) -> Result<Option<Vec<u8>>, ConfigError> {
-    let variable = "ACCORD_SMTP_CA_FILE";
+/// Reads the private CA file `variable` names, if one is named.
+pub fn read_ca_file(
+    variable: &'static str,
+    path: Option<&Path>,
+) -> Result<Option<Vec<u8>>, ConfigError> {
     let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(None);
     };
@@ -508,7 +547,7 @@ impl Settings {
             )
         })?;
         let base_url = parse_base_url(self.base_url.as_deref(), bind)?;
-        let ca_pem = read_ca_file(self.smtp_ca_file.as_deref())?;
+        let ca_pem = read_ca_file("ACCORD_SMTP_CA_FILE", self.smtp_ca_file.as_deref())?;
         let smtp = match self.smtp_url.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => Some(SmtpServer {
@@ -552,6 +591,13 @@ impl Settings {
                 ),
             )
         })?;
+        let inbound = InboundConfig::validate(&inbound::Raw {
+            address: self.inbound_address.as_deref(),
+            secret: self.inbound_secret.as_deref(),
+            max_bytes: &self.inbound_max_bytes,
+            imap_url: self.imap_url.as_deref(),
+            imap_ca_file: self.imap_ca_file.as_deref(),
+        })?;
         Ok(Config {
             data_dir: self.data_dir.clone(),
             explicit_database_url: !matches!(
@@ -568,6 +614,7 @@ impl Settings {
             contact_touch_limit,
             smtp_timeouts,
             default_zone,
+            inbound,
             hooks: Hooks {
                 outbox_pause: self.fault_pause_outbox_at,
                 outbox_poll: self.outbox_poll_ms.map(Duration::from_millis),
@@ -705,9 +752,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("ca.pem");
         std::fs::write(&empty, "nothing here").unwrap();
-        assert!(read_ca_file(Some(&empty)).is_err());
-        assert!(read_ca_file(Some(&dir.path().join("missing.pem"))).is_err());
-        assert_eq!(read_ca_file(None), Ok(None));
+        assert!(read_ca_file("ACCORD_SMTP_CA_FILE", Some(&empty)).is_err());
+        assert!(
+            read_ca_file("ACCORD_SMTP_CA_FILE", Some(&dir.path().join("missing.pem"))).is_err()
+        );
+        assert_eq!(read_ca_file("ACCORD_SMTP_CA_FILE", None), Ok(None));
     }
 
     #[test]

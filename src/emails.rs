@@ -93,6 +93,23 @@ email!(
     "emails/pre_read.html"
 );
 
+/// "The customer wrote", to each PM and the communicator of the room the reply was filed in. It
+/// names who wrote and the subject; the message itself stays in Accord.
+#[derive(Template)]
+#[template(path = "emails/customer_reply.txt")]
+pub struct CustomerReplied<'a> {
+    pub name: &'a str,
+    pub sender: &'a str,
+    pub room_title: &'a str,
+    pub subject: &'a str,
+    pub link: &'a str,
+}
+email!(
+    CustomerReplied,
+    CustomerRepliedHtml,
+    "emails/customer_reply.html"
+);
+
 /// The invitation to set a password.
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -143,6 +160,18 @@ mod tests {
             headline: "Fix ships Friday; customer wants a call",
             link: "https://accord.example/rooms/1/pre-reads/2",
             next_due: "Tue 8 Dec, 09:00 CET".into(),
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn customer_replied() {
+        let email = CustomerReplied {
+            name: "Dana Whitfield",
+            sender: "Jordan <Reyes>",
+            room_title: "Northwind: route planning",
+            subject: "Re: the fix & Friday",
+            link: "https://accord.example/rooms/1/messages/7",
         };
         insta::assert_snapshot!(both(&email));
     }

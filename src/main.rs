@@ -40,6 +40,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => match error.downcast_ref::<ConfigError>() {
             Some(config) => config_error(config),
+            None if let Some(exit) = error.downcast_ref::<accord::cli::Exit>() => {
+                eprintln!("accord: {exit}");
+                ExitCode::from(exit.code)
+            }
             None => {
                 eprintln!("accord: {error:#}");
                 ExitCode::FAILURE

@@ -52,6 +52,20 @@ pub struct AppState {
     pub needs: crate::needs::CountCache,
 }
 
+impl AppState {
+    pub fn new(db: Db, config: Config, mailer: Mailer, clock: Clock) -> AppState {
+        AppState {
+            db,
+            config: Arc::new(config),
+            mailer,
+            clock,
+            outbox: Wakeup::default(),
+            room_content: ContentCache::default(),
+            needs: crate::needs::CountCache::default(),
+        }
+    }
+}
+
 pub struct Application {
     listener: TcpListener,
     state: AppState,
@@ -119,15 +133,7 @@ impl Application {
                 "rebuilt question terms for the current similarity rules"
             );
         }
-        let state = AppState {
-            db,
-            config: Arc::new(config),
-            mailer,
-            clock,
-            outbox: Wakeup::default(),
-            room_content: ContentCache::default(),
-            needs: crate::needs::CountCache::default(),
-        };
+        let state = AppState::new(db, config, mailer, clock);
         Ok(Application {
             listener,
             state,
@@ -168,6 +174,10 @@ impl Application {
             state.outbox.clone(),
             worker_stop,
         ));
+        let imap = tokio::spawn(crate::inbound::imap::run(
+            state.clone(),
+            stop_worker.subscribe(),
+        ));
         let app = router(state.clone());
         // Without TCP_NODELAY small responses wait on Nagle's algorithm (measured: 20x slower).
         let listener = listener.tap_io(|tcp| {
@@ -182,6 +192,7 @@ impl Application {
         housekeeping.abort();
         // Let deliveries in flight finish (bounded by the SMTP timeout) so none is left ambiguous.
         let _ = stop_worker.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
         let _ = tokio::time::timeout(
             state.config.smtp_timeouts.reply + Duration::from_secs(5),
             worker,
@@ -206,6 +217,7 @@ pub fn router(state: AppState) -> Router {
         .merge(bench_ceiling(&state.config))
         .merge(crate::rooms::router())
         .merge(crate::customers::router())
+        .merge(crate::inbound::router())
         .merge(accounts::router())
         .merge(mail::router())
         .merge(outbox::resolution::router())
@@ -218,6 +230,9 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(errors::panic_page))
         .layer(middleware::from_fn(errors::render_error_pages))
+        // The mail door answers JSON to a mail provider, outside sessions, CSRF and the form
+        // body limit (it has its own).
+        .merge(crate::inbound::http::router().layer(CatchPanicLayer::custom(errors::panic_page)))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(
             TraceLayer::new_for_http()

@@ -186,6 +186,7 @@ async fn log(
         now,
     );
     let touch = NewTouch {
+        inbound: false,
         room_id,
         contact_id: contact.id,
         channel,

@@ -19,6 +19,7 @@ pub async fn activity(
         "SELECT c.id, c.customer_id, c.name, c.email, c.title, \
          t.touched_at, t.by_user_id, u.name, t.channel, c.time_zone FROM contacts c \
          LEFT JOIN contact_touches t ON t.contact_id = c.id AND t.touched_at >= $2 \
+         AND t.direction = 'outbound' \
          LEFT JOIN users u ON u.id = t.by_user_id \
          WHERE c.customer_id = $1 ORDER BY c.name, c.id, t.touched_at DESC",
     )
@@ -64,6 +65,8 @@ pub async fn activity(
 /// A recent touch of this room's customer, for the room page.
 #[derive(Clone, Debug)]
 pub struct LoggedTouch {
+    /// The customer wrote to us (a received email), rather than one of us reaching them.
+    pub inbound: bool,
     pub contact: String,
     pub channel: Channel,
     pub summary: String,
@@ -77,7 +80,7 @@ pub async fn recent_in_room(
     limit: i64,
 ) -> sqlx::Result<Vec<LoggedTouch>> {
     let rows = sqlx::query(
-        "SELECT c.name, t.channel, t.summary, u.name, t.touched_at FROM contact_touches t \
+        "SELECT c.name, t.channel, t.summary, u.name, t.touched_at, t.direction FROM contact_touches t \
          JOIN contacts c ON c.id = t.contact_id JOIN users u ON u.id = t.by_user_id \
          WHERE t.room_id = $1 ORDER BY t.touched_at DESC, t.id DESC LIMIT $2",
     )
@@ -88,7 +91,9 @@ pub async fn recent_in_room(
     rows.into_iter()
         .map(|row| {
             let channel: String = row.try_get(1)?;
+            let direction: String = row.try_get(5)?;
             Ok(LoggedTouch {
+                inbound: direction == "inbound",
                 contact: row.try_get(0)?,
                 channel: Channel::parse(&channel).unwrap_or(Channel::Email),
                 summary: row.try_get(2)?,
@@ -99,8 +104,10 @@ pub async fn recent_in_room(
         .collect()
 }
 
-/// A touch to write (also used when a sent email logs itself).
+/// A touch to write (also used when a sent email logs itself, and when the customer's email
+/// comes in: `inbound`, never counted against the touch limit).
 pub struct NewTouch<'a> {
+    pub inbound: bool,
     pub room_id: i64,
     pub contact_id: i64,
     pub channel: Channel,
@@ -111,8 +118,8 @@ pub struct NewTouch<'a> {
 
 pub async fn insert(tx: &mut RoomTx, touch: &NewTouch<'_>, now: Millis) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO contact_touches (room_id, contact_id, channel, summary, touched_at, by_user_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO contact_touches (room_id, contact_id, channel, summary, touched_at, by_user_id, created_at, direction) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(touch.room_id)
     .bind(touch.contact_id)
@@ -121,6 +128,7 @@ pub async fn insert(tx: &mut RoomTx, touch: &NewTouch<'_>, now: Millis) -> sqlx:
     .bind(touch.touched_at)
     .bind(touch.by)
     .bind(now)
+    .bind(if touch.inbound { "inbound" } else { "outbound" })
     .execute(tx.room(touch.room_id))
     .await?;
     Ok(())

@@ -102,6 +102,13 @@ pub async fn load(config: &Config, clock: &Clock) -> anyhow::Result<()> {
         elena: ids[4],
     };
     let room = northwind::load(&db, &people, now).await?;
+    let state = crate::AppState::new(
+        db.clone(),
+        config.clone(),
+        crate::mail::Mailer::from_config(config)?,
+        clock.clone(),
+    );
+    northwind::reply_from_jordan(&state, room, people.sam).await?;
     db.close().await;
     println!(
         "Demo loaded: the Northwind Logistics escalation ({}).",

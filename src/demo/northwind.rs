@@ -4,6 +4,7 @@
 
 use sqlx::{Any, Transaction};
 
+use crate::AppState;
 use crate::accounts::user::EmailAddress;
 use crate::approvals::{self, SubjectKind};
 use crate::clock::Millis;
@@ -264,6 +265,23 @@ async fn write_room(
         now - 2 * DAY + 5 * HOUR,
     );
 
+    let open = NewQuestion {
+        room_id: room,
+        customer_id: customer,
+        body: "Which cluster grows fastest, and by how much a month?",
+        stakeholder_contact_id: Some(jordan),
+        stakeholder_name: "",
+        asked_by: p.dana,
+        asked_despite: "",
+    };
+    questions::insert(tx, &open, now - 6 * HOUR).await?;
+    story.add(
+        p.dana,
+        "questions.asked",
+        "Dana Whitfield recorded a question: “Which cluster grows fastest, and by how much a month?”",
+        now - 6 * HOUR,
+    );
+
     let touches = [
         (
             jordan,
@@ -296,6 +314,7 @@ async fn write_room(
     ];
     for (contact_id, channel, summary, at, by) in touches {
         let touch = NewTouch {
+            inbound: false,
             room_id: room,
             contact_id,
             channel,
@@ -423,7 +442,7 @@ async fn emails(
                building a 90-day storage forecast per cluster from your telemetry, and I will be your single \
                point of contact while we do.\n\nYou will hear from me again tomorrow with a first look.\n\nSam Okafor",
     };
-    let sent = drafts::create(tx, room, p.sam, sent_at - HOUR).await?;
+    let sent = drafts::create(tx, room, p.sam, None, sent_at - HOUR).await?;
     drafts::add_revision(tx, sent, &first, p.sam, sent_at - HOUR).await?;
     approvals::approve(tx, SubjectKind::Draft, sent, p.sam, 1, sent_at - HOUR).await?;
     approvals::approve(
@@ -465,7 +484,7 @@ async fn emails(
     story.add(p.sam, "drafts.queued", "Sam Okafor sent revision 1 of “Your capacity escalation: our plan” (aligned by every PM); it is queued for delivery.", sent_at - 60_000);
     story.add(p.sam, "drafts.sent", "The email “Your capacity escalation: our plan” was delivered to the customer's mail server.", sent_at);
 
-    let waiting = drafts::create(tx, room, p.sam, now - 3 * HOUR).await?;
+    let waiting = drafts::create(tx, room, p.sam, None, now - 3 * HOUR).await?;
     let mut update = Content {
         to_ids: &[jordan],
         cc_ids: &[],
@@ -494,5 +513,65 @@ async fn emails(
         now - 2 * HOUR,
     );
     story.add(p.sam, "drafts.revised", "Sam Okafor saved revision 2 of “A first look at your capacity forecast”; alignment on earlier revisions is now stale.", now - HOUR);
+    Ok(())
+}
+
+/// Jordan's reply to the email already sent, filed through the same pipeline as real mail, and
+/// the open question it answers marked answered by Sam. Loading the demo again changes nothing.
+pub async fn reply_from_jordan(state: &AppState, room: i64, sam: i64) -> anyhow::Result<()> {
+    let raw = "From: Jordan Reyes <jordan.reyes@northwind.example>\r\n\
+To: Sam Okafor <accord@localhost>\r\n\
+Subject: Re: Your capacity escalation: our plan\r\n\
+Message-ID: <demo-jordan-reply@mail.northwind.example>\r\n\
+In-Reply-To: <demo-plan@accord.example>\r\n\
+References: <demo-plan@accord.example>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Thanks Sam, that plan works for us, and one contact is exactly what we needed.\r\n\
+\r\n\
+To your team's question: EU-2 grows fastest, about 6 TB a month; the other clusters grow about 2 TB a month.\r\n\
+\r\n\
+Jordan\r\n\
+\r\n\
+On Mon, Sam Okafor wrote:\r\n\
+> Hello Jordan,\r\n\
+> Thank you for walking us through how Northwind orders hardware.\r\n";
+    let outcome = crate::inbound::file::file(
+        state,
+        raw.as_bytes(),
+        crate::inbound::model::Source::Demo,
+        crate::inbound::file::Unreadable::Refuse,
+    )
+    .await?
+    .map_err(|refused| anyhow::anyhow!("the demo reply was refused: {refused}"))?;
+    let crate::inbound::file::Outcome::Filed { id, .. } = outcome else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let mut tx = RoomTx::lock(state.db.begin_write().await?, [room], now).await?;
+    let question: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM questions WHERE room_id = $1 AND status = 'open' \
+         AND body = 'Which cluster grows fastest, and by how much a month?'",
+    )
+    .bind(room)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(question) = question {
+        let passage =
+            "EU-2 grows fastest, about 6 TB a month; the other clusters grow about 2 TB a month.";
+        questions::answer_from_message(&mut tx, question, passage, id, sam, now).await?;
+        timeline::record(
+            &mut tx,
+            room,
+            Some(sam),
+            "questions.answered",
+            "Sam Okafor marked “Which cluster grows fastest, and by how much a month?” answered by Jordan Reyes's email “Re: Your capacity escalation: our plan”.",
+            &format!("/rooms/{room}/messages/{id}"),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

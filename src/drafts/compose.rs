@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -16,11 +16,13 @@ use crate::accounts::CurrentUser;
 use crate::approvals::{self, SubjectKind};
 use crate::customers::model::{self as customers, Contact};
 use crate::error::AppError;
+use crate::inbound::model::{self as inbound, Received};
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
 use crate::web::forms::{FieldErrors, Form, invalid};
 use crate::web::page::Page;
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,6 +40,38 @@ pub struct DraftForm {
     subject: String,
     body: String,
     base_revision: Option<i64>,
+    /// The received message a first revision answers ("Reply" on it).
+    replies_to: Option<i64>,
+}
+
+/// `?reply_to=M` on the new-draft page.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewDraftQuery {
+    reply_to: Option<i64>,
+}
+
+/// A first revision answering a received message: to its sender, "Re:" its subject, its text
+/// quoted under an attribution line.
+fn reply_form(message: &Received, zone: Zone) -> DraftForm {
+    let subject = match message.subject.trim() {
+        s if s.to_lowercase().starts_with("re:") => s.to_owned(),
+        "" => "Re: your message".to_owned(),
+        s => format!("Re: {s}"),
+    };
+    let when = zone.when(message.written_at.unwrap_or(message.received_at));
+    let quoted: String = message
+        .fresh()
+        .lines()
+        .map(|line| format!("> {line}\n"))
+        .collect();
+    DraftForm {
+        to: message.contact_id.into_iter().collect(),
+        subject: subject.chars().take(200).collect(),
+        body: format!("\n\nOn {when}, {} wrote:\n{quoted}", message.sender()),
+        replies_to: Some(message.id),
+        ..DraftForm::default()
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -49,6 +83,8 @@ struct FormPage {
     contacts: Vec<Contact>,
     form: DraftForm,
     errors: FieldErrors,
+    /// The received message this draft replies to.
+    answering: Option<Received>,
 }
 
 impl FormPage {
@@ -83,9 +119,19 @@ async fn form_page(
                 subject: draft.current.subject.clone(),
                 body: draft.current.body.clone(),
                 base_revision: Some(draft.draft.current_revision),
+                replies_to: draft.draft.replies_to_message,
             }
         }
         (None, None) => DraftForm::default(),
+    };
+    let answering = match form.replies_to {
+        Some(id) => Some(
+            inbound::find(&mut conn, id)
+                .await?
+                .filter(|m| m.room_id == Some(room.id))
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
     };
     Ok(FormPage {
         page,
@@ -94,6 +140,7 @@ async fn form_page(
         draft_id,
         form,
         errors,
+        answering,
     })
 }
 
@@ -102,14 +149,27 @@ async fn new(
     user: CurrentUser,
     page: Page,
     Path(room_id): Path<i64>,
+    Query(query): Query<NewDraftQuery>,
 ) -> Result<FormPage, AppError> {
+    let form = match query.reply_to {
+        Some(id) => {
+            let mut conn = state.db.reader().acquire().await?;
+            let (room, _) = read_room(&mut conn, room_id, &user).await?;
+            let message = inbound::find(&mut conn, id)
+                .await?
+                .filter(|m| m.room_id == Some(room.id))
+                .ok_or(AppError::NotFound)?;
+            Some(reply_form(&message, page.zone))
+        }
+        None => None,
+    };
     form_page(
         &state,
         &user,
         page,
         room_id,
         None,
-        None,
+        form,
         FieldErrors::default(),
     )
     .await
@@ -170,7 +230,19 @@ async fn save(
     let (room_id, now, author) = (change.room.id, change.now, change.viewer.user_id);
     let draft_id = match draft_id {
         Some(id) => id,
-        None => model::create(change.conn(), room_id, author, now).await?,
+        None => {
+            let answering = match form.replies_to {
+                Some(id) => Some(
+                    inbound::find(change.conn(), id)
+                        .await?
+                        .filter(|m| m.room_id == Some(room_id))
+                        .ok_or(AppError::NotFound)?
+                        .id,
+                ),
+                None => None,
+            };
+            model::create(change.conn(), room_id, author, answering, now).await?
+        }
     };
     let content = Content {
         to_ids: &form.to,

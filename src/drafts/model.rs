@@ -15,6 +15,8 @@ pub struct Draft {
     pub created_by: i64,
     pub current_revision: i64,
     pub outbox_id: Option<i64>,
+    /// The received message this draft answers ("Reply" on it), if any.
+    pub replies_to_message: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -82,13 +84,21 @@ fn parse_ids(text: &str) -> Vec<i64> {
     text.split(',').filter_map(|s| s.parse().ok()).collect()
 }
 
-pub async fn create(tx: &mut RoomTx, room_id: i64, author: i64, now: Millis) -> sqlx::Result<i64> {
+pub async fn create(
+    tx: &mut RoomTx,
+    room_id: i64,
+    author: i64,
+    replies_to_message: Option<i64>,
+    now: Millis,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO drafts (room_id, created_by, created_at, current_revision) VALUES ($1, $2, $3, 0) RETURNING id",
+        "INSERT INTO drafts (room_id, created_by, created_at, current_revision, replies_to_message) \
+         VALUES ($1, $2, $3, 0, $4) RETURNING id",
     )
     .bind(room_id)
     .bind(author)
     .bind(now)
+    .bind(replies_to_message)
     .fetch_one(tx.room(room_id))
     .await
 }
@@ -123,7 +133,7 @@ pub async fn add_revision(
 }
 
 pub async fn find(conn: &mut AnyConnection, room_id: i64, id: i64) -> sqlx::Result<Option<Draft>> {
-    let row = sqlx::query("SELECT id, room_id, created_by, current_revision, outbox_id FROM drafts WHERE room_id = $1 AND id = $2")
+    let row = sqlx::query("SELECT id, room_id, created_by, current_revision, outbox_id, replies_to_message FROM drafts WHERE room_id = $1 AND id = $2")
         .bind(room_id)
         .bind(id)
         .fetch_optional(conn)
@@ -135,6 +145,7 @@ pub async fn find(conn: &mut AnyConnection, room_id: i64, id: i64) -> sqlx::Resu
             created_by: row.try_get(2)?,
             current_revision: row.try_get(3)?,
             outbox_id: row.try_get(4)?,
+            replies_to_message: row.try_get(5)?,
         })
     })
     .transpose()

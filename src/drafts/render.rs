@@ -9,17 +9,36 @@ use crate::config::Config;
 use crate::emails::{self, CustomerEmail};
 
 /// The customer email: From the configured sender under the communicator's name, Reply-To the
-/// communicator, the revision's recipients, a fixed Message-ID.
+/// room's reply address (or the communicator when inbound mail is not set up), the revision's
+/// recipients, a fixed Message-ID.
 pub struct Email<'a> {
     pub communicator_name: &'a str,
-    pub communicator_email: &'a str,
+    pub reply_to: &'a str,
     pub to: Vec<Mailbox>,
     pub cc: Vec<Mailbox>,
     pub subject: &'a str,
     pub body: &'a str,
-    /// The Message-IDs of the room's earlier customer emails, oldest first: this one follows
-    /// them in one thread.
+    /// The Message-IDs of the thread this one follows, oldest first: the room's earlier customer
+    /// emails, and (for a reply) the customer's message and what it references.
     pub earlier: &'a [String],
+}
+
+/// The thread a reply to a received message follows: the room's earlier emails, then what the
+/// customer's message references that they do not, then the customer's message itself (which
+/// `In-Reply-To` therefore names).
+pub fn reply_chain(earlier: &[String], references: &[String], answered: &str) -> Vec<String> {
+    let mut chain: Vec<String> = earlier
+        .iter()
+        .filter(|id| *id != answered)
+        .cloned()
+        .collect();
+    for id in references {
+        if !chain.contains(id) && id != answered {
+            chain.push(id.clone());
+        }
+    }
+    chain.push(answered.to_owned());
+    chain
 }
 
 /// Most earlier messages named in `References` (the first and the latest are always kept).
@@ -46,7 +65,7 @@ pub fn customer_email(config: &Config, email: &Email<'_>) -> anyhow::Result<Mess
     );
     let reply_to = Mailbox::new(
         Some(email.communicator_name.to_owned()),
-        email.communicator_email.parse()?,
+        email.reply_to.parse()?,
     );
     let mut builder = Message::builder()
         .from(from)
@@ -119,6 +138,20 @@ mod tests {
             (kept[0], kept[1], kept[19]),
             ("<1@accord>", "<32@accord>", "<50@accord>")
         );
+    }
+
+    #[test]
+    fn a_reply_answers_the_customers_message_within_the_thread() {
+        let earlier: Vec<String> = vec!["<1@accord>".into(), "<2@accord>".into()];
+        let theirs: Vec<String> = vec!["<1@accord>".into(), "<x@client>".into()];
+        let chain = reply_chain(&earlier, &theirs, "<reply@customer>");
+        assert_eq!(
+            chain,
+            ["<1@accord>", "<2@accord>", "<x@client>", "<reply@customer>"]
+        );
+        let (in_reply_to, references) = thread_headers(&chain).unwrap();
+        assert_eq!(in_reply_to, "<reply@customer>");
+        assert!(references.starts_with("<1@accord>"));
     }
 
     #[test]

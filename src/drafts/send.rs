@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::DraftState;
 use super::model;
-use super::render::{Email, customer_email};
+use super::render::{self, Email, customer_email};
 use crate::AppState;
 use crate::accounts::{CurrentUser, user};
 use crate::approvals::SubjectKind;
@@ -135,7 +135,26 @@ async fn build(
         .ok_or(AppError::NotFound)?;
     // Every customer email of a room follows the earlier ones: one thread for the customer.
     let room_id = change.room.id;
-    let earlier = outbox::customer_message_ids(change.conn(), room_id).await?;
+    let mut earlier = outbox::customer_message_ids(change.conn(), room_id).await?;
+    if let Some(answered) = draft.draft.replies_to_message
+        && let Some(message) = crate::inbound::model::find(change.conn(), answered).await?
+        && !message.message_id.is_empty()
+    {
+        let references: Vec<String> = message
+            .references
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        earlier = render::reply_chain(&earlier, &references, &message.message_id);
+    }
+    // Replies come back to the room's own address when inbound mail is set up.
+    let reply_to = match &state.config.inbound.address {
+        Some(address) => {
+            let token = crate::rooms::model::reply_token(change.conn(), room_id).await?;
+            address.with_token(&token)
+        }
+        None => communicator.email.clone(),
+    };
     let mailbox = |id: &i64| -> Result<Mailbox, AppError> {
         let contact = draft.contact(*id).ok_or(AppError::NotFound)?;
         let address = contact
@@ -146,7 +165,7 @@ async fn build(
     };
     let email = Email {
         communicator_name: &communicator.name,
-        communicator_email: &communicator.email,
+        reply_to: &reply_to,
         to: draft
             .current
             .to_ids

@@ -18,6 +18,7 @@ use crate::config::Config;
 
 pub use local_inbox::router;
 pub use smtp::SmtpClient;
+pub(crate) use smtp::tls_connector;
 
 #[derive(Clone)]
 pub enum Mailer {

@@ -475,6 +475,12 @@ fn invalid_certificate(error: &(dyn std::error::Error + 'static)) -> Option<Stri
     None
 }
 
+/// A TLS connector trusting the public roots and the PEM certificates of a private CA (the
+/// IMAP watcher uses the same one as SMTP).
+pub(crate) fn tls_connector(pem: Option<&[u8]>) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    implicit_tls(&extra_roots(pem)?)
+}
+
 /// The certificates of `ACCORD_SMTP_CA_FILE`, trusted besides the public roots.
 fn extra_roots(pem: Option<&[u8]>) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let Some(pem) = pem else {

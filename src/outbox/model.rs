@@ -385,6 +385,33 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Option<Entr
     row.map(entry).transpose()
 }
 
+/// The row that sent `message_id`, and its room.
+pub async fn find_by_message_id(
+    conn: &mut AnyConnection,
+    message_id: &str,
+) -> sqlx::Result<Option<(i64, Option<i64>)>> {
+    let row = sqlx::query("SELECT id, room_id FROM outbox WHERE message_id = $1")
+        .bind(message_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .transpose()
+}
+
+/// A delivery report says the message bounced after the mail server took it: it failed after
+/// all. Returns whether the row changed (a report arriving twice changes it once).
+pub async fn mark_bounced(tx: &mut RoomTx, id: i64, reason: &str) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE outbox SET state = 'failed', last_error = $1 \
+         WHERE id = $2 AND state IN ('sent', 'unknown')",
+    )
+    .bind(reason)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// The Message-IDs of the room's customer emails, oldest first.
 pub async fn customer_message_ids(
     conn: &mut AnyConnection,

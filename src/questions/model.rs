@@ -259,6 +259,43 @@ pub async fn answer(
     Ok(())
 }
 
+/// Answers a question with a passage of the customer's message, which it links to.
+pub async fn answer_from_message(
+    tx: &mut RoomTx,
+    id: i64,
+    passage: &str,
+    message_id: i64,
+    by: i64,
+    now: Millis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE questions SET status = 'answered', answer = $1, answered_by = $2, answered_at = $3, \
+         answered_in_message = $4 WHERE id = $5",
+    )
+    .bind(passage)
+    .bind(by)
+    .bind(now)
+    .bind(message_id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The questions a received message answered.
+pub async fn answered_in_message(
+    conn: &mut AnyConnection,
+    message_id: i64,
+) -> sqlx::Result<Vec<Question>> {
+    let rows = sqlx::query(&format!(
+        "{QUERY} WHERE q.answered_in_message = $1 ORDER BY q.id"
+    ))
+    .bind(message_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
 pub async fn withdraw(tx: &mut RoomTx, id: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE questions SET status = 'withdrawn' WHERE id = $1")
         .bind(id)

@@ -204,6 +204,20 @@ pub fn score(a: &[String], b: &[String]) -> f64 {
     2.0 * shared as f64 / (a.len() + b.len()) as f64
 }
 
+/// How much of a question a passage covers: the share of the question's terms it mentions, from
+/// 0 to 1. A long answer shares few terms with a short question, so the overlap above would
+/// understate it; this measure (same terms, same stemming and synonyms) does not.
+pub fn coverage(question: &[String], passage: &[String]) -> f64 {
+    if question.is_empty() {
+        return 0.0;
+    }
+    let covered = question
+        .iter()
+        .filter(|term| passage.contains(term))
+        .count();
+    covered as f64 / question.len() as f64
+}
+
 pub fn are_similar(a: &str, b: &str) -> bool {
     score(&terms(a), &terms(b)) >= THRESHOLD
 }

@@ -24,6 +24,8 @@ use crate::customers::model::{self as customers, Contact, Customer};
 use crate::decisions::model::{self as decisions, Decision, DecisionType};
 use crate::drafts::model as drafts;
 use crate::error::AppError;
+use crate::inbound::conversation::{self, Thread};
+use crate::inbound::model as inbound;
 use crate::members::model::{self as members, Member};
 use crate::outbox::model::{self as outbox, OutboxState};
 use crate::outreach::model::{self as outreach, Pause};
@@ -55,6 +57,8 @@ pub const CONTENT_TABLES: &[&str] = &[
     "leadership_updates",
     "update_revisions",
     "pre_reads",
+    "inbound_messages",
+    "inbound_attachments",
 ];
 
 /// The tables no room page's shared content depends on: accounts and sessions, and the customer
@@ -68,7 +72,13 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "customers",
     "contacts",
     "app_meta",
+    "inbound_raw",
 ];
+
+/// The latest customer emails sent, and received, that the room page's conversation shows (the
+/// page stays the same size however long the conversation grows).
+const SENT_SHOWN: i64 = 50;
+const RECEIVED_SHOWN: i64 = 30;
 
 /// Timeline events per page.
 pub const EVENTS_PER_PAGE: i64 = 20;
@@ -100,6 +110,10 @@ pub struct RoomContent {
     /// The pause not yet ended by anyone; whether it has run out is decided when shown.
     pub unended_pause: Option<Pause>,
     pub unknown: Vec<outbox::Entry>,
+    /// What we sent and what the customer wrote back, one conversation per thread.
+    pub conversation: Vec<Thread>,
+    /// The `+TOKEN` of the room's reply address, once it has one.
+    pub reply_token: Option<String>,
     pub update_in_progress: Option<updates::Update>,
     pub latest_pre_read: Option<updates::PreRead>,
     pub events: Vec<Event>,
@@ -133,6 +147,14 @@ impl RoomContent {
             events.truncate(EVENTS_PER_PAGE as usize);
             events.last().map_or(0, |e| e.id)
         });
+        let sent = outbox::for_room(conn, id, SENT_SHOWN).await?;
+        let received = inbound::for_room(conn, id, RECEIVED_SHOWN).await?;
+        let root = inbound::room_thread_root(conn, id).await?;
+        let reply_token: Option<String> =
+            sqlx::query_scalar("SELECT reply_token FROM rooms WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
         Ok(RoomContent {
             customer,
             escalated_by,
@@ -144,11 +166,13 @@ impl RoomContent {
             touches: contact_log::model::recent_in_room(conn, id, 10).await?,
             drafts: drafts::for_room(conn, id).await?,
             unended_pause: outreach::unended(conn, id).await?,
-            unknown: outbox::for_room(conn, id, 50)
-                .await?
-                .into_iter()
+            unknown: sent
+                .iter()
                 .filter(|e| e.state == OutboxState::Unknown)
+                .cloned()
                 .collect(),
+            conversation: conversation::threads(sent, received, &root),
+            reply_token,
             update_in_progress: updates::in_progress(conn, id).await?,
             latest_pre_read: updates::pre_read(conn, id, None).await?,
             events,

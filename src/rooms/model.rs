@@ -336,6 +336,30 @@ pub async fn set_role(
     Ok(())
 }
 
+/// The room's reply token (the `+TOKEN` of its reply address), made on first use.
+pub async fn reply_token(tx: &mut RoomTx, room_id: i64) -> sqlx::Result<String> {
+    let token: Option<String> = sqlx::query_scalar("SELECT reply_token FROM rooms WHERE id = $1")
+        .bind(room_id)
+        .fetch_optional(tx.room(room_id))
+        .await?
+        .flatten();
+    match token {
+        Some(token) => Ok(token),
+        None => rotate_reply_token(tx, room_id).await,
+    }
+}
+
+/// Gives the room a new reply address; the old one matches nothing from now on.
+pub async fn rotate_reply_token(tx: &mut RoomTx, room_id: i64) -> sqlx::Result<String> {
+    let token = crate::inbound::config::new_token();
+    sqlx::query("UPDATE rooms SET reply_token = $1 WHERE id = $2")
+        .bind(&token)
+        .bind(room_id)
+        .execute(tx.room(room_id))
+        .await?;
+    Ok(token)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

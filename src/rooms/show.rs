@@ -90,6 +90,8 @@ pub struct RoomView {
     pub filters: Filters,
     pub categories: &'static [Category],
     pub touch_limit: i64,
+    /// Where the customer's replies go: the room's own address when inbound mail is set up.
+    pub reply_address: Option<String>,
     pub now: Millis,
 }
 
@@ -106,8 +108,16 @@ impl RoomView {
             .room_content
             .get(conn, &room, filters.selection())
             .await?;
+        let reply_address = state
+            .config
+            .inbound
+            .address
+            .as_ref()
+            .zip(content.reply_token.as_deref())
+            .map(|(address, token)| address.with_token(token));
         Ok(RoomView {
             can: Abilities::of(&viewer, &room),
+            reply_address,
             activity: contact_log::model::activity(conn, room.customer_id, now).await?,
             content,
             categories: Category::ALL,

@@ -226,7 +226,8 @@ async fn touched_since(
 ) -> sqlx::Result<Vec<(String, i64)>> {
     let rows = sqlx::query(
         "SELECT c.name, COUNT(*) FROM contact_touches t JOIN contacts c ON c.id = t.contact_id \
-         WHERE t.room_id = $1 AND t.touched_at > $2 GROUP BY c.name ORDER BY c.name",
+         WHERE t.room_id = $1 AND t.touched_at > $2 AND t.direction = 'outbound' \
+         GROUP BY c.name ORDER BY c.name",
     )
     .bind(room_id)
     .bind(since)

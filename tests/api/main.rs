@@ -9,6 +9,7 @@ mod decisions;
 mod drafts;
 mod harness;
 mod helpers;
+mod inbound;
 mod members;
 mod migrations;
 mod needs;

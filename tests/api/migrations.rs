@@ -39,7 +39,8 @@ fn statements(sql: &str, from_sqlite: bool) -> Vec<String> {
                 "INTEGER PRIMARY KEY",
                 "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
             )
-            .replace("INTEGER", "BIGINT");
+            .replace("INTEGER", "BIGINT")
+            .replace("BLOB", "BYTEA");
     }
     folded
         .split(';')

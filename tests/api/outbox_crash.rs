@@ -7,17 +7,9 @@ use accord::outbox::model::{self as outbox, MessageKind, Outgoing};
 use lettre::message::header::ContentType;
 use reqwest::StatusCode;
 
-use crate::helpers::{Client, TestApp, TestData, count, eventually};
+use crate::helpers::{Client, TestApp, TestData, count, eventually, free_port};
 
 const JORDAN: &str = "jordan@northwind.example";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Starts the release-like binary on `data`, optionally paused at an outbox step.
 async fn start(data: &TestData, smtp_url: &str, pause_at: Option<&str>) -> (Child, String) {

@@ -1,6 +1,7 @@
 //! Spawning the real application and talking to it like a browser.
 
 mod actions;
+pub mod dovecot;
 
 pub use actions::{JORDAN, PRIYA};
 
@@ -633,6 +634,15 @@ pub async fn count(app: &TestApp, sql: &str) -> i64 {
         .unwrap();
     db.close().await;
     n
+}
+
+/// A TCP port nobody listens on right now (for a server a test starts as another process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `check` until it returns true (at most 10 s): only for what another process does (the
