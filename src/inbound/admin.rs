@@ -160,7 +160,7 @@ async fn file_into_room(
         id,
         contact_id,
         &said,
-        message.kind,
+        (message.kind, message.source),
         now,
     )
     .await?;

@@ -333,7 +333,8 @@ async fn file_message(
         address: &parsed.from_address,
         subject: &parsed.subject,
     };
-    announce(state, tx, room_id, id, contact_id, &said, row.kind, now).await?;
+    let what = (row.kind, row.source);
+    announce(state, tx, room_id, id, contact_id, &said, what, now).await?;
     Ok(Outcome::Filed {
         id,
         room_id: Some(room_id),
@@ -348,7 +349,7 @@ pub struct Said<'a> {
 }
 
 /// What a message filed in a room changes there: the timeline, the contact log, and (unless it
-/// is an automatic reply) a notification to each PM and the communicator.
+/// is an automatic reply, or the demo's history) a notification to each PM and the communicator.
 #[allow(clippy::too_many_arguments)]
 pub async fn announce(
     state: &AppState,
@@ -357,7 +358,7 @@ pub async fn announce(
     id: i64,
     contact_id: Option<i64>,
     said: &Said<'_>,
-    kind: InboundKind,
+    (kind, source): (InboundKind, Source),
     now: Millis,
 ) -> anyhow::Result<()> {
     let Some(room) = rooms::find(&mut **tx, room_id).await? else {
@@ -394,6 +395,10 @@ pub async fn announce(
             by: room.communicator_user_id,
         };
         contact_log::model::insert(tx, &touch, now).await?;
+    }
+    if source == Source::Demo {
+        // The demo's story happened before this copy of Accord: nobody is emailed about it.
+        return Ok(());
     }
     let mut recipients: Vec<i64> = members::list(tx, room_id)
         .await?

@@ -37,10 +37,10 @@ text_enum! {
 
 text_enum! {
     pub enum MatchedBy {
-        InReplyTo = "in_reply_to" => "In-Reply-To",
-        References = "references" => "References",
+        InReplyTo = "in_reply_to" => "its In-Reply-To header",
+        References = "references" => "its References header",
         ReplyAddress = "reply_address" => "the room's reply address",
-        Admin = "admin" => "an admin",
+        Admin = "admin" => "an admin's decision",
     }
 }
 

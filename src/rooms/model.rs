@@ -189,8 +189,9 @@ pub(super) async fn insert(
     sqlx::query_scalar(
         "INSERT INTO rooms (customer_id, title, search_key, problem, severity, \
          escalated_by_contact_id, escalated_at, status, lead_user_id, communicator_user_id, \
-         next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+         next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at, \
+         reply_token) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
     )
     .bind(room.customer_id)
     .bind(room.title)
@@ -205,6 +206,9 @@ pub(super) async fn insert(
     .bind(room.next_leadership_update_due)
     .bind(room.opened_by)
     .bind(now)
+    // Every room has its reply address from the start (rooms older than inbound mail get one
+    // at their next customer email).
+    .bind(crate::inbound::config::new_token())
     .fetch_one(tx)
     .await
 }

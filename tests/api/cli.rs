@@ -164,6 +164,19 @@ async fn demo_prints_credentials_that_sign_in() {
             || room.contains("Extend Northwind's premium support trial")
     );
     assert!(room.contains("A first look at your capacity forecast"));
+    assert!(
+        room.contains("From Jordan Reyes") && room.contains("EU-2 grows fastest"),
+        "Jordan's reply is in the room's conversation"
+    );
+    assert_eq!(
+        crate::helpers::count(
+            &app,
+            "SELECT COUNT(*) FROM questions WHERE answered_in_message IS NOT NULL"
+        )
+        .await,
+        1,
+        "it answered the open question"
+    );
     let waiting =
         crate::helpers::count(&app, "SELECT id FROM drafts WHERE current_revision = 2").await;
     let (_, draft) = client.page(&format!("/rooms/1/drafts/{waiting}")).await;
@@ -201,6 +214,12 @@ async fn demo_prints_credentials_that_sign_in() {
         crate::helpers::count(&app, "SELECT COUNT(*) FROM rooms").await,
         1
     );
+    assert_eq!(
+        crate::helpers::count(&app, "SELECT COUNT(*) FROM inbound_messages").await,
+        1,
+        "the reply is filed once however often the demo loads"
+    );
+    app.outbox_settled().await;
 }
 
 #[tokio::test]
@@ -212,7 +231,7 @@ async fn reindex_rebuilds_every_question_and_says_how_many() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
-        "Rebuilt the similarity terms of 1 question."
+        "Rebuilt the similarity terms of 2 questions."
     );
 }
 

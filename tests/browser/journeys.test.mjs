@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAccord, signIn, audit, shoot, shotDir, checkPhone, skippedHeadings } from './support.mjs';
+import { startAccord, signIn, audit, shoot, shotDir, checkPhone, skippedHeadings, INBOUND_SECRET } from './support.mjs';
 
 const DANA = 'dana.whitfield@accord.example';
 const SAM = 'sam.okafor@accord.example';
@@ -364,4 +364,46 @@ test('each person reads times in their own zone and sees what waits for them', a
   await dana.getByRole('button', { name: 'Add contact' }).click();
   await assert.doesNotReject(dana.getByRole('cell', { name: 'Asia/Tokyo' }).waitFor());
   await shoot(dana, 'customer');
+});
+
+test("the customer's reply is in the room, answers the ledger, and a stray one waits for an admin", async () => {
+  const sam = await as(SAM);
+  await visit(sam, '/');
+  await sam.getByRole('link', { name: /Capacity monitoring does not say when to order hardware/ }).first().click();
+  await sam.getByRole('heading', { name: 'Conversation' }).waitFor();
+  await sam.getByText('From Jordan Reyes').waitFor();
+  await accessible(sam);
+  await sam.locator('#email').screenshot({ path: join(shotDir, 'room-conversation-laptop.png') });
+  await sam.locator('#email').getByRole('link', { name: 'Re: Your capacity escalation: our plan' }).click();
+  await sam.getByRole('heading', { name: 'Re: Your capacity escalation: our plan' }).waitFor();
+  await sam.getByText('Quoted history').waitFor();
+  await accessible(sam);
+  await shoot(sam, 'customer-message');
+  // The demo's reply already answered Dana's open question (Sam marked it).
+  await sam.getByRole('link', { name: 'Which cluster grows fastest, and by how much a month?' }).waitFor();
+  await sam.getByRole('link', { name: 'Reply', exact: true }).click();
+  await sam.getByLabel('Subject').waitFor();
+  assert.equal(await sam.getByLabel('Subject').inputValue(), 'Re: Your capacity escalation: our plan');
+  await accessible(sam);
+
+  const stray = [
+    'From: Pat Unknown <pat@elsewhere.example>',
+    'To: escalations@accord.example',
+    'Subject: Is this the right place for my outage report?',
+    'Message-ID: <stray-1@elsewhere.example>',
+    '',
+    'Our dashboards have been down since this morning.',
+  ].join('\r\n');
+  const posted = await fetch(`${app.base}/inbound/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INBOUND_SECRET}`, 'content-type': 'message/rfc822' },
+    body: stray,
+  });
+  assert.equal(posted.status, 202);
+  const morgan = await as(MORGAN);
+  await visit(morgan, '/admin/inbound');
+  await morgan.getByText('Is this the right place for my outage report?').first().waitFor();
+  await shoot(morgan, 'admin-inbound');
+  await morgan.getByRole('button', { name: /^Discard ?: Is this the right place/ }).click();
+  await morgan.getByText('Nothing waiting').waitFor();
 });

@@ -68,6 +68,9 @@ async function freePort() {
   return port;
 }
 
+/** The shared secret of the HTTP mail door in these runs. */
+export const INBOUND_SECRET = 'browser-inbound-secret-0123456789';
+
 /** Loads the demo people into a fresh database and serves it. */
 export async function startAccord() {
   const dataDir = mkdtempSync(join(tmpdir(), 'accord-browser-'));
@@ -83,6 +86,9 @@ export async function startAccord() {
     ACCORD_LOG: 'warn',
     // A silent mail server makes a delivery unknown after 2 s rather than 30.
     ACCORD_SMTP_TIMEOUT_SECS: '2',
+    // Replies come back: rooms get reply addresses, and mail can be posted to the HTTP door.
+    ACCORD_INBOUND_ADDRESS: 'escalations@accord.example',
+    ACCORD_INBOUND_SECRET: INBOUND_SECRET,
   };
   delete env.ACCORD_DATABASE_URL;
   const demo = execFileSync(binary, ['demo'], { env, encoding: 'utf8' });

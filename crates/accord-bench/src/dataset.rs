@@ -18,6 +18,8 @@ pub struct Fixture {
     pub room: i64,
     /// The room with 5,000 timeline events.
     pub big_room: i64,
+    /// A room of the member's with 1,000 received customer messages.
+    pub inbox_room: i64,
     /// Rooms whose drafts the write mix edits, and rooms whose drafts it approves.
     pub edit_drafts: Vec<(i64, i64)>,
     pub approve_drafts: Vec<(i64, i64)>,
@@ -29,9 +31,19 @@ pub struct Fixture {
     pub send_room: (i64, i64),
 }
 
+impl Fixture {
+    /// The customer a contact belongs to (each customer has three, numbered in order).
+    pub fn customer_of_contact(&self, contact: i64) -> i64 {
+        (contact - 1) / 3 + 1
+    }
+}
+
 const USERS: i64 = 40;
 const OWN_ROOMS: i64 = 50;
 const BIG_ROOM_EVENTS: i64 = 5_000;
+/// The room with many received messages, and how many.
+const INBOX_ROOM: i64 = 4;
+const INBOX_MESSAGES: i64 = 1_000;
 const DECISION_POOL: i64 = 5_000;
 const HOUR: i64 = 3_600_000;
 
@@ -107,6 +119,7 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
         password,
         room: 3,
         big_room: 1,
+        inbox_room: INBOX_ROOM,
         edit_drafts: Vec::new(),
         approve_drafts: Vec::new(),
         contact_of_room: Vec::new(),
@@ -151,6 +164,7 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
             V::I(now - age - HOUR),
             V::I(now - age),
             V::I(1),
+            t(reply_token(r)),
         ]);
         members.push(vec![V::I(r), V::I(pm1), t("pm"), V::I(pm1), V::I(now)]);
         if pm2 != pm1 {
@@ -354,10 +368,43 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
     ] {
         table.flush(db).await?;
     }
+    let inbox_customer = (INBOX_ROOM - 1) % customers_n + 1;
+    received_messages(db, (inbox_customer - 1) * 3 + 1, inbox_customer, now).await?;
     if db.backend() == Backend::Postgres {
         // What autovacuum does within a minute of a bulk load; without it the planner assumes
         // every table is nearly empty.
         sqlx::query("ANALYZE").execute(db.writer()).await?;
     }
     Ok(fixture)
+}
+
+/// Room `r`'s reply token (the `+TOKEN` of its reply address), as Accord makes them: 20 hex.
+pub fn reply_token(room: i64) -> String {
+    format!("{room:020x}")
+}
+
+/// `INBOX_MESSAGES` received messages from the inbox room's contact, as filed by the pipeline.
+async fn received_messages(db: &Db, contact: i64, customer: i64, now: i64) -> anyhow::Result<()> {
+    let mut rows = Table::new("inbound_messages");
+    for m in 1..=INBOX_MESSAGES {
+        rows.push(vec![
+            V::I(m),
+            t(format!("<bench-{m}@c{customer}.example>")),
+            t(format!("<bench-{m}@c{customer}.example>")),
+            t("filed"),
+            t("reply"),
+            V::I(INBOX_ROOM),
+            V::I(contact),
+            t("reply_address"),
+            t(format!("<bench-{m}@c{customer}.example>")),
+            t(format!("contact{contact}@c{customer}.example")),
+            t(format!("Contact {contact}")),
+            t(format!("Re: capacity, message {m}")),
+            t("Thanks for the update. The forecast looks right to us.\n\nOn Monday, you wrote:\n> Our forecast"),
+            V::I(now - (INBOX_MESSAGES - m) * 60_000),
+            t("imap"),
+            V::I(900),
+        ]);
+    }
+    rows.flush(db).await
 }

@@ -17,6 +17,8 @@ pub struct Request {
     pub body: Option<String>,
     /// Sent by htmx (`HX-Request: true`), as a page's polling is.
     pub htmx: bool,
+    /// A raw email for the inbound door, with its bearer secret (instead of a form body).
+    pub mail_with_secret: Option<String>,
 }
 
 impl Request {
@@ -26,6 +28,18 @@ impl Request {
             path: path.into(),
             body: None,
             htmx: false,
+            mail_with_secret: None,
+        }
+    }
+
+    /// One raw email posted to `POST /inbound/messages`, as a mail provider's webhook does.
+    pub fn inbound(raw: String, secret: &str) -> Request {
+        Request {
+            method: "POST",
+            path: "/inbound/messages".into(),
+            body: Some(raw),
+            htmx: false,
+            mail_with_secret: Some(secret.to_owned()),
         }
     }
 
@@ -43,6 +57,7 @@ impl Request {
             path: path.into(),
             body: Some(body.into()),
             htmx: false,
+            mail_with_secret: None,
         }
     }
 
@@ -54,14 +69,20 @@ impl Request {
         if self.htmx {
             head.push_str("HX-Request: true\r\n");
         }
-        match &self.body {
-            Some(body) => {
+        match (&self.body, &self.mail_with_secret) {
+            (Some(body), Some(secret)) => {
+                head.push_str(&format!(
+                    "Authorization: Bearer {secret}\r\nContent-Type: message/rfc822\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                ));
+            }
+            (Some(body), None) => {
                 head.push_str(&format!(
                     "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
                     body.len()
                 ));
             }
-            None => head.push_str("\r\n"),
+            (None, _) => head.push_str("\r\n"),
         }
         head.into_bytes()
     }

@@ -48,6 +48,9 @@ struct Args {
 }
 
 const CEILING: &str = "ceiling (static page of the same size)";
+/// The inbound door the benchmark's server opens (a real setting, not a benchmark knob).
+pub const INBOUND_ADDRESS: &str = "escalations@accord.bench";
+pub const INBOUND_SECRET: &str = "bench-inbound-secret-0123456789";
 const ROOM_PAGE: &str = "room page";
 
 /// One row of results.
@@ -142,7 +145,12 @@ async fn main() -> anyhow::Result<()> {
             "dashboard live check, nothing changed",
             vec![Request::poll(dashboard_poll)],
         ),
+        (
+            "room with 1,000 received messages",
+            vec![Request::get(format!("/rooms/{}", fixture.inbox_room))],
+        ),
         ("write mix", write_mix(&fixture, &token)),
+        ("inbound filing (HTTP)", inbound_mail(&fixture)),
     ];
     let selected = |name: &str| {
         (args.only.as_deref()).is_none_or(|only| only.split(',').any(|o| name.contains(o)))
@@ -200,6 +208,30 @@ async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
     let mut url = url::Url::parse(server)?;
     url.set_path(&name);
     Ok(url.to_string())
+}
+
+/// Distinct customer replies, each to one of the member's rooms by its reply address, from that
+/// room's contact: every request files a new message (none is a duplicate within a run).
+fn inbound_mail(f: &dataset::Fixture) -> Vec<Request> {
+    const MESSAGES: i64 = 30_000;
+    let rooms: Vec<&(i64, i64)> = f.contact_of_room.iter().filter(|(r, _)| *r > 4).collect();
+    let mut requests = Vec::new();
+    for m in 0..MESSAGES {
+        let (room, contact) = rooms[m as usize % rooms.len()];
+        let customer = f.customer_of_contact(*contact);
+        let token = dataset::reply_token(*room);
+        let (local, domain) = INBOUND_ADDRESS.split_once('@').unwrap_or_default();
+        let raw = format!(
+            "From: Contact {contact} <contact{contact}@c{customer}.example>\r\n\
+To: {local}+{token}@{domain}\r\nSubject: Re: capacity\r\n\
+Message-ID: <bench-inbound-{m}-{}@c{customer}.example>\r\n\
+Date: Tue, 01 Dec 2026 09:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Thanks, the forecast matches what we see.\r\n\r\nOn Monday, you wrote:\r\n> Our forecast\r\n",
+            accord::secrets::random_token()[..8].to_owned()
+        );
+        requests.push(Request::inbound(raw, INBOUND_SECRET));
+    }
+    requests
 }
 
 /// Approve a draft, edit a draft, log a touch, decide — round robin.

@@ -63,6 +63,8 @@ pub async fn start(
         .env("ACCORD_BIND", addr.to_string())
         .env("ACCORD_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
         .env("ACCORD_LOG", "error")
+        .env("ACCORD_INBOUND_ADDRESS", crate::INBOUND_ADDRESS)
+        .env("ACCORD_INBOUND_SECRET", crate::INBOUND_SECRET)
         .stdout(Stdio::null())
         .spawn()?;
     let server = Server { child, addr };
