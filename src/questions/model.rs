@@ -27,6 +27,8 @@ pub struct Question {
     pub status: QuestionStatus,
     pub answer: String,
     pub answered_at: Option<Millis>,
+    /// The customer's email the answer was quoted from, when it came from one.
+    pub answered_in_message: Option<i64>,
     pub asked_despite: String,
     terms: String,
 }
@@ -46,7 +48,7 @@ impl Similar {
 
 const QUERY: &str = "SELECT q.id, q.room_id, r.title, q.body, \
      COALESCE(c.name, q.stakeholder_name), u.name, q.asked_at, q.status, q.answer, q.answered_at, \
-     q.asked_despite, q.terms FROM questions q JOIN rooms r ON r.id = q.room_id \
+     q.asked_despite, q.terms, q.answered_in_message FROM questions q JOIN rooms r ON r.id = q.room_id \
      JOIN users u ON u.id = q.asked_by LEFT JOIN contacts c ON c.id = q.stakeholder_contact_id";
 
 fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<Question> {
@@ -64,6 +66,7 @@ fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<Question> {
         answered_at: row.try_get(9)?,
         asked_despite: row.try_get(10)?,
         terms: row.try_get(11)?,
+        answered_in_message: row.try_get(12)?,
     })
 }
 

@@ -121,6 +121,19 @@ async fn a_reply_with_only_the_room_address_lands_and_the_subject_never_moves_on
     };
     let id = filed(&app, title_subject.raw(), "unmatched").await;
     assert_eq!(room_of(&app, id).await, None);
+    // A reply to this room whose subject names another room stays here.
+    let customer = count(&app, "SELECT customer_id FROM rooms").await;
+    let other = team.open_another_for(customer).await;
+    let sent_id = email.header("Message-ID").unwrap();
+    let other_subject = Mail {
+        message_id: "<other-subject@mail.northwind.example>",
+        subject: "Re: Another escalation",
+        in_reply_to: Some(&sent_id),
+        ..Mail::default()
+    };
+    let id = filed(&app, other_subject.raw(), "filed").await;
+    assert_eq!(room_of(&app, id).await, Some(room));
+    assert_ne!(room, other);
 
     // A rotated address stops filing; replies to sent mail still find the room by their headers.
     let rotated = team
