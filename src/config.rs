@@ -176,6 +176,25 @@ pub struct Settings {
     )]
     pub default_time_zone: String,
 
+    /// Hours a revision may wait for a PM before they are reminded (S1 rooms: 1); after twice
+    /// that, the room's lead is told who is holding it.
+    #[arg(
+        long,
+        env = "ACCORD_NUDGE_AFTER_HOURS",
+        default_value = "4",
+        global = true
+    )]
+    pub nudge_after_hours: String,
+
+    /// Hours the one-time "align" link in an alignment email stays valid.
+    #[arg(
+        long,
+        env = "ACCORD_ALIGN_LINK_HOURS",
+        default_value = "72",
+        global = true
+    )]
+    pub align_link_hours: String,
+
     /// Address customers reply to, e.g. escalations@example.com: each room's emails then carry
     /// Reply-To escalations+TOKEN@example.com, and replies come back into the room.
     #[arg(long, env = "ACCORD_INBOUND_ADDRESS", global = true)]
@@ -226,6 +245,11 @@ pub struct Settings {
     /// `GET /bench/ceiling`, a fixed page of this many bytes, through the same middleware.
     #[arg(long, hide = true, global = true)]
     pub bench_ceiling_bytes: Option<usize>,
+
+    /// Test hook, hidden from `--help` and read from no environment variable: how often (in
+    /// milliseconds) the reminder sweep runs (a minute otherwise).
+    #[arg(long, hide = true, global = true)]
+    pub nudge_poll_ms: Option<u64>,
 }
 
 /// A step of the outbox worker where the crash tests stop it.
@@ -248,6 +272,7 @@ pub struct Hooks {
     pub outbox_pause: Option<OutboxStep>,
     pub outbox_poll: Option<Duration>,
     pub bench_ceiling_bytes: Option<usize>,
+    pub nudge_poll: Option<Duration>,
 }
 
 /// A setting that could not be used: which variable, and what is wrong with it.
@@ -291,6 +316,10 @@ pub struct Config {
     pub default_zone: Zone,
     /// Replies coming back: reply addresses, the HTTP door, the IMAP mailbox.
     pub inbound: InboundConfig,
+    /// How long a revision waits for a PM before a reminder (S1 rooms wait an hour).
+    pub nudge_after: Duration,
+    /// How long an alignment email's one-time link stays valid.
+    pub align_link_valid: Duration,
     pub hooks: Hooks,
 }
 
@@ -615,10 +644,13 @@ impl Settings {
             smtp_timeouts,
             default_zone,
             inbound,
+            nudge_after: positive("ACCORD_NUDGE_AFTER_HOURS", &self.nudge_after_hours, 3600)?,
+            align_link_valid: positive("ACCORD_ALIGN_LINK_HOURS", &self.align_link_hours, 3600)?,
             hooks: Hooks {
                 outbox_pause: self.fault_pause_outbox_at,
                 outbox_poll: self.outbox_poll_ms.map(Duration::from_millis),
                 bench_ceiling_bytes: self.bench_ceiling_bytes,
+                nudge_poll: self.nudge_poll_ms.map(Duration::from_millis),
             },
         })
     }

@@ -68,6 +68,10 @@ pub struct AlignmentRequest<'a> {
     /// What waits, as a phrase: "The draft “…”".
     pub what: &'a str,
     pub link: &'a str,
+    /// The one-time link that opens this exact revision with a confirm button.
+    pub align_link: &'a str,
+    /// For a reminder: how long it has waited ("for 5 hours").
+    pub waited: Option<&'a str>,
 }
 email!(
     AlignmentRequest,
@@ -110,6 +114,35 @@ email!(
     "emails/customer_reply.html"
 );
 
+/// "Your ruling is needed", to the escalation point of a disagreement.
+#[derive(Template)]
+#[template(path = "emails/escalation.txt")]
+pub struct EscalationRequest<'a> {
+    pub name: &'a str,
+    /// What is disputed: "revision 3 of the customer email “…”".
+    pub what: &'a str,
+    pub objector: &'a str,
+    pub link: &'a str,
+}
+email!(
+    EscalationRequest,
+    EscalationRequestHtml,
+    "emails/escalation.html"
+);
+
+/// "Dana is holding …", to the room's lead after a revision waited two reminder periods.
+#[derive(Template)]
+#[template(path = "emails/held_up.txt")]
+pub struct HeldUp<'a> {
+    pub name: &'a str,
+    pub holder: &'a str,
+    pub what: &'a str,
+    /// "for 8 hours".
+    pub waited: &'a str,
+    pub link: &'a str,
+}
+email!(HeldUp, HeldUpHtml, "emails/held_up.html");
+
 /// The invitation to set a password.
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -147,6 +180,8 @@ mod tests {
             name: "Dana Whitfield",
             what: "The draft “Fix <b>shipped</b>”",
             link: "https://accord.example/rooms/1/drafts/2",
+            align_link: "https://accord.example/align/abc123",
+            waited: Some("for 5 hours"),
         };
         insta::assert_snapshot!(both(&email));
     }
@@ -172,6 +207,29 @@ mod tests {
             room_title: "Northwind: route planning",
             subject: "Re: the fix & Friday",
             link: "https://accord.example/rooms/1/messages/7",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn escalation_request() {
+        let email = EscalationRequest {
+            name: "Elena Vasquez",
+            what: "revision 3 of the customer email “Friday & the fix”",
+            objector: "Dana Whitfield",
+            link: "https://accord.example/rooms/1/escalations/2",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn held_up() {
+        let email = HeldUp {
+            name: "Dana Whitfield",
+            holder: "Sam <Okafor>",
+            what: "The customer email “Friday” (revision 2)",
+            waited: "for 8 hours",
+            link: "https://accord.example/rooms/1/drafts/2",
         };
         insta::assert_snapshot!(both(&email));
     }

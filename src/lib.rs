@@ -16,6 +16,7 @@ pub mod demo;
 pub mod drafts;
 pub mod emails;
 pub mod error;
+pub mod escalations;
 pub mod inbound;
 pub mod mail;
 pub mod members;

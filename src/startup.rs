@@ -178,6 +178,10 @@ impl Application {
             state.clone(),
             stop_worker.subscribe(),
         ));
+        let nudges = tokio::spawn(crate::approvals::nudge::run(
+            state.clone(),
+            stop_worker.subscribe(),
+        ));
         let app = router(state.clone());
         // Without TCP_NODELAY small responses wait on Nagle's algorithm (measured: 20x slower).
         let listener = listener.tap_io(|tcp| {
@@ -193,6 +197,7 @@ impl Application {
         // Let deliveries in flight finish (bounded by the SMTP timeout) so none is left ambiguous.
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), nudges).await;
         let _ = tokio::time::timeout(
             state.config.smtp_timeouts.reply + Duration::from_secs(5),
             worker,
@@ -218,6 +223,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::rooms::router())
         .merge(crate::customers::router())
         .merge(crate::inbound::router())
+        .merge(crate::escalations::router())
+        .merge(crate::approvals::away::router())
+        .merge(crate::approvals::link::router())
         .merge(accounts::router())
         .merge(mail::router())
         .merge(outbox::resolution::router())

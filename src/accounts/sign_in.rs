@@ -91,7 +91,12 @@ async fn submit(
                 )
                 .await?;
             }
-            Ok(Redirect::to("/").into_response())
+            // Back to the one-time alignment link that sent them here, if any.
+            let back: Option<String> = session
+                .remove(crate::approvals::link::RETURN_TO)
+                .await?
+                .filter(|path: &String| path.starts_with("/align/"));
+            Ok(Redirect::to(back.as_deref().unwrap_or("/")).into_response())
         }
         None => {
             throttle::record_failure(&state.db, &keys, now).await?;

@@ -150,6 +150,13 @@ pub async fn search_active(
 }
 
 /// The active users with these ids, by name.
+/// The ids of every active administrator.
+pub async fn active_admins(db: &mut AnyConnection) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM users WHERE is_admin = 1 AND is_active = 1 ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
 pub async fn active_among(db: &mut AnyConnection, ids: &[i64]) -> sqlx::Result<Vec<User>> {
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -18,8 +18,22 @@ use crate::web::page::Page;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
     RoomClosed,
-    NotAligned { pm: String },
-    StaleApproval { pm: String, revision: i64 },
+    NotAligned {
+        pm: String,
+    },
+    StaleApproval {
+        pm: String,
+        revision: i64,
+    },
+    Objects {
+        pm: String,
+        revision: i64,
+        reason: String,
+    },
+    StaleObjection {
+        pm: String,
+        revision: i64,
+    },
 }
 
 impl fmt::Display for Blocker {
@@ -31,16 +45,38 @@ impl fmt::Display for Blocker {
                 f,
                 "{pm} aligned on revision {revision}, which has since been edited: their approval is stale"
             ),
+            Blocker::Objects {
+                pm,
+                revision,
+                reason,
+            } => write!(f, "{pm} objects to revision {revision}: {reason}"),
+            Blocker::StaleObjection { pm, revision } => write!(
+                f,
+                "{pm} objected to revision {revision}; it has changed since, so they are asked again"
+            ),
         }
     }
 }
 
 /// The room-closed blocker (if closed), then one blocker per PM not aligned on the current
-/// revision, in member order.
-pub fn shared_blockers(room_closed: bool, alignment: &[(Member, Alignment)]) -> Vec<Blocker> {
+/// revision (`current`), in member order: an objection says so, with its reason.
+pub fn shared_blockers(
+    room_closed: bool,
+    alignment: &[(Member, Alignment)],
+    current: i64,
+) -> Vec<Blocker> {
     let closed = room_closed.then_some(Blocker::RoomClosed);
     let behind = alignment.iter().filter_map(|(pm, state)| match state {
-        Alignment::Current => None,
+        Alignment::Current | Alignment::ByStandIn { .. } | Alignment::ByRuling { .. } => None,
+        Alignment::Objects { reason } => Some(Blocker::Objects {
+            pm: pm.name.clone(),
+            revision: current,
+            reason: reason.clone(),
+        }),
+        Alignment::StaleObjection { revision } => Some(Blocker::StaleObjection {
+            pm: pm.name.clone(),
+            revision: *revision,
+        }),
         Alignment::Missing => Some(Blocker::NotAligned {
             pm: pm.name.clone(),
         }),
@@ -138,7 +174,7 @@ mod tests {
             (pm(3, "Kim"), Alignment::Missing),
         ];
         assert_eq!(
-            shared_blockers(true, &alignment),
+            shared_blockers(true, &alignment, 2),
             [
                 Blocker::RoomClosed,
                 Blocker::StaleApproval {
@@ -148,7 +184,7 @@ mod tests {
                 Blocker::NotAligned { pm: "Kim".into() },
             ]
         );
-        assert!(shared_blockers(false, &alignment[1..2]).is_empty());
+        assert!(shared_blockers(false, &alignment[1..2], 2).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::accounts::CurrentUser;
 
 use crate::error::AppError;
-use crate::members::model::{self as members, Member};
+use crate::members::model::{self as members, Member, MemberKind};
 use crate::members::rules::can_hold_work;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
@@ -274,6 +274,8 @@ struct TypesPage {
     room: Room,
     types: Vec<DecisionType>,
     owners: Vec<Member>,
+    /// Who may settle disagreements: the room's PMs and leadership members.
+    points: Vec<Member>,
     form: TypeForm,
     errors: FieldErrors,
 }
@@ -283,6 +285,8 @@ struct TypesPage {
 struct TypeForm {
     name: String,
     owner: String,
+    /// Who settles disagreements about this type ('' for the room's lead).
+    escalates_to: String,
 }
 
 async fn types_form(
@@ -296,8 +300,13 @@ async fn types_form(
     let mut conn = state.db.reader().acquire().await?;
     let (room, viewer) = read_room(&mut conn, room_id, user).await?;
     check(&viewer, &room, Action::ManageDecisionTypes)?;
-    let owners = members::list(&mut conn, room_id)
-        .await?
+    let people = members::list(&mut conn, room_id).await?;
+    let points = people
+        .iter()
+        .filter(|m| m.kind != MemberKind::Partner)
+        .cloned()
+        .collect();
+    let owners = people
         .into_iter()
         .filter(|m| can_hold_work(m.kind))
         .collect();
@@ -306,6 +315,7 @@ async fn types_form(
         types: model::types(&mut conn, room_id).await?,
         room,
         owners,
+        points,
         form,
         errors,
     })
@@ -429,7 +439,7 @@ async fn update_type(
         .find(|t| t.id == type_id)
         .ok_or(AppError::NotFound)?;
     let members = members::list(change.conn(), room_id).await?;
-    let (name, owner) = match form.parse(members) {
+    let (name, owner) = match form.parse(members.clone()) {
         Ok(parsed) => parsed,
         Err(errors) => return types_invalid(&state, &user, page, change, form, errors).await,
     };
@@ -438,6 +448,38 @@ async fn update_type(
         return types_invalid(&state, &user, page, change, form, errors).await;
     }
     if let Some(summary) = type_change_summary(&user.name, &current, &name, &owner) {
+        change
+            .record("decisions.type_changed", &summary, "")
+            .await?;
+    }
+    let escalates_to = match form.escalates_to.trim() {
+        "" => None,
+        raw => {
+            let id: i64 = raw.parse().unwrap_or(0);
+            let point = members
+                .iter()
+                .find(|m| m.user_id == id && m.kind != MemberKind::Partner)
+                .ok_or_else(|| {
+                    AppError::Conflict(
+                        "Disagreements go to a PM or a leadership member of the room.".into(),
+                    )
+                })?;
+            Some((point.user_id, point.name.clone()))
+        }
+    };
+    if escalates_to.as_ref().map(|(id, _)| *id) != current.escalates_to.as_ref().map(|(id, _)| *id)
+    {
+        model::set_escalates_to(
+            change.conn(),
+            type_id,
+            escalates_to.as_ref().map(|(id, _)| *id),
+        )
+        .await?;
+        let who = escalates_to.map_or("the lead".to_owned(), |(_, name)| name);
+        let summary = format!(
+            "{} named {who} to settle disagreements about {} decisions.",
+            user.name, name
+        );
         change
             .record("decisions.type_changed", &summary, "")
             .await?;
@@ -464,6 +506,7 @@ mod tests {
             decided_at: None,
             supersedes_id: None,
             superseded_by_id: None,
+            contested: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct DecisionType {
     pub name: String,
     pub owner_user_id: i64,
     pub owner_name: String,
+    /// Who settles a disagreement about decisions of this type (`None`: the room's lead).
+    pub escalates_to: Option<(i64, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct Decision {
     pub decided_at: Option<Millis>,
     pub supersedes_id: Option<i64>,
     pub superseded_by_id: Option<i64>,
+    /// A PM who contests the proposal, and why.
+    pub contested: Option<(String, String)>,
 }
 
 pub async fn insert_default_types(
@@ -121,8 +125,9 @@ pub async fn update_type(
 
 pub async fn types(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Vec<DecisionType>> {
     let rows = sqlx::query(
-        "SELECT t.id, t.name, t.owner_user_id, u.name FROM decision_types t \
-         JOIN users u ON u.id = t.owner_user_id WHERE t.room_id = $1 ORDER BY t.id",
+        "SELECT t.id, t.name, t.owner_user_id, u.name, t.escalates_to_user_id, e.name \
+         FROM decision_types t JOIN users u ON u.id = t.owner_user_id \
+         LEFT JOIN users e ON e.id = t.escalates_to_user_id WHERE t.room_id = $1 ORDER BY t.id",
     )
     .bind(room_id)
     .fetch_all(conn)
@@ -134,6 +139,9 @@ pub async fn types(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Vec<D
                 name: row.try_get(1)?,
                 owner_user_id: row.try_get(2)?,
                 owner_name: row.try_get(3)?,
+                escalates_to: row
+                    .try_get::<Option<i64>, _>(4)?
+                    .zip(row.try_get::<Option<String>, _>(5)?),
             })
         })
         .collect()
@@ -207,10 +215,37 @@ pub async fn settle(
     Ok(())
 }
 
+/// A PM contests a proposed decision, with a reason.
+pub async fn contest(tx: &mut RoomTx, id: i64, by: i64, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE decisions SET contested_by = $1, contested_reason = $2 WHERE id = $3")
+        .bind(by)
+        .bind(reason)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Sets (or clears) who settles disagreements about decisions of a type.
+pub async fn set_escalates_to(
+    tx: &mut RoomTx,
+    type_id: i64,
+    user_id: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE decision_types SET escalates_to_user_id = $1 WHERE id = $2")
+        .bind(user_id)
+        .bind(type_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 const DECISION_QUERY: &str = "SELECT d.id, d.decision_type_id, t.name, d.title, d.rationale, \
-     d.status, p.name, d.proposed_at, s.name, d.decided_at, d.supersedes_id, d.superseded_by_id \
+     d.status, p.name, d.proposed_at, s.name, d.decided_at, d.supersedes_id, d.superseded_by_id, \
+     c.name, d.contested_reason \
      FROM decisions d JOIN decision_types t ON t.id = d.decision_type_id \
-     JOIN users p ON p.id = d.proposed_by LEFT JOIN users s ON s.id = d.decided_by";
+     JOIN users p ON p.id = d.proposed_by LEFT JOIN users s ON s.id = d.decided_by \
+     LEFT JOIN users c ON c.id = d.contested_by";
 
 fn decision_from(row: sqlx::any::AnyRow) -> sqlx::Result<Decision> {
     let status: String = row.try_get(5)?;
@@ -227,6 +262,9 @@ fn decision_from(row: sqlx::any::AnyRow) -> sqlx::Result<Decision> {
         decided_at: row.try_get(9)?,
         supersedes_id: row.try_get(10)?,
         superseded_by_id: row.try_get(11)?,
+        contested: row
+            .try_get::<Option<String>, _>(12)?
+            .map(|name| (name, row.try_get(13).unwrap_or_default())),
     })
 }
 

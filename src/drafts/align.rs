@@ -1,15 +1,16 @@
-//! A PM aligning on the exact current revision, or withdrawing their alignment.
+//! A PM aligning on the exact current revision or objecting to it with a reason (themselves, or
+//! their stand-in for them while they are away), or withdrawing that position.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use serde::Deserialize;
 
 use super::DraftState;
 use crate::AppState;
 use crate::accounts::CurrentUser;
-use crate::approvals::{self, SubjectKind, approval_refusal};
+use crate::approvals::position::{self, PositionForm};
+use crate::approvals::{self, Stance, SubjectKind, approval_refusal};
 use crate::error::AppError;
 use crate::rooms::access::Action;
 use crate::rooms::change::RoomChange;
@@ -19,16 +20,11 @@ use crate::web::page::Page;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/rooms/{id}/drafts/{draft}/approval", post(approve))
+        .route("/rooms/{id}/drafts/{draft}/objection", post(object))
         .route(
             "/rooms/{id}/drafts/{draft}/approval/withdrawal",
             post(withdraw),
         )
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ApprovalForm {
-    revision: i64,
 }
 
 fn only_pms() -> AppError {
@@ -40,28 +36,71 @@ async fn approve(
     user: CurrentUser,
     page: Page,
     Path((room_id, draft_id)): Path<(i64, i64)>,
-    Form(form): Form<ApprovalForm>,
+    Form(form): Form<PositionForm>,
 ) -> Result<Response, AppError> {
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
-    if !change.viewer.is_pm() {
-        return Err(only_pms());
-    }
+    take_position(
+        &state,
+        &user,
+        page,
+        (room_id, draft_id),
+        &form,
+        Stance::Aligned,
+    )
+    .await
+}
+
+async fn object(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, draft_id)): Path<(i64, i64)>,
+    Form(form): Form<PositionForm>,
+) -> Result<Response, AppError> {
+    take_position(
+        &state,
+        &user,
+        page,
+        (room_id, draft_id),
+        &form,
+        Stance::Objected,
+    )
+    .await
+}
+
+async fn take_position(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    (room_id, draft_id): (i64, i64),
+    form: &PositionForm,
+    stance: Stance,
+) -> Result<Response, AppError> {
+    let mut change = RoomChange::begin(state, room_id, user, Action::Read).await?;
     let (conn, room, now) = change.parts();
     let draft = DraftState::load(conn, room, draft_id, now).await?;
-    // Checked against the revision that is current inside this transaction: an approval racing
+    // Checked against the revision that is current inside this transaction: a position racing
     // a save of a newer revision either lands first (and goes stale) or is refused here.
     if let Some(why) = approval_refusal(form.revision, draft.draft.current_revision) {
         drop(change);
-        return super::show::refused(&state, &user, page, room_id, draft_id, why).await;
+        return super::show::refused(state, user, page, room_id, draft_id, why).await;
     }
-    let (now, kind) = (change.now, SubjectKind::Draft);
-    approvals::approve(change.conn(), kind, draft_id, user.id, form.revision, now).await?;
-    let summary = format!(
-        "{} aligned on revision {} of “{}”.",
-        user.name, form.revision, draft.current.subject
-    );
+    let who = position::take(&mut change, (SubjectKind::Draft, draft_id), form, stance).await?;
+    let (subject, revision) = (&draft.current.subject, form.revision);
+    let (kind, summary) = match stance {
+        Stance::Aligned => (
+            "drafts.approved",
+            format!("{who} aligned on revision {revision} of “{subject}”."),
+        ),
+        Stance::Objected => (
+            "drafts.objected",
+            format!(
+                "{who} objects to revision {revision} of “{subject}”: {}",
+                form.reason.trim()
+            ),
+        ),
+    };
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
-    change.record("drafts.approved", &summary, &path).await?;
+    change.record(kind, &summary, &path).await?;
     change.commit().await?;
     Ok(Redirect::to(&path).into_response())
 }
@@ -79,11 +118,11 @@ async fn withdraw(
     let draft = DraftState::load(conn, room, draft_id, now).await?;
     if !approvals::withdraw(change.conn(), SubjectKind::Draft, draft_id, user.id).await? {
         return Err(AppError::Conflict(
-            "You had not aligned on this draft.".into(),
+            "You had taken no position on this draft.".into(),
         ));
     }
     let summary = format!(
-        "{} withdrew their alignment on “{}”.",
+        "{} withdrew their position on “{}”.",
         user.name, draft.current.subject
     );
     change

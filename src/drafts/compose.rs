@@ -266,13 +266,20 @@ async fn save(
     let draft = DraftState::load(change.conn(), &room, draft_id, now).await?;
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     let what = format!("The customer email “{subject}” (revision {number})");
+    let waiting = notify::Waiting {
+        room_id,
+        kind: SubjectKind::Draft,
+        subject_id: draft_id,
+        revision: number,
+        what: &what,
+        path: &path,
+    };
     notify::pms_to_align(
         state,
         change.conn(),
         &draft.alignment,
         author,
-        &what,
-        &path,
+        &waiting,
         now,
     )
     .await?;

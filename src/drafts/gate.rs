@@ -100,7 +100,11 @@ pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>>
         Delivery::InProgress => blockers.push(Blocker::AlreadyQueued),
         Delivery::NotQueued => {}
     }
-    let shared = shared_blockers(attempt.room_closed, attempt.alignment);
+    let shared = shared_blockers(
+        attempt.room_closed,
+        attempt.alignment,
+        attempt.current_revision,
+    );
     blockers.extend(shared.into_iter().map(Blocker::Shared));
     if let Some(pause) = attempt.pause {
         blockers.push(Blocker::Paused {

@@ -16,6 +16,7 @@ use axum::Router;
 use sqlx::AnyConnection;
 
 use crate::AppState;
+use crate::approvals::absence::Absence;
 use crate::approvals::{self, Alignment, SubjectKind};
 use crate::clock::Millis;
 use crate::customers::model::{self as customers, Contact};
@@ -42,6 +43,8 @@ pub struct DraftState {
     pub current: Revision,
     pub members: Vec<Member>,
     pub alignment: Vec<(Member, Alignment)>,
+    /// The room's PMs away now, with their stand-ins.
+    pub away: Vec<Absence>,
     pub contacts: Vec<Contact>,
     pub pause: Option<Pause>,
     pub delivery: Option<outbox::Entry>,
@@ -61,13 +64,22 @@ impl DraftState {
             .await?
             .ok_or(AppError::NotFound)?;
         let members = members::list(conn, room.id).await?;
-        let approvals = approvals::list(conn, SubjectKind::Draft, draft.id).await?;
+        let (alignment, away) = approvals::standing(
+            conn,
+            SubjectKind::Draft,
+            draft.id,
+            (room.id, &members),
+            draft.current_revision,
+            now,
+        )
+        .await?;
         let delivery = match draft.outbox_id {
             Some(id) => outbox::find(conn, id).await?,
             None => None,
         };
         Ok(DraftState {
-            alignment: approvals::alignment(&members, &approvals, draft.current_revision),
+            alignment,
+            away,
             contacts: customers::contacts_of(&mut *conn, room.customer_id).await?,
             pause: outreach::active(conn, room.id, now).await?,
             members,

@@ -17,6 +17,8 @@ use super::panel::SendPanel;
 use super::render::{DiffLine, diff};
 use crate::AppState;
 use crate::accounts::CurrentUser;
+use crate::approvals::SubjectKind;
+use crate::approvals::panel::Panel;
 use crate::clock::Millis;
 use crate::error::AppError;
 use crate::outbox::model::OutboxState;
@@ -159,6 +161,31 @@ impl DraftView {
         cadence_words(self.room.cadence_hours(Audience::Customer))
     }
 
+    /// Each PM's position, and the alignment forms the viewer may use.
+    fn panel(&self) -> Panel {
+        Panel {
+            kind: SubjectKind::Draft,
+            room_id: self.room.id,
+            subject_id: self.state.draft.id,
+            revision: self.state.draft.current_revision,
+            rows: self.state.alignment.clone(),
+            away: self.state.away.clone(),
+            viewer_id: self.viewer.user_id,
+            viewer_is_pm: self.viewer.is_pm(),
+            can_act: !self.room.is_closed() && self.sendable(),
+            since: self.state.current.created_at,
+            now: self.now,
+        }
+    }
+
+    /// Not yet handed to the outbox (or its delivery failed and it may change again).
+    fn sendable(&self) -> bool {
+        self.state
+            .delivery
+            .as_ref()
+            .is_none_or(|d| d.state == OutboxState::Failed)
+    }
+
     /// Where this draft's alignment forms post.
     fn path(&self) -> String {
         format!("/rooms/{}/drafts/{}", self.room.id, self.state.draft.id)
@@ -173,12 +200,7 @@ impl DraftView {
     }
 
     fn editable(&self) -> bool {
-        self.can.contribute
-            && self
-                .state
-                .delivery
-                .as_ref()
-                .is_none_or(|d| d.state == OutboxState::Failed)
+        self.can.contribute && self.sendable()
     }
 }
 

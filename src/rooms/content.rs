@@ -59,6 +59,8 @@ pub const CONTENT_TABLES: &[&str] = &[
     "pre_reads",
     "inbound_messages",
     "inbound_attachments",
+    "absences",
+    "escalations",
 ];
 
 /// The tables no room page's shared content depends on: accounts and sessions, and the customer
@@ -73,6 +75,8 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "contacts",
     "app_meta",
     "inbound_raw",
+    "nudges",
+    "align_links",
 ];
 
 /// The latest customer emails sent, and received, that the room page's conversation shows (the
@@ -114,6 +118,10 @@ pub struct RoomContent {
     pub conversation: Vec<Thread>,
     /// The `+TOKEN` of the room's reply address, once it has one.
     pub reply_token: Option<String>,
+    /// PMs away (until a time decided when shown), with their stand-ins.
+    pub absences: Vec<crate::approvals::absence::Absence>,
+    /// Disagreements waiting for a ruling.
+    pub escalations: Vec<crate::escalations::model::Escalation>,
     pub update_in_progress: Option<updates::Update>,
     pub latest_pre_read: Option<updates::PreRead>,
     pub events: Vec<Event>,
@@ -173,6 +181,8 @@ impl RoomContent {
                 .collect(),
             conversation: conversation::threads(sent, received, &root),
             reply_token,
+            absences: crate::approvals::absence::unended(conn, id).await?,
+            escalations: crate::escalations::model::waiting_in_room(conn, id).await?,
             update_in_progress: updates::in_progress(conn, id).await?,
             latest_pre_read: updates::pre_read(conn, id, None).await?,
             events,

@@ -20,13 +20,14 @@ use super::content::{RoomContent, Selection};
 use super::model::Room;
 use crate::AppState;
 use crate::accounts::CurrentUser;
+use crate::approvals::absence::Absence;
 use crate::clock::Millis;
 use crate::contact_log;
 use crate::contact_log::rules::ContactActivity;
 use crate::customers::model::Contact;
 use crate::decisions::model::{Decision, DecisionStatus};
 use crate::error::AppError;
-use crate::members::model::Member;
+use crate::members::model::{Member, MemberKind};
 use crate::outreach::model::Pause;
 use crate::timeline::Category;
 use crate::web::filters;
@@ -187,6 +188,39 @@ impl RoomView {
             && self.content.types.iter().any(|t| {
                 t.id == decision.decision_type_id && t.owner_user_id == self.viewer.user_id
             })
+    }
+
+    /// The PMs away now (an absence past its end has ended by itself).
+    pub fn away(&self) -> Vec<&Absence> {
+        self.content
+            .absences
+            .iter()
+            .filter(|a| a.until > self.now)
+            .collect()
+    }
+
+    pub fn away_of(&self, user_id: impl Int) -> Option<&Absence> {
+        let user_id = user_id.int();
+        self.away().into_iter().find(|a| a.user_id == user_id)
+    }
+
+    /// Whether the viewer may say they are away (a PM of an open room).
+    pub fn may_go_away(&self) -> bool {
+        self.viewer.is_pm() && self.can.contribute
+    }
+
+    /// Who may stand in for the viewer: the room's other PMs and its leadership members.
+    pub fn stand_in_choices(&self) -> Vec<&Member> {
+        self.content
+            .members
+            .iter()
+            .filter(|m| m.user_id != self.viewer.user_id && m.kind != MemberKind::Partner)
+            .collect()
+    }
+
+    /// Whether the viewer may contest or escalate a proposed decision (a PM).
+    pub fn may_contest(&self, decision: &Decision) -> bool {
+        self.viewer.is_pm() && self.can.contribute && decision.status == DecisionStatus::Proposed
     }
 
     pub fn live_url(&self) -> String {

@@ -233,14 +233,29 @@ async fn save(
     )
     .await?;
     let people = members::list(change.conn(), room_id).await?;
-    let approvals = approvals::list(change.conn(), SubjectKind::Update, update_id).await?;
-    let alignment = approvals::alignment(&people, &approvals, number);
+    let (alignment, _) = approvals::standing(
+        change.conn(),
+        SubjectKind::Update,
+        update_id,
+        (room_id, &people),
+        number,
+        now,
+    )
+    .await?;
     let path = format!("/rooms/{room_id}/updates/{update_id}");
     let what = format!(
         "The leadership update “{}” (revision {number})",
         body.headline
     );
-    notify::pms_to_align(state, change.conn(), &alignment, author, &what, &path, now).await?;
+    let waiting = notify::Waiting {
+        room_id,
+        kind: SubjectKind::Update,
+        subject_id: update_id,
+        revision: number,
+        what: &what,
+        path: &path,
+    };
+    notify::pms_to_align(state, change.conn(), &alignment, author, &waiting, now).await?;
     let summary = match number {
         1 => format!(
             "{} drafted a leadership update: “{}”.",

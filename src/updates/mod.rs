@@ -65,9 +65,10 @@ pub fn publish_blockers(
     alignment: &[(Member, Alignment)],
     room_closed: bool,
     published: Option<i64>,
+    current: i64,
 ) -> Vec<Blocker> {
     let published = published.map(|version| Blocker::AlreadyPublished { version });
-    let shared = shared_blockers(room_closed, alignment).into_iter();
+    let shared = shared_blockers(room_closed, alignment, current).into_iter();
     published
         .into_iter()
         .chain(shared.map(Blocker::Shared))
@@ -88,7 +89,7 @@ mod tests {
             (pm(1, "Dana"), Alignment::Current),
             (pm(2, "Sam"), Alignment::Current),
         ];
-        assert!(publish_blockers(&aligned, false, None).is_empty());
+        assert!(publish_blockers(&aligned, false, None, 2).is_empty());
     }
 
     #[test]
@@ -97,7 +98,7 @@ mod tests {
             (pm(1, "Dana"), Alignment::Stale { revision: 1 }),
             (pm(2, "Sam"), Alignment::Missing),
         ];
-        let sentences: Vec<String> = publish_blockers(&behind, true, Some(3))
+        let sentences: Vec<String> = publish_blockers(&behind, true, Some(3), 2)
             .iter()
             .map(ToString::to_string)
             .collect();

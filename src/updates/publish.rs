@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lettre::Message;
 use lettre::message::Mailbox;
-use serde::Deserialize;
 use sqlx::AnyConnection;
 
 use super::model::{self, NewPreRead, Revision, Update};
@@ -19,8 +18,11 @@ use super::snapshot::Snapshot;
 use super::{publish_blockers, require_pm};
 use crate::AppState;
 use crate::accounts::{CurrentUser, user};
+use crate::approvals::absence::Absence;
+use crate::approvals::panel::Panel;
+use crate::approvals::position::{self, PositionForm};
 use crate::approvals::refusal::Refusal;
-use crate::approvals::{self, Alignment, SubjectKind, approval_refusal};
+use crate::approvals::{self, Alignment, Stance, SubjectKind, approval_refusal};
 use crate::clock::Millis;
 use crate::customers::model as customers;
 use crate::emails::{self, PreReadPublished};
@@ -42,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/rooms/{id}/updates/{update}", get(show))
         .route("/rooms/{id}/updates/{update}/live", get(live))
         .route("/rooms/{id}/updates/{update}/approval", post(approve))
+        .route("/rooms/{id}/updates/{update}/objection", post(object))
         .route(
             "/rooms/{id}/updates/{update}/approval/withdrawal",
             post(withdraw),
@@ -55,9 +58,15 @@ struct Loaded {
     current: Revision,
     members: Vec<Member>,
     alignment: Vec<(Member, Alignment)>,
+    away: Vec<Absence>,
 }
 
-async fn load(conn: &mut AnyConnection, room_id: i64, update_id: i64) -> Result<Loaded, AppError> {
+async fn load(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    update_id: i64,
+    now: Millis,
+) -> Result<Loaded, AppError> {
     let update = model::find(conn, room_id, update_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -65,9 +74,18 @@ async fn load(conn: &mut AnyConnection, room_id: i64, update_id: i64) -> Result<
         .await?
         .ok_or(AppError::NotFound)?;
     let members = members::list(conn, room_id).await?;
-    let approvals = approvals::list(conn, SubjectKind::Update, update_id).await?;
+    let (alignment, away) = approvals::standing(
+        conn,
+        SubjectKind::Update,
+        update_id,
+        (room_id, &members),
+        update.current_revision,
+        now,
+    )
+    .await?;
     Ok(Loaded {
-        alignment: approvals::alignment(&members, &approvals, update.current_revision),
+        alignment,
+        away,
         update,
         current,
         members,
@@ -86,6 +104,23 @@ struct UpdateView {
 }
 
 impl UpdateView {
+    /// Each PM's position, and the alignment forms the viewer may use.
+    fn panel(&self) -> Panel {
+        Panel {
+            kind: SubjectKind::Update,
+            room_id: self.room.id,
+            subject_id: self.loaded.update.id,
+            revision: self.loaded.update.current_revision,
+            rows: self.loaded.alignment.clone(),
+            away: self.loaded.away.clone(),
+            viewer_id: self.viewer.user_id,
+            viewer_is_pm: self.viewer.is_pm(),
+            can_act: !self.room.is_closed() && self.loaded.update.published_version.is_none(),
+            since: self.loaded.current.created_at,
+            now: self.now,
+        }
+    }
+
     async fn load(
         conn: &mut AnyConnection,
         room: Room,
@@ -93,11 +128,12 @@ impl UpdateView {
         update_id: i64,
         now: Millis,
     ) -> Result<UpdateView, AppError> {
-        let loaded = load(conn, room.id, update_id).await?;
+        let loaded = load(conn, room.id, update_id, now).await?;
         let blockers = publish_blockers(
             &loaded.alignment,
             room.is_closed(),
             loaded.update.published_version,
+            loaded.update.current_revision,
         );
         Ok(UpdateView {
             room,
@@ -191,12 +227,6 @@ async fn show_page(
     })
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ApprovalForm {
-    revision: i64,
-}
-
 /// Why aligning on `revision` is refused, if it is.
 fn approval_refused(loaded: &Loaded, revision: i64) -> Option<String> {
     match loaded.update.published_version {
@@ -210,25 +240,71 @@ async fn approve(
     user: CurrentUser,
     page: Page,
     Path((room_id, update_id)): Path<(i64, i64)>,
-    Form(form): Form<ApprovalForm>,
+    Form(form): Form<PositionForm>,
 ) -> Result<Response, AppError> {
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
-    require_pm(&change.viewer)?;
-    let loaded = load(change.conn(), room_id, update_id).await?;
+    take_position(
+        &state,
+        &user,
+        page,
+        (room_id, update_id),
+        &form,
+        Stance::Aligned,
+    )
+    .await
+}
+
+async fn object(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Path((room_id, update_id)): Path<(i64, i64)>,
+    Form(form): Form<PositionForm>,
+) -> Result<Response, AppError> {
+    take_position(
+        &state,
+        &user,
+        page,
+        (room_id, update_id),
+        &form,
+        Stance::Objected,
+    )
+    .await
+}
+
+async fn take_position(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    (room_id, update_id): (i64, i64),
+    form: &PositionForm,
+    stance: Stance,
+) -> Result<Response, AppError> {
+    let mut change = RoomChange::begin(state, room_id, user, Action::Read).await?;
+    let now = change.now;
+    let loaded = load(change.conn(), room_id, update_id, now).await?;
     if let Some(why) = approval_refused(&loaded, form.revision) {
         // Back to the update with the reason, answering 409; nothing changed.
         drop(change);
-        let page = show_page(&state, &user, page, room_id, update_id, Some(why)).await?;
+        let page = show_page(state, user, page, room_id, update_id, Some(why)).await?;
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
-    let (now, kind) = (change.now, SubjectKind::Update);
-    approvals::approve(change.conn(), kind, update_id, user.id, form.revision, now).await?;
-    let summary = format!(
-        "{} aligned on revision {} of the leadership update “{}”.",
-        user.name, form.revision, loaded.current.body.headline
-    );
+    let who = position::take(&mut change, (SubjectKind::Update, update_id), form, stance).await?;
+    let (headline, revision) = (&loaded.current.body.headline, form.revision);
+    let (kind, summary) = match stance {
+        Stance::Aligned => (
+            "updates.approved",
+            format!("{who} aligned on revision {revision} of the leadership update “{headline}”."),
+        ),
+        Stance::Objected => (
+            "updates.objected",
+            format!(
+                "{who} objects to revision {revision} of the leadership update “{headline}”: {}",
+                form.reason.trim()
+            ),
+        ),
+    };
     let path = format!("/rooms/{room_id}/updates/{update_id}");
-    change.record("updates.approved", &summary, &path).await?;
+    change.record(kind, &summary, &path).await?;
     change.commit().await?;
     Ok(Redirect::to(&path).into_response())
 }
@@ -273,9 +349,16 @@ async fn publish(
 ) -> Result<Response, AppError> {
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
     require_pm(&change.viewer)?;
-    let loaded = load(change.conn(), room_id, update_id).await?;
+    let now = change.now;
+    let loaded = load(change.conn(), room_id, update_id, now).await?;
     let published = loaded.update.published_version;
-    let blockers = publish_blockers(&loaded.alignment, change.room.is_closed(), published);
+    let current = loaded.update.current_revision;
+    let blockers = publish_blockers(
+        &loaded.alignment,
+        change.room.is_closed(),
+        published,
+        current,
+    );
     if !blockers.is_empty() {
         let path = format!("/rooms/{room_id}/updates/{update_id}");
         let refusal = Refusal::new(SubjectKind::Update, path, &blockers);

@@ -6,6 +6,7 @@ mod admin;
 mod cli;
 mod contact_log;
 mod decisions;
+mod disagreement;
 mod drafts;
 mod harness;
 mod helpers;
