@@ -6,7 +6,8 @@ use sqlx::{Any, Transaction};
 
 use crate::AppState;
 use crate::accounts::user::EmailAddress;
-use crate::approvals::{self, SubjectKind};
+use crate::approvals::absence;
+use crate::approvals::{self, Position, Stance, SubjectKind, Via};
 use crate::clock::Millis;
 use crate::contact_log;
 use crate::contact_log::model::NewTouch;
@@ -513,6 +514,32 @@ async fn emails(
         now - 2 * HOUR,
     );
     story.add(p.sam, "drafts.revised", "Sam Okafor saved revision 2 of “A first look at your capacity forecast”; alignment on earlier revisions is now stale.", now - HOUR);
+    let objection = "Two clusters are not the whole estate: say the 70 days are for EU-2 and US-1 only, or Jordan will plan the whole order around them.";
+    let position = Position {
+        kind: SubjectKind::Draft,
+        subject_id: waiting,
+        user_id: p.dana,
+        revision: 2,
+        stance: Stance::Objected,
+        reason: objection,
+        via: Via::Own,
+        acted_by: None,
+    };
+    approvals::record(tx, &position, now - 30 * 60_000).await?;
+    story.add(
+        p.dana,
+        "drafts.objected",
+        format!("Dana Whitfield objects to revision 2 of “A first look at your capacity forecast”: {objection}"),
+        now - 30 * 60_000,
+    );
+    // Sam is on site with another customer until Thursday; Elena aligns for him meanwhile.
+    absence::set(tx, room, p.sam, p.elena, now + 3 * DAY, now - 20 * 60_000).await?;
+    story.add(
+        p.sam,
+        "members.away",
+        "Sam Okafor is away for three days; Elena Vasquez aligns or objects for them meanwhile.",
+        now - 20 * 60_000,
+    );
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use self::rules::Rulers;
 use crate::AppState;
 use crate::accounts::{CurrentUser, user};
 use crate::approvals::{self, Alignment, Position, Stance, SubjectKind, Via};
+use crate::clock::Millis;
 use crate::decisions::model::{self as decisions, DecisionStatus};
 use crate::drafts::DraftState;
 use crate::emails::{self, EscalationRequest};
@@ -36,6 +37,7 @@ use crate::updates::model as updates;
 use crate::web::filters;
 use crate::web::forms::{Form, optional_text, required_text};
 use crate::web::page::Page;
+use sqlx::AnyConnection;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -70,7 +72,7 @@ fn names(alignment: &[(Member, Alignment)]) -> String {
         .collect();
     match aligned.is_empty() {
         true => "nobody has aligned yet".to_owned(),
-        false => format!("aligned: {}", aligned.join(", ")),
+        false => format!("aligned by {}", aligned.join(", ")),
     }
 }
 
@@ -84,17 +86,18 @@ fn objections(alignment: &[(Member, Alignment)]) -> Vec<(i64, String)> {
         .collect()
 }
 
-/// The disputed subject as it stands now, read in the caller's transaction.
+/// The disputed subject as it stands now, read on `conn` (the caller's transaction when it
+/// writes).
 async fn disputed(
-    conn: &mut RoomChange,
+    conn: &mut AnyConnection,
+    (room, now): (&Room, Millis),
     subject: Subject,
     subject_id: i64,
 ) -> Result<Disputed, AppError> {
-    let (room, now) = (conn.room.clone(), conn.now);
     let room_id = room.id;
     match subject {
         Subject::Draft => {
-            let draft = DraftState::load(conn.conn(), &room, subject_id, now).await?;
+            let draft = DraftState::load(conn, room, subject_id, now).await?;
             Ok(Disputed {
                 what: format!(
                     "revision {} of the customer email “{}”",
@@ -113,15 +116,15 @@ async fn disputed(
             })
         }
         Subject::Update => {
-            let update = updates::find(conn.conn(), room_id, subject_id)
+            let update = updates::find(&mut *conn, room_id, subject_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let revision = updates::revision(conn.conn(), subject_id, update.current_revision)
+            let revision = updates::revision(&mut *conn, subject_id, update.current_revision)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let people = members::list(conn.conn(), room_id).await?;
+            let people = members::list(&mut *conn, room_id).await?;
             let (alignment, _) = approvals::standing(
-                conn.conn(),
+                &mut *conn,
                 SubjectKind::Update,
                 subject_id,
                 (room_id, &people),
@@ -135,7 +138,7 @@ async fn disputed(
                     update.current_revision, revision.body.headline
                 ),
                 text: revision.body.what_changed.clone(),
-                for_it: format!("written by {}; {}", revision.author, names(&alignment)),
+                for_it: format!("Written by {} · {}", revision.author, names(&alignment)),
                 link: format!("/rooms/{room_id}/updates/{subject_id}"),
                 current: update.current_revision,
                 standing: objections(&alignment),
@@ -143,16 +146,16 @@ async fn disputed(
             })
         }
         Subject::Decision => {
-            let decision = decisions::find(conn.conn(), room_id, subject_id)
+            let decision = decisions::find(&mut *conn, room_id, subject_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
             let contested: Option<(Option<i64>, String)> = sqlx::query_as(
                 "SELECT contested_by, contested_reason FROM decisions WHERE id = $1",
             )
             .bind(subject_id)
-            .fetch_optional(&mut **conn.conn())
+            .fetch_optional(&mut *conn)
             .await?;
-            let types = decisions::types(conn.conn(), room_id).await?;
+            let types = decisions::types(&mut *conn, room_id).await?;
             let escalates_to = types
                 .iter()
                 .find(|t| t.id == decision.decision_type_id)
@@ -164,7 +167,7 @@ async fn disputed(
             Ok(Disputed {
                 what: format!("the {} decision “{}”", decision.type_name, decision.title),
                 text: decision.rationale.clone(),
-                for_it: format!("proposed by {}", decision.proposed_by),
+                for_it: format!("Proposed by {}", decision.proposed_by),
                 link: format!("/rooms/{room_id}#decision-{subject_id}"),
                 current: 0,
                 standing,
@@ -176,18 +179,18 @@ async fn disputed(
 
 /// Who rules on a disagreement with `party` in this room.
 async fn rulers_of(
-    change: &mut RoomChange,
+    conn: &mut AnyConnection,
+    room: &Room,
     party: i64,
     escalates_to: Option<i64>,
 ) -> Result<(Rulers, Vec<Member>), AppError> {
-    let room_id = change.room.id;
-    let room_members = members::list(change.conn(), room_id).await?;
+    let room_members = members::list(conn, room.id).await?;
     let leadership: Vec<i64> = room_members
         .iter()
         .filter(|m| m.kind == MemberKind::Leadership)
         .map(|m| m.user_id)
         .collect();
-    let point = rules::point(escalates_to, change.room.lead_user_id);
+    let point = rules::point(escalates_to, room.lead_user_id);
     Ok((rules::rulers(point, party, &leadership), room_members))
 }
 
@@ -228,7 +231,8 @@ async fn raise(
             "Any PM of the room can escalate a disagreement; you are not one.".into(),
         ));
     }
-    let disputed = disputed(&mut change, subject, form.subject_id).await?;
+    let (room, now) = (change.room.clone(), change.now);
+    let disputed = disputed(change.conn(), (&room, now), subject, form.subject_id).await?;
     let Some((objector, position)) = disputed
         .standing
         .iter()
@@ -252,8 +256,7 @@ async fn raise(
     if let Some(open) = open {
         return Ok(Redirect::to(&path(open)));
     }
-    let (rulers, people) = rulers_of(&mut change, objector, disputed.escalates_to).await?;
-    let now = change.now;
+    let (rulers, people) = rulers_of(change.conn(), &room, objector, disputed.escalates_to).await?;
     let new = NewEscalation {
         room_id,
         subject,
@@ -335,24 +338,29 @@ async fn show(
     page: Page,
     Path((room_id, id)): Path<(i64, i64)>,
 ) -> Result<ShowPage, AppError> {
-    {
-        let mut conn = state.db.reader().acquire().await?;
-        read_room(&mut conn, room_id, &user).await?;
-    }
-    // Read through a transaction like the ruling, so the page shows what a ruling would see.
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
-    let escalation = model::find(change.conn(), room_id, id)
+    let mut conn = state.db.reader().acquire().await?;
+    let (room, _) = read_room(&mut conn, room_id, &user).await?;
+    let now = state.clock.now();
+    let escalation = model::find(&mut conn, room_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let disputed = disputed(&mut change, escalation.subject, escalation.subject_id).await?;
-    let (rulers, people) =
-        rulers_of(&mut change, escalation.objector_id, disputed.escalates_to).await?;
+    let disputed = disputed(
+        &mut conn,
+        (&room, now),
+        escalation.subject,
+        escalation.subject_id,
+    )
+    .await?;
+    let (rulers, people) = rulers_of(
+        &mut conn,
+        &room,
+        escalation.objector_id,
+        disputed.escalates_to,
+    )
+    .await?;
     let still_current = disputed.current == escalation.revision;
-    let may_rule = escalation.ruled.is_none()
-        && rulers.may_rule(user.id, user.is_admin)
-        && !change.room.is_closed();
-    let room = change.room.clone();
-    drop(change);
+    let may_rule =
+        escalation.ruled.is_none() && rulers.may_rule(user.id, user.is_admin) && !room.is_closed();
     Ok(ShowPage {
         page,
         room,
@@ -389,8 +397,21 @@ async fn rule(
     let escalation = model::find(change.conn(), room_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let disputed = disputed(&mut change, escalation.subject, escalation.subject_id).await?;
-    let (rulers, _) = rulers_of(&mut change, escalation.objector_id, disputed.escalates_to).await?;
+    let (room, now) = (change.room.clone(), change.now);
+    let disputed = disputed(
+        change.conn(),
+        (&room, now),
+        escalation.subject,
+        escalation.subject_id,
+    )
+    .await?;
+    let (rulers, _) = rulers_of(
+        change.conn(),
+        &room,
+        escalation.objector_id,
+        disputed.escalates_to,
+    )
+    .await?;
     if !rulers.may_rule(user.id, user.is_admin) {
         return Err(AppError::Forbidden(
             "Only the escalation point rules on this disagreement.".into(),
@@ -408,7 +429,6 @@ async fn rule(
             escalation.revision, disputed.current
         )));
     }
-    let now = change.now;
     if !model::rule(change.conn(), &escalation, user.id, ruling, &note, now).await? {
         return Err(AppError::Conflict("Someone already ruled on this.".into()));
     }

@@ -181,8 +181,14 @@ async fn demo_prints_credentials_that_sign_in() {
         crate::helpers::count(&app, "SELECT id FROM drafts WHERE current_revision = 2").await;
     let (_, draft) = client.page(&format!("/rooms/1/drafts/{waiting}")).await;
     assert!(
-        draft.contains("Aligned on revision 1 — stale"),
-        "the demo draft waits for Dana"
+        draft.contains(
+            "Dana Whitfield objects to revision 2: Two clusters are not the whole estate"
+        ),
+        "Dana objects to the demo draft, with her reason"
+    );
+    assert!(
+        room.contains("Away until") && room.contains("Elena Vasquez stands in"),
+        "Sam is away with a stand-in, on the room page"
     );
     assert_eq!(
         crate::helpers::count(&app, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await,

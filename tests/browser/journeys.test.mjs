@@ -407,3 +407,34 @@ test("the customer's reply is in the room, answers the ledger, and a stray one w
   await morgan.getByRole('button', { name: /^Discard ?: Is this the right place/ }).click();
   await morgan.getByText('Nothing waiting').waitFor();
 });
+
+test('a PM objects with a reason; the objection is escalated, ruled on, and the email goes out', async () => {
+  const sam = await as(SAM);
+  await visit(sam, '/');
+  await sam.getByRole('link', { name: /Capacity monitoring does not say when to order hardware/ }).first().click();
+  await sam.getByText('Away until').first().waitFor();
+  await sam.locator('#email').getByRole('link', { name: 'A first look at your capacity forecast' }).click();
+  const draftUrl = sam.url();
+  await sam.getByText(/Dana Whitfield objects to revision 2/).first().waitFor();
+  await accessible(sam);
+  await shoot(sam, 'draft-objection');
+  await sam.getByRole('button', { name: "Escalate Dana Whitfield's objection" }).click();
+  await sam.getByRole('heading', { name: /A disagreement about revision 2/ }).waitFor();
+  const escalationUrl = sam.url();
+  await accessible(sam);
+
+  const elena = await as(ELENA);
+  await elena.goto(escalationUrl);
+  await accessible(elena);
+  await shoot(elena, 'escalation');
+  await elena.getByLabel('Note for the team (optional)').fill('Send it; add the cluster caveat in the next email.');
+  await elena.getByRole('button', { name: 'Go ahead with revision 2' }).click();
+  await elena.getByText(/Settled by Elena Vasquez/).first().waitFor();
+
+  await sam.goto(draftUrl);
+  await sam.getByText(/Settled by Elena Vasquez/).first().waitFor();
+  await sam.getByRole('button', { name: 'Send to the customer' }).click();
+  await sam.waitForURL(draftUrl);
+  for (let i = 0; i < 100 && app.smtp.to('jordan.reyes@northwind.example').length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(app.smtp.to('jordan.reyes@northwind.example').length, 1, 'the settled revision reaches Jordan once');
+});

@@ -200,6 +200,32 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "escalations",
+        &[
+            "id",
+            "room_id",
+            "subject_kind",
+            "subject_id",
+            "revision",
+            "objector_user_id",
+            "position",
+            "raised_by",
+            "raised_at",
+        ],
+    ),
+    (
+        "align_links",
+        &[
+            "token_digest",
+            "user_id",
+            "room_id",
+            "subject_kind",
+            "subject_id",
+            "revision",
+            "expires_at",
+        ],
+    ),
+    (
         "inbound_messages",
         &[
             "id",

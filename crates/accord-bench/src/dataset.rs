@@ -368,6 +368,7 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
     ] {
         table.flush(db).await?;
     }
+    disagreement(db, &fixture, now).await?;
     let inbox_customer = (INBOX_ROOM - 1) % customers_n + 1;
     received_messages(db, (inbox_customer - 1) * 3 + 1, inbox_customer, now).await?;
     if db.backend() == Backend::Postgres {
@@ -407,4 +408,37 @@ async fn received_messages(db: &Db, contact: i64, customer: i64, now: i64) -> an
         ]);
     }
     rows.flush(db).await
+}
+
+/// The one-time alignment link the benchmark opens (its digest is stored, as Accord stores them).
+pub const ALIGN_TOKEN: &str = "benchmark-alignment-link-token-0123456789abcdef";
+
+/// One escalation about the first approved-in-the-mix draft's revision 2 (id 1), and the member's
+/// alignment link for that revision.
+async fn disagreement(db: &Db, f: &Fixture, now: i64) -> anyhow::Result<()> {
+    let (room, draft) = f.approve_drafts[0];
+    let mut escalations = Table::new("escalations");
+    escalations.push(vec![
+        V::I(1),
+        V::I(room),
+        t("draft"),
+        V::I(draft),
+        V::I(2),
+        V::I(2),
+        t("The forecast covers two clusters only; say so."),
+        V::I(1),
+        V::I(now),
+    ]);
+    escalations.flush(db).await?;
+    let mut links = Table::new("align_links");
+    links.push(vec![
+        t(accord::secrets::digest(ALIGN_TOKEN)),
+        V::I(1),
+        V::I(room),
+        t("draft"),
+        V::I(draft),
+        V::I(2),
+        V::I(now + 365 * 24 * HOUR),
+    ]);
+    links.flush(db).await
 }

@@ -149,6 +149,17 @@ async fn main() -> anyhow::Result<()> {
             "room with 1,000 received messages",
             vec![Request::get(format!("/rooms/{}", fixture.inbox_room))],
         ),
+        (
+            "escalation page",
+            vec![Request::get(format!(
+                "/rooms/{}/escalations/1",
+                fixture.approve_drafts[0].0
+            ))],
+        ),
+        (
+            "alignment link page",
+            vec![Request::get(format!("/align/{}", dataset::ALIGN_TOKEN))],
+        ),
         ("write mix", write_mix(&fixture, &token)),
         ("inbound filing (HTTP)", inbound_mail(&fixture)),
     ];
