@@ -34,6 +34,8 @@ pub enum NeedKind {
     WorkstreamOverdue,
     CustomerUpdateOverdue,
     LeadershipUpdateOverdue,
+    /// A disagreement escalated to this person (`label`: who disagrees; `detail`: about what).
+    Rule,
 }
 
 /// One item waiting for the viewer.
@@ -83,6 +85,14 @@ impl Need {
                 "You lead this room: the leadership update is {}",
                 time::due(self.since, now)
             ),
+            NeedKind::Rule => {
+                let what = match self.detail.as_str() {
+                    "draft" => "a customer email",
+                    "update" => "a leadership update",
+                    _ => "a decision",
+                };
+                format!("Rule on {label}'s disagreement about {what}")
+            }
         }
     }
 
@@ -99,6 +109,7 @@ impl Need {
             NeedKind::WorkstreamOverdue => format!("/rooms/{room}#workstream-{item}"),
             NeedKind::CustomerUpdateOverdue => format!("/rooms/{room}#email"),
             NeedKind::LeadershipUpdateOverdue => format!("/rooms/{room}#leadership"),
+            NeedKind::Rule => format!("/rooms/{room}/escalations/{item}"),
         }
     }
 
@@ -142,7 +153,10 @@ SELECT 'ready_to_send', r.id, r.title, d.id, v.subject, '', \
  WHERE r.communicator_user_id = $1 AND r.status <> 'closed' \
    AND NOT EXISTS (SELECT 1 FROM members p WHERE p.room_id = r.id AND p.kind = 'pm' AND NOT EXISTS ( \
        SELECT 1 FROM approvals a WHERE a.subject_kind = 'draft' AND a.subject_id = d.id \
-          AND a.user_id = p.user_id AND a.revision = d.current_revision)) \
+          AND a.user_id = p.user_id AND a.revision = d.current_revision AND a.stance = 'aligned' \
+          AND (a.via <> 'stand_in' OR EXISTS (SELECT 1 FROM absences b WHERE b.room_id = r.id \
+               AND b.user_id = p.user_id AND b.stand_in_user_id = a.acted_by \
+               AND b.ended_at IS NULL AND b.away_until > $2)))) \
    AND NOT EXISTS (SELECT 1 FROM outreach_pauses o WHERE o.room_id = r.id AND o.ended_at IS NULL \
        AND (o.until IS NULL OR o.until > $2)) \
 UNION ALL \
@@ -164,7 +178,17 @@ SELECT 'customer_update_overdue', r.id, r.title, r.id, r.title, '', r.next_custo
   FROM rooms r WHERE r.lead_user_id = $1 AND r.status = 'open' AND r.next_customer_update_due < $2 \
 UNION ALL \
 SELECT 'leadership_update_overdue', r.id, r.title, r.id, r.title, '', r.next_leadership_update_due, CAST(0 AS BIGINT) \
-  FROM rooms r WHERE r.lead_user_id = $1 AND r.status = 'open' AND r.next_leadership_update_due < $2";
+  FROM rooms r WHERE r.lead_user_id = $1 AND r.status = 'open' AND r.next_leadership_update_due < $2 \
+UNION ALL \
+SELECT 'rule', r.id, r.title, e.id, o.name, e.subject_kind, e.raised_at, CAST(0 AS BIGINT) \
+  FROM escalations e JOIN rooms r ON r.id = e.room_id AND r.status <> 'closed' \
+  JOIN users o ON o.id = e.objector_user_id \
+  LEFT JOIN decisions d ON e.subject_kind = 'decision' AND d.id = e.subject_id \
+  LEFT JOIN decision_types t ON t.id = d.decision_type_id \
+ WHERE e.ruled_at IS NULL AND ( \
+       (COALESCE(t.escalates_to_user_id, r.lead_user_id) = $1 AND e.objector_user_id <> $1) \
+    OR (COALESCE(t.escalates_to_user_id, r.lead_user_id) = e.objector_user_id AND e.objector_user_id <> $1 \
+        AND EXISTS (SELECT 1 FROM members l WHERE l.room_id = r.id AND l.user_id = $1 AND l.kind = 'leadership')))";
 
 fn kind(name: &str, stale: bool) -> Option<NeedKind> {
     Some(match name {
@@ -177,6 +201,7 @@ fn kind(name: &str, stale: bool) -> Option<NeedKind> {
         "workstream_overdue" => NeedKind::WorkstreamOverdue,
         "customer_update_overdue" => NeedKind::CustomerUpdateOverdue,
         "leadership_update_overdue" => NeedKind::LeadershipUpdateOverdue,
+        "rule" => NeedKind::Rule,
         _ => return None,
     })
 }

@@ -66,6 +66,11 @@ async fn an_objection_blocks_the_send_says_why_and_goes_stale_with_a_new_revisio
         object(&team.dana.0, room, draft, 1).await.status(),
         StatusCode::SEE_OTHER
     );
+    let (_, dashboard) = team.sam.0.page("/").await;
+    assert!(
+        !dashboard.contains("Ready to send"),
+        "an objection is not an alignment"
+    );
     let refused = team.sam.0.send_draft(room, draft, 1).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     let page = refused.text().await.unwrap();
@@ -132,6 +137,14 @@ async fn a_ruling_unblocks_exactly_the_escalated_revision_and_no_other() {
             .contains(&format!("/rooms/{room}/escalations/{escalation}"))
     );
     let path = format!("/rooms/{room}/escalations/{escalation}");
+    let (_, dashboard) = team.elena.0.page("/").await;
+    assert!(
+        dashboard.contains("Rule on Dana Whitfield&#39;s disagreement about a customer email")
+            || dashboard.contains("Rule on Dana Whitfield's disagreement about a customer email"),
+        "the ruling waits in Elena's Needs you"
+    );
+    let (_, dashboard) = team.dana.0.page("/").await;
+    assert!(!dashboard.contains("Rule on"), "not for the objector");
     let (_, page) = team.elena.0.page(&path).await;
     assert!(page.contains(REASON) && page.contains("Go ahead with revision 1"));
     let by_objector = team
@@ -524,5 +537,52 @@ async fn the_alignment_link_aligns_only_its_person_on_its_revision_and_only_by_p
     app.clock.advance(Duration::from_secs(73 * 3600));
     let expired = team.dana.0.get(last.trim_start_matches(&app.address)).await;
     assert_eq!(expired.status(), StatusCode::GONE);
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
+async fn an_objection_to_a_leadership_update_blocks_publishing_with_its_reason() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let written = team
+        .dana
+        .0
+        .write_update(room, "at_risk", "The forecast slips a week")
+        .await;
+    assert_eq!(written.status(), StatusCode::SEE_OTHER);
+    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    let objected = team
+        .sam
+        .0
+        .post_form(
+            &format!("/rooms/{room}/updates/{update}/objection"),
+            &[
+                ("revision", "1"),
+                ("reason", "It does not say why it slips"),
+            ],
+        )
+        .await;
+    assert_eq!(objected.status(), StatusCode::SEE_OTHER);
+    let refused = team.dana.0.publish_update(room, update).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Sam Okafor objects to revision 1: It does not say why it slips")
+    );
+    // Withdrawn, then aligned: it publishes.
+    team.sam
+        .0
+        .post_form(
+            &format!("/rooms/{room}/updates/{update}/approval/withdrawal"),
+            &[],
+        )
+        .await;
+    team.sam.0.align_update(room, update, 1).await;
+    let published = team.dana.0.publish_update(room, update).await;
+    assert_eq!(published.status(), StatusCode::SEE_OTHER);
     app.outbox_settled().await;
 }
