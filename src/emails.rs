@@ -143,6 +143,19 @@ pub struct HeldUp<'a> {
 }
 email!(HeldUp, HeldUpHtml, "emails/held_up.html");
 
+/// "You stand in for Dana", to the stand-in a PM named when going away.
+#[derive(Template)]
+#[template(path = "emails/stand_in.txt")]
+pub struct StandInNotice<'a> {
+    pub name: &'a str,
+    pub absent: &'a str,
+    pub room_title: &'a str,
+    /// When they are back, in the stand-in's zone.
+    pub until: String,
+    pub link: &'a str,
+}
+email!(StandInNotice, StandInNoticeHtml, "emails/stand_in.html");
+
 /// The invitation to set a password.
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -230,6 +243,18 @@ mod tests {
             what: "The customer email “Friday” (revision 2)",
             waited: "for 8 hours",
             link: "https://accord.example/rooms/1/drafts/2",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn stand_in_notice() {
+        let email = StandInNotice {
+            name: "Elena Vasquez",
+            absent: "Sam <Okafor>",
+            room_title: "Northwind: capacity",
+            until: "Thu 3 Dec, 18:00 CET".into(),
+            link: "https://accord.example/rooms/1",
         };
         insta::assert_snapshot!(both(&email));
     }

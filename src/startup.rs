@@ -273,7 +273,8 @@ fn request_span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), route)
 }
 
-/// Deletes expired sessions and stale sign-in counts every ten minutes.
+/// Deletes expired sessions, stale sign-in counts and long-expired alignment links every ten
+/// minutes.
 async fn housekeeping(state: AppState) {
     let store = DbSessionStore::new(state.db.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -281,7 +282,8 @@ async fn housekeeping(state: AppState) {
         tick.tick().await;
         let swept = store.delete_expired().await;
         let stale = throttle::delete_stale(&state.db, state.clock.now()).await;
-        if let Err(error) = swept.map(drop).and(stale) {
+        let links = crate::approvals::link::delete_expired(&state.db, state.clock.now()).await;
+        if let Err(error) = swept.map(drop).and(stale).and(links) {
             tracing::warn!(error = %error, "housekeeping failed; will retry");
         }
     }

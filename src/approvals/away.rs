@@ -9,14 +9,20 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use super::absence;
+use lettre::Message;
+use lettre::message::Mailbox;
+
 use crate::AppState;
-use crate::accounts::CurrentUser;
+use crate::accounts::{CurrentUser, user};
+use crate::emails::{self, StandInNotice};
 use crate::error::AppError;
 use crate::members::model as members;
+use crate::outbox::model::{self as outbox, Outgoing};
 use crate::rooms::access::Action;
 use crate::rooms::change::RoomChange;
 use crate::web::forms::Form;
 use crate::web::page::Page;
+use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -76,8 +82,56 @@ async fn go_away(
         stand_in.name
     );
     change.record("members.away", &summary, "").await?;
+    tell_stand_in(&state, &mut change, stand_in.user_id, until).await?;
     change.commit().await?;
+    state.outbox.wake();
     Ok(Redirect::to(&format!("/rooms/{room_id}#members")))
+}
+
+/// Emails the stand-in that they speak for the absent PM now (times in the stand-in's zone).
+async fn tell_stand_in(
+    state: &AppState,
+    change: &mut RoomChange,
+    stand_in: i64,
+    until: crate::clock::Millis,
+) -> Result<(), AppError> {
+    let Some(account) = user::find(&mut **change.conn(), stand_in).await? else {
+        return Ok(());
+    };
+    let zone = account
+        .time_zone
+        .as_deref()
+        .and_then(Zone::parse)
+        .unwrap_or(state.config.default_zone);
+    let address = account
+        .email
+        .parse()
+        .map_err(|e| anyhow::anyhow!("account address: {e}"))?;
+    let headers = Message::builder()
+        .from(state.config.mail_from.clone())
+        .to(Mailbox::new(Some(account.name.clone()), address))
+        .subject(format!(
+            "You stand in for {} in “{}”",
+            change.viewer.name, change.room.title
+        ))
+        .message_id(Some(crate::mail::message_id(&state.config)));
+    let notice = StandInNotice {
+        name: &account.name,
+        absent: &change.viewer.name,
+        room_title: &change.room.title,
+        until: zone.when(until),
+        link: &state.config.link(&format!("/rooms/{}", change.room.id)),
+    };
+    let message = emails::compose(headers, &notice)?;
+    let (backend, now) = (state.db.backend(), change.now);
+    outbox::enqueue(
+        change.conn(),
+        backend,
+        &Outgoing::notification(message),
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn come_back(

@@ -63,6 +63,16 @@ pub async fn issue(
     Ok(state.config.link(&format!("/align/{token}")))
 }
 
+/// Forgets links that expired more than a week ago (housekeeping; a used or expired link is
+/// refused either way).
+pub async fn delete_expired(db: &crate::db::Db, now: Millis) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM align_links WHERE expires_at < $1")
+        .bind(now - 7 * 24 * 3_600_000)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
 struct Link {
     user_id: i64,
     room_id: i64,

@@ -261,6 +261,12 @@ async fn a_stand_in_speaks_for_an_absent_pm_only_while_they_are_away() {
         "a partner cannot stand in"
     );
     assert_eq!(away(team.elena.1).await.status(), StatusCode::SEE_OTHER);
+    let told = app.smtp.wait_for_to("elena@example.com", 1).await;
+    let subject = told[0].header("Subject").unwrap();
+    assert!(
+        subject.contains("You stand in for Dana Whitfield"),
+        "{subject}"
+    );
     let for_dana = [("revision", "1"), ("for_user", &team.dana.1.to_string())];
     let by_sam = team
         .sam
