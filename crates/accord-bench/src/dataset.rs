@@ -43,7 +43,7 @@ const OWN_ROOMS: i64 = 50;
 const BIG_ROOM_EVENTS: i64 = 5_000;
 /// The room with many received messages, and how many.
 const INBOX_ROOM: i64 = 4;
-const INBOX_MESSAGES: i64 = 1_000;
+pub const INBOX_MESSAGES: i64 = 1_000;
 const DECISION_POOL: i64 = 5_000;
 const HOUR: i64 = 3_600_000;
 

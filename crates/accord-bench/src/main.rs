@@ -150,6 +150,14 @@ async fn main() -> anyhow::Result<()> {
             vec![Request::get(format!("/rooms/{}", fixture.inbox_room))],
         ),
         (
+            "customer message page",
+            vec![Request::get(format!(
+                "/rooms/{}/messages/{}",
+                fixture.inbox_room,
+                dataset::INBOX_MESSAGES
+            ))],
+        ),
+        (
             "escalation page",
             vec![Request::get(format!(
                 "/rooms/{}/escalations/1",
