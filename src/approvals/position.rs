@@ -90,6 +90,30 @@ pub async fn take(
     Ok(who)
 }
 
+/// The timeline entry of a position: its kind under `category` ("drafts", "updates") and the
+/// sentence "Dana aligned on revision 3 of “…”." or "Dana objects to revision 3 of “…”: why".
+pub fn entry(
+    category: &str,
+    (who, stance): (&str, Stance),
+    revision: i64,
+    what: &str,
+    reason: &str,
+) -> (String, String) {
+    match stance {
+        Stance::Aligned => (
+            format!("{category}.approved"),
+            format!("{who} aligned on revision {revision} of {what}."),
+        ),
+        Stance::Objected => (
+            format!("{category}.objected"),
+            format!(
+                "{who} objects to revision {revision} of {what}: {}",
+                reason.trim()
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,22 +85,11 @@ async fn take_position(
         return super::show::refused(state, user, page, room_id, draft_id, why).await;
     }
     let who = position::take(&mut change, (SubjectKind::Draft, draft_id), form, stance).await?;
-    let (subject, revision) = (&draft.current.subject, form.revision);
-    let (kind, summary) = match stance {
-        Stance::Aligned => (
-            "drafts.approved",
-            format!("{who} aligned on revision {revision} of “{subject}”."),
-        ),
-        Stance::Objected => (
-            "drafts.objected",
-            format!(
-                "{who} objects to revision {revision} of “{subject}”: {}",
-                form.reason.trim()
-            ),
-        ),
-    };
+    let what = format!("“{}”", draft.current.subject);
+    let (kind, summary) =
+        position::entry("drafts", (&who, stance), form.revision, &what, &form.reason);
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
-    change.record(kind, &summary, &path).await?;
+    change.record(&kind, &summary, &path).await?;
     change.commit().await?;
     Ok(Redirect::to(&path).into_response())
 }

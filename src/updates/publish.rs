@@ -289,22 +289,16 @@ async fn take_position(
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let who = position::take(&mut change, (SubjectKind::Update, update_id), form, stance).await?;
-    let (headline, revision) = (&loaded.current.body.headline, form.revision);
-    let (kind, summary) = match stance {
-        Stance::Aligned => (
-            "updates.approved",
-            format!("{who} aligned on revision {revision} of the leadership update “{headline}”."),
-        ),
-        Stance::Objected => (
-            "updates.objected",
-            format!(
-                "{who} objects to revision {revision} of the leadership update “{headline}”: {}",
-                form.reason.trim()
-            ),
-        ),
-    };
+    let what = format!("the leadership update “{}”", loaded.current.body.headline);
+    let (kind, summary) = position::entry(
+        "updates",
+        (&who, stance),
+        form.revision,
+        &what,
+        &form.reason,
+    );
     let path = format!("/rooms/{room_id}/updates/{update_id}");
-    change.record(kind, &summary, &path).await?;
+    change.record(&kind, &summary, &path).await?;
     change.commit().await?;
     Ok(Redirect::to(&path).into_response())
 }
