@@ -186,6 +186,16 @@ pub struct Settings {
     )]
     pub nudge_after_hours: String,
 
+    /// Hours within which a second call or meeting with the same contact is a collision: it is
+    /// not cleared, and joining the first is offered instead.
+    #[arg(
+        long,
+        env = "ACCORD_ENGAGEMENT_WINDOW_HOURS",
+        default_value = "48",
+        global = true
+    )]
+    pub engagement_window_hours: String,
+
     /// Hours the one-time "align" link in an alignment email stays valid.
     #[arg(
         long,
@@ -320,6 +330,8 @@ pub struct Config {
     pub nudge_after: Duration,
     /// How long an alignment email's one-time link stays valid.
     pub align_link_valid: Duration,
+    /// How close two engagements with the same contact may be before the second is refused.
+    pub engagement_window: Duration,
     pub hooks: Hooks,
 }
 
@@ -646,6 +658,11 @@ impl Settings {
             inbound,
             nudge_after: positive("ACCORD_NUDGE_AFTER_HOURS", &self.nudge_after_hours, 3600)?,
             align_link_valid: positive("ACCORD_ALIGN_LINK_HOURS", &self.align_link_hours, 3600)?,
+            engagement_window: positive(
+                "ACCORD_ENGAGEMENT_WINDOW_HOURS",
+                &self.engagement_window_hours,
+                3600,
+            )?,
             hooks: Hooks {
                 outbox_pause: self.fault_pause_outbox_at,
                 outbox_poll: self.outbox_poll_ms.map(Duration::from_millis),

@@ -4,7 +4,8 @@
 
 use askama::Template;
 use lettre::Message;
-use lettre::message::{MessageBuilder, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MessageBuilder, MultiPart};
 
 /// One email's two bodies.
 pub trait Email {
@@ -15,6 +16,24 @@ pub trait Email {
 /// The message: `headers` (from, to, subject, …) with both bodies as `multipart/alternative`.
 pub fn compose(headers: MessageBuilder, email: &impl Email) -> anyhow::Result<Message> {
     let body = MultiPart::alternative_plain_html(email.text()?, email.html()?);
+    Ok(headers.multipart(body)?)
+}
+
+/// The message with a calendar invitation attached (`text/calendar` with its iTIP `method`,
+/// `REQUEST` or `CANCEL`), as calendar clients expect it.
+pub fn compose_with_calendar(
+    headers: MessageBuilder,
+    email: &impl Email,
+    ics: String,
+    method: &str,
+) -> anyhow::Result<Message> {
+    let calendar = ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))?;
+    let body = MultiPart::mixed()
+        .multipart(MultiPart::alternative_plain_html(
+            email.text()?,
+            email.html()?,
+        ))
+        .singlepart(Attachment::new("invite.ics".to_owned()).body(ics, calendar));
     Ok(headers.multipart(body)?)
 }
 
@@ -156,6 +175,38 @@ pub struct StandInNotice<'a> {
 }
 email!(StandInNotice, StandInNoticeHtml, "emails/stand_in.html");
 
+/// What a calendar email says happened to the engagement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalendarChange {
+    New,
+    Moved,
+    Cancelled,
+}
+
+/// A cleared call or meeting (or its new time, or its cancellation), to each internal participant,
+/// with the `.ics` attached.
+#[derive(Template)]
+#[template(path = "emails/engagement.txt")]
+pub struct EngagementNotice<'a> {
+    pub name: &'a str,
+    pub change: CalendarChange,
+    /// "Sam Okafor's call with Jordan Reyes about “Forecast”".
+    pub title: &'a str,
+    /// When it starts, in the participant's zone.
+    pub when: String,
+    pub minutes: i64,
+    pub purpose: &'a str,
+    pub questions: Vec<String>,
+    /// Why it was called off.
+    pub reason: &'a str,
+    pub link: &'a str,
+}
+email!(
+    EngagementNotice,
+    EngagementNoticeHtml,
+    "emails/engagement.html"
+);
+
 /// The invitation to set a password.
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -257,6 +308,32 @@ mod tests {
             link: "https://accord.example/rooms/1",
         };
         insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn engagement_notice() {
+        let email = EngagementNotice {
+            name: "Dana Whitfield",
+            change: CalendarChange::New,
+            title: "Sam Okafor's call with Jordan Reyes about “Forecast from telemetry”",
+            when: "Tue 1 Dec, 15:00 UTC".into(),
+            minutes: 30,
+            purpose: "Walk Jordan through the forecast prototype",
+            questions: vec![
+                "Which sites order hardware first? (Jordan Reyes; added by Dana Whitfield)".into(),
+                "Who signs off the purchase? (Jordan Reyes; added by Lee Park)".into(),
+            ],
+            reason: "",
+            link: "https://accord.example/rooms/1/engagements/2",
+        };
+        insta::assert_snapshot!(both(&email));
+        let cancelled = EngagementNotice {
+            change: CalendarChange::Cancelled,
+            reason: "Jordan is travelling; Sam rebooks next week",
+            questions: vec![],
+            ..email
+        };
+        insta::assert_snapshot!(both(&cancelled));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod decisions;
 pub mod demo;
 pub mod drafts;
 pub mod emails;
+pub mod engagements;
 pub mod error;
 pub mod escalations;
 pub mod inbound;

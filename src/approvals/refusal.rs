@@ -1,7 +1,8 @@
-//! The one refusal path of both gates (rules 2 and 6): the blockers every gate shares — a closed
-//! room, a PM not aligned or aligned on a stale revision — and the refusal that renders any gate's
-//! blockers as the checklist, the 409 page and the timeline sentence. Drafts and leadership
-//! updates wrap [`Blocker`] in their own blocker enums with their extra reasons.
+//! The one refusal path of every gate (rules 2, 3, 6 and 11): the blockers the gates share — a
+//! closed room, outreach paused, a PM not aligned or aligned on a stale revision — and the refusal
+//! that renders any gate's blockers as the checklist, the 409 page and the timeline sentence.
+//! Drafts, leadership updates and engagements wrap [`Blocker`] in their own blocker enums with
+//! their extra reasons.
 
 use std::fmt;
 
@@ -10,14 +11,23 @@ use askama_web::WebTemplate;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{Alignment, SubjectKind};
+use super::Alignment;
 use crate::members::model::Member;
+use crate::outreach::model::Pause;
 use crate::web::page::Page;
+use crate::web::time::Zone;
 
 /// A reason shared by every gate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
     RoomClosed,
+    /// Outreach is paused: no email, no call, no meeting.
+    Paused {
+        reason: String,
+        by: String,
+        /// When the pause ends on its own, worded in the reader's zone.
+        until: Option<String>,
+    },
     NotAligned {
         pm: String,
     },
@@ -40,6 +50,13 @@ impl fmt::Display for Blocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Blocker::RoomClosed => write!(f, "The room is closed"),
+            Blocker::Paused { reason, by, until } => {
+                write!(f, "Outreach is paused by {by}: {reason}")?;
+                match until {
+                    Some(until) => write!(f, " (until {until})"),
+                    None => write!(f, " (until someone resumes it)"),
+                }
+            }
             Blocker::NotAligned { pm } => write!(f, "{pm} has not aligned on the current revision"),
             Blocker::StaleApproval { pm, revision } => write!(
                 f,
@@ -54,6 +71,17 @@ impl fmt::Display for Blocker {
                 f,
                 "{pm} objected to revision {revision}; it has changed since, so they are asked again"
             ),
+        }
+    }
+}
+
+impl Blocker {
+    /// The pause in force, worded in `zone`.
+    pub fn paused(pause: &Pause, zone: Zone) -> Blocker {
+        Blocker::Paused {
+            reason: pause.reason.clone(),
+            by: pause.set_by.clone(),
+            until: pause.until.map(|at| zone.when(at)),
         }
     }
 }
@@ -88,19 +116,30 @@ pub fn shared_blockers(
     closed.into_iter().chain(behind).collect()
 }
 
+/// What a gate refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// Sending a customer email.
+    Send,
+    /// Publishing a leadership update.
+    Publish,
+    /// Clearing a call or meeting with the customer.
+    Clear,
+}
+
 /// A gate's refusal of one attempt: what was attempted, on what, and every reason.
 pub struct Refusal {
-    pub kind: SubjectKind,
-    /// The page of the draft or update, to go back to.
+    pub attempt: Attempt,
+    /// The page of the draft, update or engagement, to go back to.
     pub back: String,
     /// The reasons, as sentences (each gate's `Blocker` displays as one).
     pub blockers: Vec<String>,
 }
 
 impl Refusal {
-    pub fn new(kind: SubjectKind, back: String, blockers: &[impl ToString]) -> Refusal {
+    pub fn new(attempt: Attempt, back: String, blockers: &[impl ToString]) -> Refusal {
         Refusal {
-            kind,
+            attempt,
             back,
             blockers: blockers.iter().map(ToString::to_string).collect(),
         }
@@ -108,29 +147,36 @@ impl Refusal {
 
     /// The timeline entry: who tried what, and every reason.
     pub fn summary(&self, actor: &str, subject: &str) -> String {
-        let attempt = match self.kind {
-            SubjectKind::Draft => format!("Send blocked: {actor} tried to send “{subject}”"),
-            SubjectKind::Update => {
+        let attempt = match self.attempt {
+            Attempt::Send => format!("Send blocked: {actor} tried to send “{subject}”"),
+            Attempt::Publish => {
                 format!("Publish blocked: {actor} tried to publish the leadership update")
             }
+            Attempt::Clear => format!("Clearing blocked: {actor} tried to clear {subject}"),
         };
         format!("{attempt} — {}.", self.blockers.join("; "))
     }
 
     /// The 409 page.
     pub fn page(self, page: Page) -> Response {
-        let (eyebrow, heading, nothing, back_label) = match self.kind {
-            SubjectKind::Draft => (
+        let (eyebrow, heading, nothing, back_label) = match self.attempt {
+            Attempt::Send => (
                 "Not sent",
                 "This email cannot go to the customer yet",
                 "Nothing was queued.",
                 "Back to the draft",
             ),
-            SubjectKind::Update => (
+            Attempt::Publish => (
                 "Not published",
                 "This update cannot be published yet",
                 "Nothing was published.",
                 "Back to the update",
+            ),
+            Attempt::Clear => (
+                "Not cleared",
+                "This engagement cannot be cleared yet",
+                "It stays planned: it is not coordinated, and no invitation went out.",
+                "Back to the engagement",
             ),
         };
         let blocked = BlockedPage {
@@ -209,12 +255,12 @@ mod tests {
             Blocker::RoomClosed,
             Blocker::NotAligned { pm: "Sam".into() },
         ];
-        let draft = Refusal::new(SubjectKind::Draft, "/d".into(), &blockers);
+        let draft = Refusal::new(Attempt::Send, "/d".into(), &blockers);
         assert_eq!(
             draft.summary("Dana", "Fix shipped"),
             "Send blocked: Dana tried to send “Fix shipped” — The room is closed; Sam has not aligned on the current revision."
         );
-        let update = Refusal::new(SubjectKind::Update, "/u".into(), &blockers[..1]);
+        let update = Refusal::new(Attempt::Publish, "/u".into(), &blockers[..1]);
         assert_eq!(
             update.summary("Dana", "ignored"),
             "Publish blocked: Dana tried to publish the leadership update — The room is closed."

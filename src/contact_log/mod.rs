@@ -1,7 +1,8 @@
 //! The contact log: every touch of a customer contact (email, call, meeting, chat) — who, when,
 //! what — with per-contact counts across all rooms and warnings (never blocks) when a contact is
-//! being touched too often, by several people, or in writing by someone other than the
-//! communicator.
+//! being touched too often, by several people, in writing by someone other than the
+//! communicator, or while outreach is paused. A touch logged here by hand was not coordinated
+//! (calls and meetings are planned and cleared as engagements), and the record says so.
 
 pub mod model;
 pub mod rules;
@@ -175,7 +176,7 @@ async fn log(
     let at = logged.touched_at.unwrap_or(now);
     let is_communicator = change.room.communicator_user_id == viewer.user_id;
     let channel = logged.channel;
-    let warnings = rules::warnings(
+    let mut warnings = rules::warnings(
         &contact.name,
         recent,
         viewer.user_id,
@@ -185,8 +186,14 @@ async fn log(
         at,
         now,
     );
+    if let Some(pause) = crate::outreach::model::active(change.conn(), room_id, now).await? {
+        warnings.push(format!(
+            "Outreach is paused by {} ({}): every channel waits until it is resumed.",
+            pause.set_by, pause.reason
+        ));
+    }
     let touch = NewTouch {
-        inbound: false,
+        origin: model::Origin::LoggedByHand,
         room_id,
         contact_id: contact.id,
         channel,
@@ -196,7 +203,7 @@ async fn log(
     };
     insert(change.conn(), &touch, now).await?;
     let said = format!(
-        "{} logged {} with {}: {}",
+        "{} logged {} with {} — not coordinated (nobody planned and cleared it first): {}",
         viewer.name,
         channel.with_article(),
         contact.name,

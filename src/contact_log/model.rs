@@ -67,6 +67,10 @@ pub async fn activity(
 pub struct LoggedTouch {
     /// The customer wrote to us (a received email), rather than one of us reaching them.
     pub inbound: bool,
+    /// Logged by hand, or from an engagement nobody cleared: not coordinated.
+    pub uncoordinated: bool,
+    /// The engagement it was the outcome of.
+    pub engagement_id: Option<i64>,
     pub contact: String,
     pub channel: Channel,
     pub summary: String,
@@ -80,7 +84,8 @@ pub async fn recent_in_room(
     limit: i64,
 ) -> sqlx::Result<Vec<LoggedTouch>> {
     let rows = sqlx::query(
-        "SELECT c.name, t.channel, t.summary, u.name, t.touched_at, t.direction FROM contact_touches t \
+        "SELECT c.name, t.channel, t.summary, u.name, t.touched_at, t.direction, t.uncoordinated, \
+         t.engagement_id FROM contact_touches t \
          JOIN contacts c ON c.id = t.contact_id JOIN users u ON u.id = t.by_user_id \
          WHERE t.room_id = $1 ORDER BY t.touched_at DESC, t.id DESC LIMIT $2",
     )
@@ -94,6 +99,8 @@ pub async fn recent_in_room(
             let direction: String = row.try_get(5)?;
             Ok(LoggedTouch {
                 inbound: direction == "inbound",
+                uncoordinated: row.try_get::<i64, _>(6)? != 0,
+                engagement_id: row.try_get(7)?,
                 contact: row.try_get(0)?,
                 channel: Channel::parse(&channel).unwrap_or(Channel::Email),
                 summary: row.try_get(2)?,
@@ -104,10 +111,36 @@ pub async fn recent_in_room(
         .collect()
 }
 
-/// A touch to write (also used when a sent email logs itself, and when the customer's email
-/// comes in: `inbound`, never counted against the touch limit).
+/// Where a touch comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A customer email Accord sent through the gate: coordinated by construction.
+    Sent,
+    /// The customer wrote to us: never counted against the touch limit.
+    Received,
+    /// Logged by hand after the fact: it was not coordinated, and the record says so.
+    LoggedByHand,
+    /// An engagement's outcome; `coordinated` when its topic's voice had cleared it.
+    Engagement { id: i64, coordinated: bool },
+}
+
+impl Origin {
+    fn is_uncoordinated(self) -> bool {
+        matches!(
+            self,
+            Origin::LoggedByHand
+                | Origin::Engagement {
+                    coordinated: false,
+                    ..
+                }
+        )
+    }
+}
+
+/// A touch to write (also used when a sent email logs itself, when the customer's email comes
+/// in, and when an engagement's outcome is recorded).
 pub struct NewTouch<'a> {
-    pub inbound: bool,
+    pub origin: Origin,
     pub room_id: i64,
     pub contact_id: i64,
     pub channel: Channel,
@@ -118,8 +151,8 @@ pub struct NewTouch<'a> {
 
 pub async fn insert(tx: &mut RoomTx, touch: &NewTouch<'_>, now: Millis) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO contact_touches (room_id, contact_id, channel, summary, touched_at, by_user_id, created_at, direction) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO contact_touches (room_id, contact_id, channel, summary, touched_at, by_user_id, \
+         created_at, direction, engagement_id, uncoordinated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(touch.room_id)
     .bind(touch.contact_id)
@@ -128,7 +161,15 @@ pub async fn insert(tx: &mut RoomTx, touch: &NewTouch<'_>, now: Millis) -> sqlx:
     .bind(touch.touched_at)
     .bind(touch.by)
     .bind(now)
-    .bind(if touch.inbound { "inbound" } else { "outbound" })
+    .bind(match touch.origin {
+        Origin::Received => "inbound",
+        _ => "outbound",
+    })
+    .bind(match touch.origin {
+        Origin::Engagement { id, .. } => Some(id),
+        _ => None,
+    })
+    .bind(i64::from(touch.origin.is_uncoordinated()))
     .execute(tx.room(touch.room_id))
     .await?;
     Ok(())

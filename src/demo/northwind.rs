@@ -10,15 +10,18 @@ use crate::approvals::absence;
 use crate::approvals::{self, Position, Stance, SubjectKind, Via};
 use crate::clock::Millis;
 use crate::contact_log;
-use crate::contact_log::model::NewTouch;
+use crate::contact_log::model::{NewTouch, Origin};
 use crate::contact_log::rules::Channel;
 use crate::customers::model::{self as customers, NewContact};
 use crate::db::Db;
 use crate::decisions::model::{self as decisions, DecisionStatus, NewDecision};
 use crate::drafts::model::{self as drafts, Content};
+use crate::engagements::model::{self as engagements, NewEngagement};
+use crate::engagements::rules::EngagementKind;
 use crate::members::model as members;
 use crate::members::model::MemberKind;
-use crate::questions::model::{self as questions, NewQuestion};
+use crate::outreach::model::{self as outreach, NewHold, Resume};
+use crate::questions::model::{self as questions, AnsweredIn, NewQuestion};
 use crate::rooms::change::RoomTx;
 use crate::rooms::model::{NewRoom, Severity};
 use crate::timeline;
@@ -182,8 +185,9 @@ async fn write_room(
         next_step: "Prototype a 90-day storage forecast per cluster on Northwind's telemetry",
         due_at: Some(now + 4 * DAY),
         navigators: &[p.ravi],
+        voice_user_id: None,
     };
-    workstreams::insert(tx, room, &forecast, opened + 2 * HOUR).await?;
+    let forecast_id = workstreams::insert(tx, room, &forecast, opened + 2 * HOUR).await?;
     story.add(p.dana, "workstreams.created", "Dana Whitfield started the workstream “Forecast from telemetry”, driven by Dana Whitfield.", opened + 2 * HOUR);
     let experience = WorkstreamFields {
         title: "Customer experience and communication",
@@ -192,8 +196,9 @@ async fn write_room(
         next_step: "Walk Jordan through the interim capacity report",
         due_at: Some(now + DAY),
         navigators: &[p.lee],
+        voice_user_id: None,
     };
-    workstreams::insert(tx, room, &experience, opened + 2 * HOUR).await?;
+    let experience_id = workstreams::insert(tx, room, &experience, opened + 2 * HOUR).await?;
     story.add(p.sam, "workstreams.created", "Sam Okafor started the workstream “Customer experience and communication”, driven by Sam Okafor.", opened + 2 * HOUR);
 
     let types = decisions::types(tx, room).await?;
@@ -275,7 +280,7 @@ async fn write_room(
         asked_by: p.dana,
         asked_despite: "",
     };
-    questions::insert(tx, &open, now - 6 * HOUR).await?;
+    let open_question = questions::insert(tx, &open, now - 6 * HOUR).await?;
     story.add(
         p.dana,
         "questions.asked",
@@ -315,7 +320,10 @@ async fn write_room(
     ];
     for (contact_id, channel, summary, at, by) in touches {
         let touch = NewTouch {
-            inbound: false,
+            origin: match channel {
+                Channel::Email => Origin::Sent,
+                _ => Origin::LoggedByHand,
+            },
             room_id: room,
             contact_id,
             channel,
@@ -338,8 +346,110 @@ async fn write_room(
     }
     emails(tx, p, room, jordan, now, &mut story).await?;
     leadership(tx, p, room, now, &mut story).await?;
+    let topics = Topics {
+        forecast: forecast_id,
+        experience: experience_id,
+        jordan,
+        tom,
+        open_question,
+    };
+    coordination(tx, p, (room, customer), &topics, now, &mut story).await?;
     story.write(tx, room).await?;
     Ok((room_tx, room))
+}
+
+/// What the engagements of the demo refer to.
+struct Topics {
+    forecast: i64,
+    experience: i64,
+    jordan: i64,
+    tom: i64,
+    /// Dana's open question to Jordan.
+    open_question: i64,
+}
+
+/// Coordinating before engaging: Dana's cleared call with Jordan on the forecast (two questions
+/// bundled from two people), Lee's meeting with Tom waiting for Sam to clear it, and a hold Lee
+/// asked for, waiting for the lead.
+async fn coordination(
+    tx: &mut RoomTx,
+    p: &People,
+    (room, customer): (i64, i64),
+    t: &Topics,
+    now: Millis,
+    story: &mut Story,
+) -> anyhow::Result<()> {
+    let planned_at = now - 3 * HOUR;
+    let call = NewEngagement {
+        room_id: room,
+        workstream_id: t.forecast,
+        kind: EngagementKind::Call,
+        starts_at: now + DAY + 2 * HOUR,
+        minutes: 45,
+        purpose: "Walk Jordan through the first per-cluster forecast and agree what the January order needs",
+        planned_by: p.dana,
+        contacts: &[t.jordan],
+    };
+    let call_id = engagements::insert(tx, &call, planned_at).await?;
+    engagements::add_question(tx, room, call_id, t.open_question, p.dana, planned_at).await?;
+    let lees = NewQuestion {
+        room_id: room,
+        customer_id: customer,
+        body: "Which sites should the forecast cover first for the renewal?",
+        stakeholder_contact_id: Some(t.jordan),
+        stakeholder_name: "",
+        asked_by: p.lee,
+        asked_despite: "",
+    };
+    let lees_at = now - 2 * HOUR;
+    let lees_question = questions::insert(tx, &lees, lees_at).await?;
+    engagements::add_question(tx, room, call_id, lees_question, p.lee, lees_at).await?;
+    engagements::add_participant(tx, room, call_id, p.lee).await?;
+    engagements::clear(tx, room, call_id, p.dana, "", now - HOUR).await?;
+    story.add(p.dana, "engagements.planned", "Dana Whitfield planned a call with Jordan Reyes about “Forecast from telemetry” (1 question bundled), for Dana Whitfield to clear.", planned_at);
+    story.add(p.lee, "questions.asked", "Lee Park recorded a question: “Which sites should the forecast cover first for the renewal?”", lees_at);
+    story.add(p.lee, "engagements.question_added", "Lee Park added a question to Dana Whitfield's call with Jordan Reyes about “Forecast from telemetry”: “Which sites should the forecast cover first for the renewal?”", lees_at);
+    story.add(p.dana, "engagements.cleared", "Dana Whitfield cleared Dana Whitfield's call with Jordan Reyes about “Forecast from telemetry”: it is coordinated.", now - HOUR);
+
+    let meeting = NewEngagement {
+        room_id: room,
+        workstream_id: t.experience,
+        kind: EngagementKind::Meeting,
+        starts_at: now + 4 * DAY,
+        minutes: 30,
+        purpose: "Go through the quarterly order windows with procurement",
+        planned_by: p.lee,
+        contacts: &[t.tom],
+    };
+    let meeting_at = now - 40 * 60_000;
+    let meeting_id = engagements::insert(tx, &meeting, meeting_at).await?;
+    let toms = NewQuestion {
+        room_id: room,
+        customer_id: customer,
+        body: "Can the January order window move if the forecast lands late?",
+        stakeholder_contact_id: Some(t.tom),
+        stakeholder_name: "",
+        asked_by: p.lee,
+        asked_despite: "",
+    };
+    let toms_question = questions::insert(tx, &toms, meeting_at).await?;
+    engagements::add_question(tx, room, meeting_id, toms_question, p.lee, meeting_at).await?;
+    story.add(p.lee, "engagements.planned", "Lee Park planned a meeting with Tom Becker about “Customer experience and communication” (1 question bundled), for Sam Okafor to clear.", meeting_at);
+
+    let resume = Resume::Workstream {
+        id: t.forecast,
+        title: "Forecast from telemetry".into(),
+        status: WorkstreamStatus::Done,
+    };
+    let hold = NewHold {
+        reason: "Sales paused PM access until there is something concrete: no more calls to Jordan until the forecast prototype works",
+        until: None,
+        resume: Some(&resume),
+    };
+    let asked_at = now - 20 * 60_000;
+    outreach::request(tx, room, &hold, p.lee, asked_at).await?;
+    story.add(p.lee, "outreach.hold_requested", "Lee Park asked to hold customer outreach until resumed (ready to resume when “Forecast from telemetry” is done): Sales paused PM access until there is something concrete: no more calls to Jordan until the forecast prototype works", asked_at);
+    Ok(())
 }
 
 /// A published pre-read (both PMs aligned) and a newer update waiting for Sam's alignment.
@@ -587,7 +697,15 @@ On Mon, Sam Okafor wrote:\r\n\
     if let Some(question) = question {
         let passage =
             "EU-2 grows fastest, about 6 TB a month; the other clusters grow about 2 TB a month.";
-        questions::answer_from_message(&mut tx, question, passage, id, sam, now).await?;
+        questions::answer_from(
+            &mut tx,
+            question,
+            passage,
+            AnsweredIn::Message(id),
+            sam,
+            now,
+        )
+        .await?;
         timeline::record(
             &mut tx,
             room,

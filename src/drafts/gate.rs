@@ -14,14 +14,8 @@ use crate::web::time::Zone;
 /// Why a draft cannot be sent now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
-    /// A room closed, or a PM not aligned on the current revision.
+    /// A room closed, outreach paused, or a PM not aligned on the current revision.
     Shared(refusal::Blocker),
-    Paused {
-        reason: String,
-        by: String,
-        /// When the pause ends on its own, worded in the reader's zone.
-        until: Option<String>,
-    },
     NotCommunicator {
         communicator: String,
     },
@@ -41,13 +35,6 @@ impl fmt::Display for Blocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Blocker::Shared(blocker) => blocker.fmt(f),
-            Blocker::Paused { reason, by, until } => {
-                write!(f, "Outreach is paused by {by}: {reason}")?;
-                match until {
-                    Some(until) => write!(f, " (until {until})"),
-                    None => write!(f, " (until someone resumes it)"),
-                }
-            }
             Blocker::NotCommunicator { communicator } => {
                 write!(
                     f,
@@ -107,11 +94,10 @@ pub fn delivery_readiness(attempt: &SendAttempt<'_>) -> Result<(), Vec<Blocker>>
     );
     blockers.extend(shared.into_iter().map(Blocker::Shared));
     if let Some(pause) = attempt.pause {
-        blockers.push(Blocker::Paused {
-            reason: pause.reason.clone(),
-            by: pause.set_by.clone(),
-            until: pause.until.map(|at| attempt.zone.when(at)),
-        });
+        blockers.push(Blocker::Shared(refusal::Blocker::paused(
+            pause,
+            attempt.zone,
+        )));
     }
     if attempt.sender_id != attempt.communicator.user_id {
         blockers.push(Blocker::NotCommunicator {
@@ -168,7 +154,9 @@ mod tests {
                 reason: "Fix not deployed yet".into(),
                 set_by: "Dana".into(),
                 set_at: 0,
+                granted_by: None,
                 until: None,
+                resume: None,
             },
         }
     }
@@ -215,11 +203,11 @@ mod tests {
                     pause: Some(&f.pause),
                     ..ready(&f)
                 },
-                Blocker::Paused {
+                Blocker::Shared(refusal::Blocker::Paused {
                     reason: "Fix not deployed yet".into(),
                     by: "Dana".into(),
                     until: None,
-                },
+                }),
             ),
             (
                 SendAttempt {

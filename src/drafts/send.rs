@@ -14,8 +14,7 @@ use super::model;
 use super::render::{self, Email, customer_email};
 use crate::AppState;
 use crate::accounts::{CurrentUser, user};
-use crate::approvals::SubjectKind;
-use crate::approvals::refusal::Refusal;
+use crate::approvals::refusal::{Attempt, Refusal};
 use crate::error::AppError;
 use crate::outbox::effects;
 use crate::outbox::model::{self as outbox, MessageKind, OutboxState, Outgoing};
@@ -53,7 +52,7 @@ async fn send(
     let recipients = draft.recipients(change.conn()).await?;
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients, page.zone) {
-        let refusal = Refusal::new(SubjectKind::Draft, path, &blockers);
+        let refusal = Refusal::new(Attempt::Send, path, &blockers);
         return refuse(change, page, &draft, refusal).await;
     }
     let outbox_id = queue(&state, &mut change, &draft).await?;

@@ -386,7 +386,7 @@ pub async fn announce(
     }
     if let Some(contact_id) = contact_id {
         let touch = NewTouch {
-            inbound: true,
+            origin: contact_log::model::Origin::Received,
             room_id,
             contact_id,
             channel: Channel::Email,

@@ -15,7 +15,7 @@ use super::model::{self, AttachmentInfo, InboundState, Received};
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::error::AppError;
-use crate::questions::model::{self as questions, Question, QuestionStatus};
+use crate::questions::model::{self as questions, AnsweredIn, Question, QuestionStatus};
 use crate::questions::similarity;
 use crate::rooms::access::{Action, Viewer, check};
 use crate::rooms::change::{RoomChange, read_room};
@@ -224,7 +224,15 @@ async fn answers(
         )));
     }
     let now = change.now;
-    questions::answer_from_message(change.conn(), question.id, &passage, id, user.id, now).await?;
+    questions::answer_from(
+        change.conn(),
+        question.id,
+        &passage,
+        AnsweredIn::Message(id),
+        user.id,
+        now,
+    )
+    .await?;
     let summary = format!(
         "{} marked “{}” answered by {}'s email “{}”.",
         user.name,

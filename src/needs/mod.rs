@@ -1,6 +1,7 @@
 //! *Needs you*: everything waiting for one person across their rooms — alignments (new or gone
 //! stale), sends the communicator can now make, deliveries to decide, decisions to call, overdue
-//! workstreams and overdue updates of the rooms they lead. One statement finds them all, however
+//! workstreams and overdue updates of the rooms they lead, calls to clear and outcomes owed by the
+//! topic's voice, holds to grant and pauses ready to resume. One statement finds them all, however
 //! many rooms there are; the dashboard lists them and the top bar of every page counts them —
 //! through [`CountCache`], so a page pays for a count only when one of the person's rooms changed.
 
@@ -36,6 +37,15 @@ pub enum NeedKind {
     LeadershipUpdateOverdue,
     /// A disagreement escalated to this person (`label`: who disagrees; `detail`: about what).
     Rule,
+    /// A planned engagement on a topic this person speaks on (`label`: the topic; `detail`: its
+    /// kind).
+    ClearEngagement,
+    /// A cleared engagement of theirs ended more than a day ago without an outcome.
+    OutcomeMissing,
+    /// A hold someone asked for, for the lead or communicator (`label`: why; `detail`: who).
+    HoldRequested,
+    /// The pause's resume condition came true, for the lead (`label`: why it was paused).
+    ReadyToResume,
 }
 
 /// One item waiting for the viewer.
@@ -93,6 +103,20 @@ impl Need {
                 };
                 format!("Rule on {label}'s disagreement about {what}")
             }
+            NeedKind::ClearEngagement => format!(
+                "Clear or refuse a planned {} about “{label}”: you speak on it",
+                self.detail
+            ),
+            NeedKind::OutcomeMissing => format!(
+                "Outcome missing: record what came out of the {} about “{label}”",
+                self.detail
+            ),
+            NeedKind::HoldRequested => {
+                format!("{} asks to hold outreach: “{label}”", self.detail)
+            }
+            NeedKind::ReadyToResume => {
+                format!("Outreach is ready to resume (paused: “{label}”)")
+            }
         }
     }
 
@@ -110,6 +134,9 @@ impl Need {
             NeedKind::CustomerUpdateOverdue => format!("/rooms/{room}#email"),
             NeedKind::LeadershipUpdateOverdue => format!("/rooms/{room}#leadership"),
             NeedKind::Rule => format!("/rooms/{room}/escalations/{item}"),
+            NeedKind::ClearEngagement => format!("/rooms/{room}/engagements/{item}#clearing"),
+            NeedKind::OutcomeMissing => format!("/rooms/{room}/engagements/{item}#outcome"),
+            NeedKind::HoldRequested | NeedKind::ReadyToResume => format!("/rooms/{room}"),
         }
     }
 
@@ -121,6 +148,7 @@ impl Need {
             | NeedKind::LeadershipUpdateOverdue => {
                 format!("due {}", time::relative(self.since, now))
             }
+            NeedKind::OutcomeMissing => format!("ended {}", time::relative(self.since, now)),
             _ => format!("waiting {}", time::span(now - self.since)),
         }
     }
@@ -157,7 +185,7 @@ SELECT 'ready_to_send', r.id, r.title, d.id, v.subject, '', \
           AND (a.via <> 'stand_in' OR EXISTS (SELECT 1 FROM absences b WHERE b.room_id = r.id \
                AND b.user_id = p.user_id AND b.stand_in_user_id = a.acted_by \
                AND b.ended_at IS NULL AND b.away_until > $2)))) \
-   AND NOT EXISTS (SELECT 1 FROM outreach_pauses o WHERE o.room_id = r.id AND o.ended_at IS NULL \
+   AND NOT EXISTS (SELECT 1 FROM outreach_pauses o WHERE o.room_id = r.id AND o.ended_at IS NULL AND o.state = 'granted' \
        AND (o.until IS NULL OR o.until > $2)) \
 UNION ALL \
 SELECT CASE WHEN o.state = 'unknown' THEN 'delivery_unknown' ELSE 'delivery_failed' END, \
@@ -188,7 +216,30 @@ SELECT 'rule', r.id, r.title, e.id, o.name, e.subject_kind, e.raised_at, CAST(0 
  WHERE e.ruled_at IS NULL AND ( \
        (COALESCE(t.escalates_to_user_id, r.lead_user_id) = $1 AND e.objector_user_id <> $1) \
     OR (COALESCE(t.escalates_to_user_id, r.lead_user_id) = e.objector_user_id AND e.objector_user_id <> $1 \
-        AND EXISTS (SELECT 1 FROM members l WHERE l.room_id = r.id AND l.user_id = $1 AND l.kind = 'leadership')))";
+        AND EXISTS (SELECT 1 FROM members l WHERE l.room_id = r.id AND l.user_id = $1 AND l.kind = 'leadership'))) \
+UNION ALL \
+SELECT 'clear_engagement', r.id, r.title, e.id, w.title, e.kind, e.planned_at, CAST(0 AS BIGINT) \
+  FROM engagements e JOIN rooms r ON r.id = e.room_id AND r.status <> 'closed' \
+  JOIN workstreams w ON w.id = e.workstream_id \
+ WHERE e.state = 'planned' AND COALESCE(w.voice_user_id, w.driver_user_id) = $1 \
+UNION ALL \
+SELECT 'outcome_missing', r.id, r.title, e.id, w.title, e.kind, e.starts_at + e.minutes * 60000, CAST(0 AS BIGINT) \
+  FROM engagements e JOIN rooms r ON r.id = e.room_id AND r.status <> 'closed' \
+  JOIN workstreams w ON w.id = e.workstream_id \
+ WHERE e.state = 'cleared' AND COALESCE(w.voice_user_id, w.driver_user_id) = $1 \
+   AND e.starts_at + e.minutes * 60000 + 86400000 < $2 \
+UNION ALL \
+SELECT 'hold_requested', r.id, r.title, p.id, p.reason, u.name, p.set_at, CAST(0 AS BIGINT) \
+  FROM outreach_pauses p JOIN rooms r ON r.id = p.room_id AND r.status <> 'closed' \
+  JOIN users u ON u.id = p.set_by \
+ WHERE p.state = 'requested' AND (r.lead_user_id = $1 OR r.communicator_user_id = $1) \
+UNION ALL \
+SELECT 'ready_to_resume', r.id, r.title, p.id, p.reason, '', COALESCE(p.resume_at, p.set_at), CAST(0 AS BIGINT) \
+  FROM outreach_pauses p JOIN rooms r ON r.id = p.room_id AND r.status <> 'closed' \
+  LEFT JOIN workstreams w ON w.id = p.resume_workstream_id \
+ WHERE r.lead_user_id = $1 AND p.state = 'granted' AND p.ended_at IS NULL \
+   AND (p.until IS NULL OR p.until > $2) \
+   AND ((p.resume_at IS NOT NULL AND p.resume_at <= $2) OR w.status = p.resume_status)";
 
 fn kind(name: &str, stale: bool) -> Option<NeedKind> {
     Some(match name {
@@ -202,6 +253,10 @@ fn kind(name: &str, stale: bool) -> Option<NeedKind> {
         "customer_update_overdue" => NeedKind::CustomerUpdateOverdue,
         "leadership_update_overdue" => NeedKind::LeadershipUpdateOverdue,
         "rule" => NeedKind::Rule,
+        "clear_engagement" => NeedKind::ClearEngagement,
+        "outcome_missing" => NeedKind::OutcomeMissing,
+        "hold_requested" => NeedKind::HoldRequested,
+        "ready_to_resume" => NeedKind::ReadyToResume,
         _ => return None,
     })
 }
@@ -375,6 +430,11 @@ mod tests {
             "workstream_overdue",
             "customer_update_overdue",
             "leadership_update_overdue",
+            "rule",
+            "clear_engagement",
+            "outcome_missing",
+            "hold_requested",
+            "ready_to_resume",
         ] {
             assert!(kind(name, false).is_some(), "{name}");
             assert!(

@@ -155,7 +155,7 @@ async fn log_touches(
     let summary = format!("Sent “{}”", owner.subject);
     for contact_id in &owner.contact_ids {
         let touch = NewTouch {
-            inbound: false,
+            origin: contact_log::model::Origin::Sent,
             room_id,
             contact_id: *contact_id,
             channel: Channel::Email,

@@ -157,10 +157,10 @@ async fn similar(
 }
 
 /// A question as asked, checked: its text and whom it is for (a contact, or an internal name).
-struct Asked {
-    body: String,
-    contact_id: Option<i64>,
-    internal_name: String,
+pub struct Asked {
+    pub body: String,
+    pub contact_id: Option<i64>,
+    pub internal_name: String,
 }
 
 impl AskForm {
@@ -197,12 +197,13 @@ impl AskForm {
     }
 }
 
-/// Writes the question and its timeline entry.
-async fn record(
+/// Writes the question and its timeline entry (every door that asks one comes here); returns
+/// its id.
+pub async fn record(
     change: &mut RoomChange,
     asked: &Asked,
     despite: &[String],
-) -> Result<(), AppError> {
+) -> Result<i64, AppError> {
     let (room_id, now, asker) = (change.room.id, change.now, change.viewer.clone());
     let new = NewQuestion {
         room_id,
@@ -217,7 +218,7 @@ async fn record(
     let summary = asked_summary(&asker.name, &asked.body, despite);
     let link = format!("/rooms/{room_id}/questions/{id}");
     change.record("questions.asked", &summary, &link).await?;
-    Ok(())
+    Ok(id)
 }
 
 /// The timeline entry, naming the similar questions it was asked despite.

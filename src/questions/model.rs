@@ -29,6 +29,8 @@ pub struct Question {
     pub answered_at: Option<Millis>,
     /// The customer's email the answer was quoted from, when it came from one.
     pub answered_in_message: Option<i64>,
+    /// The call or meeting it was answered on, when it was.
+    pub answered_in_engagement: Option<i64>,
     pub asked_despite: String,
     terms: String,
 }
@@ -48,7 +50,7 @@ impl Similar {
 
 const QUERY: &str = "SELECT q.id, q.room_id, r.title, q.body, \
      COALESCE(c.name, q.stakeholder_name), u.name, q.asked_at, q.status, q.answer, q.answered_at, \
-     q.asked_despite, q.terms, q.answered_in_message FROM questions q JOIN rooms r ON r.id = q.room_id \
+     q.asked_despite, q.terms, q.answered_in_message, q.answered_in_engagement FROM questions q JOIN rooms r ON r.id = q.room_id \
      JOIN users u ON u.id = q.asked_by LEFT JOIN contacts c ON c.id = q.stakeholder_contact_id";
 
 fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<Question> {
@@ -67,6 +69,7 @@ fn from_row(row: sqlx::any::AnyRow) -> sqlx::Result<Question> {
         asked_despite: row.try_get(10)?,
         terms: row.try_get(11)?,
         answered_in_message: row.try_get(12)?,
+        answered_in_engagement: row.try_get(13)?,
     })
 }
 
@@ -262,23 +265,37 @@ pub async fn answer(
     Ok(())
 }
 
-/// Answers a question with a passage of the customer's message, which it links to.
-pub async fn answer_from_message(
+/// Where an answer came from, linked from the question.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnsweredIn {
+    /// A passage of the customer's email (an inbound message).
+    Message(i64),
+    /// What the contact said on a call or meeting (an engagement).
+    Engagement(i64),
+}
+
+/// Answers a question with `answer`, linking it to where it came from.
+pub async fn answer_from(
     tx: &mut RoomTx,
     id: i64,
-    passage: &str,
-    message_id: i64,
+    answer: &str,
+    source: AnsweredIn,
     by: i64,
     now: Millis,
 ) -> sqlx::Result<()> {
+    let (message, engagement) = match source {
+        AnsweredIn::Message(id) => (Some(id), None),
+        AnsweredIn::Engagement(id) => (None, Some(id)),
+    };
     sqlx::query(
         "UPDATE questions SET status = 'answered', answer = $1, answered_by = $2, answered_at = $3, \
-         answered_in_message = $4 WHERE id = $5",
+         answered_in_message = $4, answered_in_engagement = $5 WHERE id = $6",
     )
-    .bind(passage)
+    .bind(answer)
     .bind(by)
     .bind(now)
-    .bind(message_id)
+    .bind(message)
+    .bind(engagement)
     .bind(id)
     .execute(&mut **tx)
     .await?;

@@ -61,6 +61,10 @@ pub const CONTENT_TABLES: &[&str] = &[
     "inbound_attachments",
     "absences",
     "escalations",
+    "engagements",
+    "engagement_contacts",
+    "engagement_participants",
+    "engagement_questions",
 ];
 
 /// The tables no room page's shared content depends on: accounts and sessions, and the customer
@@ -120,6 +124,10 @@ pub struct RoomContent {
     pub reply_token: Option<String>,
     /// PMs away (until a time decided when shown), with their stand-ins.
     pub absences: Vec<crate::approvals::absence::Absence>,
+    /// Calls and meetings planned or cleared (upcoming, or waiting for their outcome).
+    pub engagements: Vec<crate::engagements::model::Engagement>,
+    /// Holds someone asked for, waiting for the lead or the communicator.
+    pub hold_requests: Vec<crate::outreach::model::HoldRequest>,
     /// Disagreements waiting for a ruling.
     pub escalations: Vec<crate::escalations::model::Escalation>,
     pub update_in_progress: Option<updates::Update>,
@@ -183,6 +191,8 @@ impl RoomContent {
             reply_token,
             absences: crate::approvals::absence::unended(conn, id).await?,
             escalations: crate::escalations::model::waiting_in_room(conn, id).await?,
+            engagements: crate::engagements::model::open_in_room(conn, id).await?,
+            hold_requests: outreach::requests(conn, id).await?,
             update_in_progress: updates::in_progress(conn, id).await?,
             latest_pre_read: updates::pre_read(conn, id, None).await?,
             events,

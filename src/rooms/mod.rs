@@ -30,5 +30,6 @@ pub fn router() -> Router<AppState> {
         .merge(crate::contact_log::router())
         .merge(crate::drafts::router())
         .merge(crate::outreach::router())
+        .merge(crate::engagements::router())
         .merge(crate::updates::router())
 }

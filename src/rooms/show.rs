@@ -26,6 +26,8 @@ use crate::contact_log;
 use crate::contact_log::rules::ContactActivity;
 use crate::customers::model::Contact;
 use crate::decisions::model::{Decision, DecisionStatus};
+use crate::engagements::model::Engagement;
+use crate::engagements::rules::{self, EngagementState};
 use crate::error::AppError;
 use crate::members::model::{Member, MemberKind};
 use crate::outreach::model::Pause;
@@ -188,6 +190,29 @@ impl RoomView {
             && self.content.types.iter().any(|t| {
                 t.id == decision.decision_type_id && t.owner_user_id == self.viewer.user_id
             })
+    }
+
+    /// The pause's resume condition holds: the lead sees "ready to resume".
+    pub fn ready_to_resume(&self) -> bool {
+        self.pause()
+            .is_some_and(|p| p.is_ready_to_resume(self.now, &self.content.workstreams))
+    }
+
+    /// Cleared engagements still ahead while outreach is paused: they are on hold too.
+    pub fn cleared_while_paused(&self) -> Vec<&Engagement> {
+        match self.pause() {
+            None => Vec::new(),
+            Some(_) => self
+                .content
+                .engagements
+                .iter()
+                .filter(|e| e.state == EngagementState::Cleared && e.starts_at > self.now)
+                .collect(),
+        }
+    }
+
+    pub fn outcome_missing(&self, engagement: &Engagement) -> bool {
+        rules::outcome_missing(engagement.state, engagement.ends_at(), self.now)
     }
 
     /// The PMs away now (an absence past its end has ended by itself).

@@ -19,6 +19,7 @@ text_enum! {
         Decisions = "decisions" => "Decisions",
         Questions = "questions" => "Questions",
         Contacts = "contacts" => "Contact log",
+        Engagements = "engagements" => "Calls and meetings",
         Drafts = "drafts" => "Customer email",
         Outreach = "outreach" => "Outreach",
         Updates = "updates" => "Leadership updates",

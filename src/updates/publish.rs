@@ -21,7 +21,7 @@ use crate::accounts::{CurrentUser, user};
 use crate::approvals::absence::Absence;
 use crate::approvals::panel::Panel;
 use crate::approvals::position::{self, PositionForm};
-use crate::approvals::refusal::Refusal;
+use crate::approvals::refusal::{Attempt, Refusal};
 use crate::approvals::{self, Alignment, Stance, SubjectKind, approval_refusal};
 use crate::clock::Millis;
 use crate::customers::model as customers;
@@ -355,7 +355,7 @@ async fn publish(
     );
     if !blockers.is_empty() {
         let path = format!("/rooms/{room_id}/updates/{update_id}");
-        let refusal = Refusal::new(SubjectKind::Update, path, &blockers);
+        let refusal = Refusal::new(Attempt::Publish, path, &blockers);
         let summary = refusal.summary(&user.name, &loaded.current.body.headline);
         change
             .record("updates.publish_blocked", &summary, &refusal.back)

@@ -1,5 +1,7 @@
 //! Workstreams: creating and editing them. Exactly one driver, chosen among the room's members;
 //! reassigning the driver is recorded, and only a PM, an admin or the current driver may do it.
+//! Each names its voice — who speaks to the customer on its topic in calls and meetings — the
+//! driver unless someone else is chosen; a change of voice is recorded too.
 
 pub mod model;
 
@@ -44,6 +46,8 @@ struct WorkstreamForm {
     title: String,
     driver: String,
     navigators: Vec<i64>,
+    /// Empty: the driver speaks.
+    voice: String,
     status: String,
     next_step: String,
     due_at: String,
@@ -55,6 +59,10 @@ impl WorkstreamForm {
             title: ws.title.clone(),
             driver: ws.driver_user_id.to_string(),
             navigators: ws.navigators.iter().map(|(id, _)| *id).collect(),
+            voice: match ws.voice_user_id == ws.driver_user_id {
+                true => String::new(),
+                false => ws.voice_user_id.to_string(),
+            },
             status: ws.status.as_str().to_owned(),
             next_step: ws.next_step.clone(),
             due_at: ws.due_at.map(|at| zone.to_input(at)).unwrap_or_default(),
@@ -70,6 +78,8 @@ struct Checked {
     next_step: String,
     due_at: Option<i64>,
     navigators: Vec<i64>,
+    /// `None`: the driver.
+    voice: Option<Member>,
 }
 
 impl WorkstreamForm {
@@ -94,6 +104,18 @@ impl WorkstreamForm {
             WorkstreamStatus::parse(&self.status),
             "Choose a status.",
         );
+        let voice = match self.voice.trim() {
+            "" => Some(None),
+            id => members
+                .iter()
+                .find(|m| id.parse() == Ok(m.user_id) && can_hold_work(m.kind))
+                .map(|m| Some(m.clone())),
+        };
+        let voice = errors.require(
+            "voice",
+            voice,
+            "Choose who speaks on this topic among the room's product managers and partners.",
+        );
         let next_step = errors.check("next_step", optional_text(&self.next_step, 500));
         let due_at = errors.check("due_at", zone.parse_input(&self.due_at));
         let navigators: Vec<i64> = self
@@ -108,6 +130,7 @@ impl WorkstreamForm {
         {
             errors.add("navigators", "Navigators must be members of the room.");
         }
+        let driver_id = driver.as_ref().map(|d| d.user_id);
         errors.finish(|| {
             Some(Checked {
                 title: title?,
@@ -116,6 +139,7 @@ impl WorkstreamForm {
                 next_step: next_step?,
                 due_at: due_at?,
                 navigators,
+                voice: voice?.filter(|v| Some(v.user_id) != driver_id),
             })
         })
     }
@@ -213,6 +237,7 @@ fn fields(checked: &Checked) -> WorkstreamFields<'_> {
         next_step: &checked.next_step,
         due_at: checked.due_at,
         navigators: &checked.navigators,
+        voice_user_id: checked.voice.as_ref().map(|v| v.user_id),
     }
 }
 
@@ -257,8 +282,12 @@ async fn create(
     };
     let now = change.now;
     let id = model::insert(change.conn(), room_id, &fields(&checked), now).await?;
+    let voice = match &checked.voice {
+        Some(voice) => format!("; {} speaks to the customer on it", voice.name),
+        None => String::new(),
+    };
     let summary = format!(
-        "{} started the workstream “{}”, driven by {}.",
+        "{} started the workstream “{}”, driven by {}{voice}.",
         user.name, checked.title, checked.driver.name
     );
     let link = format!("/rooms/{room_id}#workstream-{id}");
@@ -319,6 +348,16 @@ async fn record_update(
             .record("workstreams.driver_reassigned", &summary, &link)
             .await?;
     }
+    let voice = checked.voice.as_ref().unwrap_or(&checked.driver);
+    if voice.user_id != current.voice_user_id {
+        let summary = format!(
+            "{who} made {} the voice of “{}” in calls and meetings (was {}).",
+            voice.name, checked.title, current.voice_name
+        );
+        change
+            .record("workstreams.voice_changed", &summary, &link)
+            .await?;
+    }
     let next = match checked.next_step.is_empty() {
         true => String::new(),
         false => format!("; next: {}", checked.next_step),
@@ -365,6 +404,8 @@ mod tests {
             title: "Integration".into(),
             driver_user_id: 1,
             driver_name: "Dana".into(),
+            voice_user_id: 1,
+            voice_name: "Dana".into(),
             status: WorkstreamStatus::Active,
             next_step: String::new(),
             due_at: Some(100),

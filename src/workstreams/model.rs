@@ -1,4 +1,6 @@
-//! Workstreams: a slice of the work with exactly one driver and any navigators.
+//! Workstreams: a slice of the work with exactly one driver, any navigators, and one voice who
+//! speaks to the customer on its topic in calls and meetings (the driver unless someone else is
+//! named).
 
 use sqlx::{AnyConnection, Row};
 
@@ -21,6 +23,9 @@ pub struct Workstream {
     pub title: String,
     pub driver_user_id: i64,
     pub driver_name: String,
+    /// Who speaks on this topic: the named voice, or the driver.
+    pub voice_user_id: i64,
+    pub voice_name: String,
     pub status: WorkstreamStatus,
     pub next_step: String,
     pub due_at: Option<Millis>,
@@ -54,12 +59,16 @@ pub struct WorkstreamFields<'a> {
     pub next_step: &'a str,
     pub due_at: Option<Millis>,
     pub navigators: &'a [i64],
+    /// `None`: the driver speaks (and keeps speaking when the driver changes).
+    pub voice_user_id: Option<i64>,
 }
 
 pub async fn list(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Vec<Workstream>> {
     let rows = sqlx::query(
-        "SELECT w.id, w.title, w.driver_user_id, u.name, w.status, w.next_step, w.due_at \
-         FROM workstreams w JOIN users u ON u.id = w.driver_user_id WHERE w.room_id = $1 ORDER BY w.id",
+        "SELECT w.id, w.title, w.driver_user_id, u.name, w.status, w.next_step, w.due_at, v.id, v.name \
+         FROM workstreams w JOIN users u ON u.id = w.driver_user_id \
+         JOIN users v ON v.id = COALESCE(w.voice_user_id, w.driver_user_id) \
+         WHERE w.room_id = $1 ORDER BY w.id",
     )
     .bind(room_id)
     .fetch_all(&mut *conn)
@@ -87,6 +96,8 @@ pub async fn list(conn: &mut AnyConnection, room_id: i64) -> sqlx::Result<Vec<Wo
             title: row.try_get(1)?,
             driver_user_id: row.try_get(2)?,
             driver_name: row.try_get(3)?,
+            voice_user_id: row.try_get(7)?,
+            voice_name: row.try_get(8)?,
             status: WorkstreamStatus::parse(&status).unwrap_or(WorkstreamStatus::Planned),
             next_step: row.try_get(5)?,
             due_at: row.try_get(6)?,
@@ -104,7 +115,7 @@ pub async fn insert(
 ) -> sqlx::Result<i64> {
     let id = sqlx::query_scalar(
         "INSERT INTO workstreams (room_id, title, driver_user_id, status, next_step, due_at, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+         created_at, updated_at, voice_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
     )
     .bind(room_id)
     .bind(fields.title)
@@ -113,6 +124,7 @@ pub async fn insert(
     .bind(fields.next_step)
     .bind(fields.due_at)
     .bind(now)
+    .bind(fields.voice_user_id)
     .fetch_one(tx.room(room_id))
     .await?;
     set_navigators(tx, id, fields.navigators).await?;
@@ -127,7 +139,7 @@ pub async fn update(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE workstreams SET title = $1, driver_user_id = $2, status = $3, next_step = $4, \
-         due_at = $5, updated_at = $6 WHERE id = $7",
+         due_at = $5, updated_at = $6, voice_user_id = $7 WHERE id = $8",
     )
     .bind(fields.title)
     .bind(fields.driver_user_id)
@@ -135,6 +147,7 @@ pub async fn update(
     .bind(fields.next_step)
     .bind(fields.due_at)
     .bind(now)
+    .bind(fields.voice_user_id)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -174,8 +187,16 @@ pub async fn driven_by(
     .await
 }
 
-/// Removes a leaving member from the navigators of the room's workstreams.
+/// Removes a leaving member from the navigators of the room's workstreams, and gives the topics
+/// they spoke on back to their drivers.
 pub async fn drop_navigator(tx: &mut RoomTx, room_id: i64, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE workstreams SET voice_user_id = NULL WHERE room_id = $1 AND voice_user_id = $2",
+    )
+    .bind(room_id)
+    .bind(user_id)
+    .execute(tx.room(room_id))
+    .await?;
     sqlx::query(
         "DELETE FROM workstream_navigators WHERE user_id = $1 AND workstream_id IN \
          (SELECT id FROM workstreams WHERE room_id = $2)",

@@ -8,6 +8,7 @@ mod contact_log;
 mod decisions;
 mod disagreement;
 mod drafts;
+mod engagements;
 mod harness;
 mod helpers;
 mod inbound;

@@ -214,6 +214,23 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "engagements",
+        &[
+            "id",
+            "room_id",
+            "workstream_id",
+            "kind",
+            "starts_at",
+            "minutes",
+            "purpose",
+            "state",
+            "planned_by",
+            "planned_at",
+        ],
+    ),
+    ("engagement_contacts", &["engagement_id", "contact_id"]),
+    ("engagement_participants", &["engagement_id", "user_id"]),
+    (
         "align_links",
         &[
             "token_digest",

@@ -369,6 +369,7 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
         table.flush(db).await?;
     }
     disagreement(db, &fixture, now).await?;
+    engagement(db, &fixture, now).await?;
     let inbox_customer = (INBOX_ROOM - 1) % customers_n + 1;
     received_messages(db, (inbox_customer - 1) * 3 + 1, inbox_customer, now).await?;
     if db.backend() == Backend::Postgres {
@@ -408,6 +409,36 @@ async fn received_messages(db: &Db, contact: i64, customer: i64, now: i64) -> an
         ]);
     }
     rows.flush(db).await
+}
+
+/// A call planned in the member's typical room (id 1) on its first workstream, with the room's
+/// contact, waiting to be cleared: the engagement page the benchmark opens.
+async fn engagement(db: &Db, f: &Fixture, now: i64) -> anyhow::Result<()> {
+    let contact = f
+        .contact_of_room
+        .iter()
+        .find(|(room, _)| *room == f.room)
+        .map_or(1, |(_, contact)| *contact);
+    let mut engagements = Table::new("engagements");
+    engagements.push(vec![
+        V::I(1),
+        V::I(f.room),
+        V::I(f.room * 2 - 1),
+        t("call"),
+        V::I(now + 24 * HOUR),
+        V::I(30),
+        t("Walk the customer through the forecast"),
+        t("planned"),
+        V::I(1),
+        V::I(now),
+    ]);
+    engagements.flush(db).await?;
+    let mut contacts = Table::new("engagement_contacts");
+    contacts.push(vec![V::I(1), V::I(contact)]);
+    contacts.flush(db).await?;
+    let mut participants = Table::new("engagement_participants");
+    participants.push(vec![V::I(1), V::I(1)]);
+    participants.flush(db).await
 }
 
 /// The one-time alignment link the benchmark opens (its digest is stored, as Accord stores them).

@@ -165,6 +165,14 @@ async fn main() -> anyhow::Result<()> {
             ))],
         ),
         (
+            "engagement page",
+            vec![Request::get(format!("/rooms/{room}/engagements/1"))],
+        ),
+        (
+            "planning an engagement",
+            vec![Request::get(format!("/rooms/{room}/engagements/new"))],
+        ),
+        (
             "alignment link page",
             vec![Request::get(format!("/align/{}", dataset::ALIGN_TOKEN))],
         ),
