@@ -147,10 +147,23 @@ impl PlanForm {
             required_text(&self.purpose, 1000, "Say what the engagement is for."),
         );
         let questions: Vec<i64> = self.questions.clone();
-        if questions.iter().any(|id| !open.iter().any(|q| q.id == *id)) {
+        let bundled: Vec<&OpenQuestion> =
+            open.iter().filter(|q| questions.contains(&q.id)).collect();
+        let elsewhere = bundled
+            .iter()
+            .find(|q| !chosen.is_empty() && !chosen.contains(&q.contact_id));
+        if bundled.len() != questions.len() {
             errors.add(
                 "questions",
                 "Only the room's open questions can be bundled.",
+            );
+        } else if let Some(q) = elsewhere {
+            errors.add(
+                "questions",
+                format!(
+                    "“{}” is for {}, who is not on this one: untick it, or add them.",
+                    q.body, q.contact
+                ),
             );
         }
         errors.finish(|| {

@@ -438,3 +438,56 @@ test('a PM objects with a reason; the objection is escalated, ruled on, and the 
   for (let i = 0; i < 100 && app.smtp.to('jordan.reyes@northwind.example').length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(app.smtp.to('jordan.reyes@northwind.example').length, 1, 'the settled revision reaches Jordan once');
 });
+
+test('a call is planned, a teammate adds a question, the voice clears it and records the outcome', async () => {
+  const lee = await as(LEE);
+  await visit(lee, '/');
+  await lee.getByRole('link', { name: /Capacity monitoring does not say when to order hardware/ }).first().click();
+  const roomUrl = lee.url();
+  await lee.getByText(/Lee Park asks to hold outreach/).first().waitFor();
+  await lee.locator('#engagements').getByRole('link', { name: 'Plan one' }).click();
+  await accessible(lee);
+  await shoot(lee, 'engagement-plan');
+  await lee.getByLabel('Call', { exact: true }).check();
+  await lee.getByLabel('Topic').selectOption({ label: 'Customer experience and communication — Sam Okafor speaks' });
+  await lee.getByLabel(/^Jordan Reyes/).uncheck();
+  await lee.getByLabel(/^Priya Shah/).check();
+  for (const box of await lee.locator('input[name=questions]:checked').all()) await box.uncheck();
+  // Starting now (Lee reads times in UTC): so that the outcome can be recorded in this journey.
+  await lee.getByLabel('When (UTC)').fill(new Date().toISOString().slice(0, 16));
+  await lee.getByLabel('Purpose').fill('Agree which telemetry exports Priya can share');
+  await lee.getByRole('button', { name: 'Plan it' }).click();
+  await lee.getByRole('heading', { name: 'Call with Priya Shah' }).waitFor();
+  const engagementUrl = lee.url();
+  await lee.getByText(/Only the topic's voice, Sam Okafor, or the communicator/).waitFor();
+  await accessible(lee);
+
+  // Dana adds her question to this call from her own browser instead of calling Priya herself.
+  const dana = await as(DANA);
+  await dana.goto(engagementUrl);
+  await dana.getByLabel('Question', { exact: true }).fill('Can the exports include the storage tier of each volume?');
+  await dana.getByRole('button', { name: 'Add my question' }).click();
+  await dana.getByText('added by Dana Whitfield').waitFor();
+
+  const sam = await as(SAM);
+  await visit(sam, '/');
+  await sam.getByRole('link', { name: /Clear or refuse a planned call about “Customer experience and communication”/ }).click();
+  await sam.getByText('Can the exports include the storage tier of each volume?', { exact: true }).waitFor();
+  await accessible(sam);
+  await shoot(sam, 'engagement-clear');
+  await sam.getByRole('button', { name: 'Clear this call' }).click();
+  await sam.locator('.status-cleared').first().waitFor();
+  for (let i = 0; i < 100 && app.smtp.to(LEE).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(app.smtp.to(LEE).some((m) => m.data.includes('text/calendar')), 'the planner gets the invitation');
+
+  await sam.getByLabel('What came out of it').fill('Priya shares the exports weekly from Monday.');
+  await sam.getByLabel(/Answer to “Can the exports include the storage tier/).fill('Yes, as a column per volume.');
+  await sam.getByRole('button', { name: 'Record the outcome' }).click();
+  await sam.getByText('Priya shares the exports weekly from Monday.').first().waitFor();
+  await accessible(sam);
+  await shoot(sam, 'engagement-done');
+
+  await visit(dana, roomUrl.replace(app.base, ''));
+  await dana.locator('#contacts').getByText(/Call about “Customer experience and communication”: Priya shares the exports/).waitFor();
+  await dana.locator('#questions').getByText('Yes, as a column per volume.').waitFor();
+});
