@@ -280,7 +280,7 @@ async fn write_room(
         asked_by: p.dana,
         asked_despite: "",
     };
-    let open_question = questions::insert(tx, &open, now - 6 * HOUR).await?;
+    questions::insert(tx, &open, now - 6 * HOUR).await?;
     story.add(
         p.dana,
         "questions.asked",
@@ -351,7 +351,6 @@ async fn write_room(
         experience: experience_id,
         jordan,
         tom,
-        open_question,
     };
     coordination(tx, p, (room, customer), &topics, now, &mut story).await?;
     story.write(tx, room).await?;
@@ -364,8 +363,6 @@ struct Topics {
     experience: i64,
     jordan: i64,
     tom: i64,
-    /// Dana's open question to Jordan.
-    open_question: i64,
 }
 
 /// Coordinating before engaging: Dana's cleared call with Jordan on the forecast (two questions
@@ -391,7 +388,17 @@ async fn coordination(
         contacts: &[t.jordan],
     };
     let call_id = engagements::insert(tx, &call, planned_at).await?;
-    engagements::add_question(tx, room, call_id, t.open_question, p.dana, planned_at).await?;
+    let danas = NewQuestion {
+        room_id: room,
+        customer_id: customer,
+        body: "How many months of telemetry history can Northwind export per cluster?",
+        stakeholder_contact_id: Some(t.jordan),
+        stakeholder_name: "",
+        asked_by: p.dana,
+        asked_despite: "",
+    };
+    let danas_question = questions::insert(tx, &danas, planned_at).await?;
+    engagements::add_question(tx, room, call_id, danas_question, p.dana, planned_at).await?;
     let lees = NewQuestion {
         room_id: room,
         customer_id: customer,
@@ -406,6 +413,7 @@ async fn coordination(
     engagements::add_question(tx, room, call_id, lees_question, p.lee, lees_at).await?;
     engagements::add_participant(tx, room, call_id, p.lee).await?;
     engagements::clear(tx, room, call_id, p.dana, "", now - HOUR).await?;
+    story.add(p.dana, "questions.asked", "Dana Whitfield recorded a question: “How many months of telemetry history can Northwind export per cluster?”", planned_at);
     story.add(p.dana, "engagements.planned", "Dana Whitfield planned a call with Jordan Reyes about “Forecast from telemetry” (1 question bundled), for Dana Whitfield to clear.", planned_at);
     story.add(p.lee, "questions.asked", "Lee Park recorded a question: “Which sites should the forecast cover first for the renewal?”", lees_at);
     story.add(p.lee, "engagements.question_added", "Lee Park added a question to Dana Whitfield's call with Jordan Reyes about “Forecast from telemetry”: “Which sites should the forecast cover first for the renewal?”", lees_at);

@@ -56,6 +56,7 @@ pub async fn blockers(
         room_closed: room.is_closed(),
         pause: pause.as_ref(),
         starts_at: engagement.starts_at,
+        now,
         others: &others,
         window,
         touches: &touches,

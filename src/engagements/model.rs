@@ -221,10 +221,15 @@ pub async fn find(
     Ok(Some(engagement))
 }
 
+/// Who takes part and is still an active member of the room (someone removed from the room, or
+/// deactivated, gets no more invitations and is no longer listed).
 pub async fn participants(conn: &mut AnyConnection, id: i64) -> sqlx::Result<Vec<Participant>> {
     let rows = sqlx::query(
         "SELECT u.id, u.name, u.email, u.time_zone FROM engagement_participants p \
-         JOIN users u ON u.id = p.user_id WHERE p.engagement_id = $1 ORDER BY u.name, u.id",
+         JOIN users u ON u.id = p.user_id AND u.is_active = 1 \
+         JOIN engagements e ON e.id = p.engagement_id \
+         JOIN members m ON m.room_id = e.room_id AND m.user_id = p.user_id \
+         WHERE p.engagement_id = $1 ORDER BY u.name, u.id",
     )
     .bind(id)
     .fetch_all(conn)

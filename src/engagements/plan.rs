@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::model::{self, Engagement, NewEngagement, OpenQuestion};
-use super::rules::EngagementKind;
+use super::rules::{EngagementKind, STARTED_GRACE};
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::clock::Millis;
@@ -27,10 +27,6 @@ use crate::workstreams::model::{self as workstreams, Workstream};
 
 /// The longest engagement one plan holds: a full day on site.
 const MAX_MINUTES: i64 = 12 * 60;
-
-/// How long ago an engagement may have started and still be planned (a call starting now); one
-/// that took place earlier was not coordinated: it is logged as a touch instead.
-pub const STARTED_GRACE: Millis = 15 * 60_000;
 
 /// Checks a planned time: set, readable in `zone`, and not in the past (beyond the grace).
 pub fn planned_time(raw: &str, zone: Zone, now: Millis) -> Result<Millis, String> {

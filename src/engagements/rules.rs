@@ -72,6 +72,10 @@ pub enum Blocker {
     NotPlanned {
         state: EngagementState,
     },
+    /// It already took place: clearing it afterwards would not coordinate anything.
+    AlreadyTookPlace {
+        when: String,
+    },
     NotTheVoice {
         voice: String,
         communicator: String,
@@ -105,6 +109,10 @@ impl fmt::Display for Blocker {
             Blocker::NotPlanned { state } => {
                 write!(f, "It is {}, not planned", state.label().to_lowercase())
             }
+            Blocker::AlreadyTookPlace { when } => write!(
+                f,
+                "It was due on {when}: record its outcome (as not coordinated), or move it"
+            ),
             Blocker::NotTheVoice {
                 voice,
                 communicator,
@@ -147,6 +155,7 @@ pub struct Clearing<'a> {
     pub room_closed: bool,
     pub pause: Option<&'a Pause>,
     pub starts_at: Millis,
+    pub now: Millis,
     /// Engagements with the same contacts (any state, any time: the rule picks the close ones).
     pub others: &'a [Nearby],
     pub window: Millis,
@@ -170,6 +179,11 @@ pub fn clearance(c: &Clearing<'_>) -> Vec<Blocker> {
     }
     if c.state != EngagementState::Planned {
         blockers.push(Blocker::NotPlanned { state: c.state });
+    }
+    if c.state == EngagementState::Planned && c.starts_at < c.now - STARTED_GRACE {
+        blockers.push(Blocker::AlreadyTookPlace {
+            when: c.zone.when(c.starts_at),
+        });
     }
     if c.clearer != c.voice.0 && c.clearer != c.communicator.0 {
         blockers.push(Blocker::NotTheVoice {
@@ -208,9 +222,14 @@ pub fn stops(blockers: &[Blocker], override_reason: &str) -> bool {
     !blockers.is_empty() && (!overridable || override_reason.trim().is_empty())
 }
 
-/// A cleared engagement whose outcome nobody recorded a day after it ended.
+/// How long ago an engagement may have started and still be planned or cleared (a call starting
+/// now); one that took place earlier was not coordinated: it is logged as a touch instead.
+pub const STARTED_GRACE: Millis = 15 * 60_000;
+
+/// An engagement still open (planned or cleared) whose outcome nobody recorded a day after it
+/// ended.
 pub fn outcome_missing(state: EngagementState, ends_at: Millis, now: Millis) -> bool {
-    state == EngagementState::Cleared && now > ends_at + DAY
+    matches!(state, EngagementState::Planned | EngagementState::Cleared) && now > ends_at + DAY
 }
 
 #[cfg(test)]
@@ -254,6 +273,7 @@ mod tests {
             room_closed: false,
             pause: None,
             starts_at: TUESDAY,
+            now: NOW,
             others,
             window: 48 * HOUR,
             touches,
@@ -357,7 +377,7 @@ mod tests {
     }
 
     #[test]
-    fn an_outcome_is_missing_a_day_after_a_cleared_engagement_ended() {
+    fn an_outcome_is_missing_a_day_after_an_open_engagement_ended() {
         let ends = NOW;
         assert!(!outcome_missing(EngagementState::Cleared, ends, ends + DAY));
         assert!(outcome_missing(
@@ -371,9 +391,28 @@ mod tests {
             ends + 2 * DAY
         ));
         assert!(!outcome_missing(
-            EngagementState::Planned,
+            EngagementState::Cancelled,
             ends,
             ends + 2 * DAY
         ));
+        assert!(
+            outcome_missing(EngagementState::Planned, ends, ends + 2 * DAY),
+            "one nobody cleared may still have happened"
+        );
+    }
+
+    #[test]
+    fn an_engagement_that_already_took_place_is_not_cleared_afterwards() {
+        let late = Clearing {
+            starts_at: NOW - STARTED_GRACE - 1,
+            ..clearing(&[], &[])
+        };
+        let blockers = clearance(&late);
+        assert!(matches!(blockers[..], [Blocker::AlreadyTookPlace { .. }]));
+        let starting = Clearing {
+            starts_at: NOW - STARTED_GRACE,
+            ..clearing(&[], &[])
+        };
+        assert!(clearance(&starting).is_empty());
     }
 }

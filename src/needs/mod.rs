@@ -37,10 +37,10 @@ pub enum NeedKind {
     LeadershipUpdateOverdue,
     /// A disagreement escalated to this person (`label`: who disagrees; `detail`: about what).
     Rule,
-    /// A planned engagement on a topic this person speaks on (`label`: the topic; `detail`: its
-    /// kind).
+    /// A planned engagement still ahead on a topic this person speaks on (`label`: the topic;
+    /// `detail`: its kind).
     ClearEngagement,
-    /// A cleared engagement of theirs ended more than a day ago without an outcome.
+    /// An engagement of theirs (planned or cleared) ended more than a day ago without an outcome.
     OutcomeMissing,
     /// A hold someone asked for, for the lead or communicator (`label`: why; `detail`: who).
     HoldRequested,
@@ -222,11 +222,12 @@ SELECT 'clear_engagement', r.id, r.title, e.id, w.title, e.kind, e.planned_at, C
   FROM engagements e JOIN rooms r ON r.id = e.room_id AND r.status <> 'closed' \
   JOIN workstreams w ON w.id = e.workstream_id \
  WHERE e.state = 'planned' AND COALESCE(w.voice_user_id, w.driver_user_id) = $1 \
+   AND e.starts_at > $2 - 900000 \
 UNION ALL \
 SELECT 'outcome_missing', r.id, r.title, e.id, w.title, e.kind, e.starts_at + e.minutes * 60000, CAST(0 AS BIGINT) \
   FROM engagements e JOIN rooms r ON r.id = e.room_id AND r.status <> 'closed' \
   JOIN workstreams w ON w.id = e.workstream_id \
- WHERE e.state = 'cleared' AND COALESCE(w.voice_user_id, w.driver_user_id) = $1 \
+ WHERE e.state IN ('planned', 'cleared') AND COALESCE(w.voice_user_id, w.driver_user_id) = $1 \
    AND e.starts_at + e.minutes * 60000 + 86400000 < $2 \
 UNION ALL \
 SELECT 'hold_requested', r.id, r.title, p.id, p.reason, u.name, p.set_at, CAST(0 AS BIGINT) \
@@ -416,6 +417,12 @@ mod tests {
             need(NeedKind::AlignUpdate { stale: false }, 0).link(),
             "/rooms/7/updates/3"
         );
+    }
+
+    #[test]
+    fn a_planned_engagement_waits_for_clearance_only_while_it_can_still_be_cleared() {
+        let grace = crate::engagements::rules::STARTED_GRACE;
+        assert!(NEEDS.contains(&format!("e.starts_at > $2 - {grace}")));
     }
 
     #[test]

@@ -237,7 +237,7 @@ async fn reindex_rebuilds_every_question_and_says_how_many() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
-        "Rebuilt the similarity terms of 4 questions."
+        "Rebuilt the similarity terms of 5 questions."
     );
 }
 
