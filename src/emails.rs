@@ -207,6 +207,19 @@ email!(
     "emails/engagement.html"
 );
 
+/// The sync's agenda, to each member of the room an hour before.
+#[derive(Template)]
+#[template(path = "emails/sync_agenda.txt")]
+pub struct SyncAgenda<'a> {
+    pub name: &'a str,
+    pub room_title: &'a str,
+    /// When the sync starts, in the member's zone.
+    pub when: String,
+    pub items: Vec<String>,
+    pub link: &'a str,
+}
+email!(SyncAgenda, SyncAgendaHtml, "emails/sync_agenda.html");
+
 /// The invitation to set a password.
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -334,6 +347,21 @@ mod tests {
             ..email
         };
         insta::assert_snapshot!(both(&cancelled));
+    }
+
+    #[test]
+    fn sync_agenda() {
+        let email = SyncAgenda {
+            name: "Sam Okafor",
+            room_title: "Capacity monitoring does not say when to order hardware",
+            when: "Tue 1 Dec, 15:00 UTC".into(),
+            items: vec![
+                "“Forecast per cluster” (Product scope), proposed by Ravi Menon".into(),
+                "“Telemetry access” (blocked, driven by Dana Whitfield): blocked".into(),
+            ],
+            link: "https://accord.example/rooms/1/sync",
+        };
+        insta::assert_snapshot!(both(&email));
     }
 
     #[test]

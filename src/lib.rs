@@ -28,6 +28,8 @@ pub mod questions;
 pub mod rooms;
 pub mod secrets;
 pub mod startup;
+pub mod sweeps;
+pub mod syncs;
 mod text_enum;
 pub mod timeline;
 pub mod updates;

@@ -182,6 +182,10 @@ impl Application {
             state.clone(),
             stop_worker.subscribe(),
         ));
+        let agendas = tokio::spawn(crate::syncs::reminder::run(
+            state.clone(),
+            stop_worker.subscribe(),
+        ));
         let app = router(state.clone());
         // Without TCP_NODELAY small responses wait on Nagle's algorithm (measured: 20x slower).
         let listener = listener.tap_io(|tcp| {
@@ -198,6 +202,7 @@ impl Application {
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), nudges).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), agendas).await;
         let _ = tokio::time::timeout(
             state.config.smtp_timeouts.reply + Duration::from_secs(5),
             worker,

@@ -32,22 +32,9 @@ const EVERY: Duration = Duration::from_secs(60);
 const CHASED_FOR: Millis = 7 * 24 * 3_600_000;
 
 /// Sweeps until `stop` says so.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
     let every = state.config.hooks.nudge_poll.unwrap_or(EVERY);
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-        match sweep(&state).await {
-            Ok(0) => {}
-            Ok(sent) => tracing::info!(sent, "alignment reminders queued"),
-            Err(error) => tracing::warn!(
-                error = format!("{error:#}"),
-                "reminder sweep failed; will retry"
-            ),
-        }
-    }
+    crate::sweeps::every(every, stop, "alignment reminders", || sweep(&state)).await;
 }
 
 /// One waiting draft or update.

@@ -115,11 +115,11 @@ async fn new_decision(
 }
 
 /// A proposal, checked: what is decided, why, of which kind, replacing which decision.
-struct Proposal<'t> {
-    title: String,
-    rationale: String,
-    decision_type: &'t DecisionType,
-    supersedes: Option<i64>,
+pub struct Proposal<'t> {
+    pub title: String,
+    pub rationale: String,
+    pub decision_type: &'t DecisionType,
+    pub supersedes: Option<i64>,
 }
 
 impl ProposeForm {
@@ -164,8 +164,11 @@ impl ProposeForm {
     }
 }
 
-/// Writes the proposal and its timeline entry.
-async fn record_proposal(change: &mut RoomChange, proposal: &Proposal<'_>) -> Result<(), AppError> {
+/// Writes the proposal and its timeline entry (from the room page, the sync minutes).
+pub async fn record_proposal(
+    change: &mut RoomChange,
+    proposal: &Proposal<'_>,
+) -> Result<(), AppError> {
     let (room_id, now, by) = (change.room.id, change.now, change.viewer.clone());
     let new = NewDecision {
         room_id,
@@ -248,23 +251,39 @@ async fn settle(
 ) -> Result<Redirect, AppError> {
     let outcome = form.parse()?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    settle_in(&mut change, decision_id, outcome).await?;
+    change.commit().await?;
+    Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")))
+}
+
+/// Decides or rejects a proposed decision in the change, as its type's owner, with its timeline
+/// entry (every door that settles one comes here: the room page, the sync minutes).
+pub async fn settle_in(
+    change: &mut RoomChange,
+    decision_id: i64,
+    outcome: DecisionStatus,
+) -> Result<(), AppError> {
+    let room_id = change.room.id;
     let decision = model::find(change.conn(), room_id, decision_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let types = model::types(change.conn(), room_id).await?;
     let owner = types.iter().find(|t| t.id == decision.decision_type_id);
     let owner = owner.map_or(0, |t| t.owner_user_id);
-    if let Some(why) = settle_refusal(&decision, owner, user.id) {
+    let (me, name, now) = (
+        change.viewer.user_id,
+        change.viewer.name.clone(),
+        change.now,
+    );
+    if let Some(why) = settle_refusal(&decision, owner, me) {
         return Err(AppError::Forbidden(why));
     }
-    let now = change.now;
-    model::settle(change.conn(), &decision, outcome, user.id, now).await?;
-    let summary = settled_summary(&user.name, &decision, outcome);
+    model::settle(change.conn(), &decision, outcome, me, now).await?;
+    let summary = settled_summary(&name, &decision, outcome);
     let link = format!("/rooms/{room_id}#decision-{decision_id}");
     let kind = format!("decisions.{}", outcome.as_str());
     change.record(&kind, &summary, &link).await?;
-    change.commit().await?;
-    Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")))
+    Ok(())
 }
 
 #[derive(Template, WebTemplate)]

@@ -24,6 +24,7 @@ use crate::outreach::model::{self as outreach, NewHold, Resume};
 use crate::questions::model::{self as questions, AnsweredIn, NewQuestion};
 use crate::rooms::change::RoomTx;
 use crate::rooms::model::{NewRoom, Severity};
+use crate::syncs::model::{self as syncs, Minuted, Schedule};
 use crate::timeline;
 use crate::updates::model::{self as updates, OverallStatus};
 use crate::updates::snapshot::Snapshot;
@@ -237,7 +238,7 @@ async fn write_room(
         supersedes_id: None,
         proposed_by: p.sam,
     };
-    decisions::insert(tx, &trial, now - 6 * HOUR).await?;
+    let trial_id = decisions::insert(tx, &trial, now - 6 * HOUR).await?;
     story.add(p.sam, "decisions.proposed", "Sam Okafor proposed a Commercial decision: “Extend Northwind's premium support trial by 60 days” (for Lee Park to decide).", now - 6 * HOUR);
 
     let question = NewQuestion {
@@ -353,6 +354,7 @@ async fn write_room(
         tom,
     };
     coordination(tx, p, (room, customer), &topics, now, &mut story).await?;
+    sync(tx, p, room, trial_id, now, &mut story).await?;
     story.write(tx, room).await?;
     Ok((room_tx, room))
 }
@@ -457,6 +459,44 @@ async fn coordination(
     let asked_at = now - 20 * 60_000;
     outreach::request(tx, room, &hold, p.lee, asked_at).await?;
     story.add(p.lee, "outreach.hold_requested", "Lee Park asked to hold customer outreach until resumed (ready to resume when “Forecast from telemetry” is done): Sales paused PM access until there is something concrete: no more calls to Jordan until the forecast prototype works", asked_at);
+    Ok(())
+}
+
+/// This morning's sync, with minutes (the trial extension left for next time), and the next one
+/// tomorrow, whose agenda builds itself.
+async fn sync(
+    tx: &mut RoomTx,
+    p: &People,
+    room: i64,
+    trial: i64,
+    now: Millis,
+    story: &mut Story,
+) -> anyhow::Result<()> {
+    let held_at = now - 3 * HOUR;
+    let trial_key = format!("decision:{trial}");
+    let items = [
+        Minuted {
+            key: &trial_key,
+            label: "“Extend Northwind's premium support trial by 60 days” (Commercial), proposed by Sam Okafor",
+            discussed: false,
+        },
+        Minuted {
+            key: "customer_update",
+            label: "The customer update is due in 21 hours",
+            discussed: true,
+        },
+    ];
+    let notes =
+        "Jordan is re-engaged; the forecast prototype is the only thing he wants to see next.";
+    let next_steps =
+        "Dana walks Jordan through the forecast on the call; Lee holds sales questions until then.";
+    syncs::insert(tx, room, p.dana, (notes, next_steps), &items, held_at).await?;
+    let schedule = Schedule {
+        every_hours: None,
+        next_at: Some(now + 22 * HOUR),
+    };
+    syncs::set_schedule(tx, room, schedule).await?;
+    story.add(p.dana, "room.synced", format!("Dana Whitfield took the minutes of the sync: 1 of 2 agenda items discussed; next steps: {next_steps}. Notes: {notes}"), held_at);
     Ok(())
 }
 

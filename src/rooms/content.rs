@@ -65,6 +65,8 @@ pub const CONTENT_TABLES: &[&str] = &[
     "engagement_contacts",
     "engagement_participants",
     "engagement_questions",
+    "syncs",
+    "sync_items",
 ];
 
 /// The tables no room page's shared content depends on: accounts and sessions, and the customer
@@ -81,6 +83,7 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "inbound_raw",
     "nudges",
     "align_links",
+    "sync_reminders",
 ];
 
 /// The latest customer emails sent, and received, that the room page's conversation shows (the
@@ -96,7 +99,7 @@ pub const EVENTS_PER_PAGE: i64 = 20;
 const CAPACITY: usize = 512;
 
 /// The filters that change what is read (the timeline's category and page, the decision type).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Selection {
     pub decision_type: Option<i64>,
     pub category: Option<Category>,
@@ -126,6 +129,8 @@ pub struct RoomContent {
     pub absences: Vec<crate::approvals::absence::Absence>,
     /// Calls and meetings planned or cleared (upcoming, or waiting for their outcome).
     pub engagements: Vec<crate::engagements::model::Engagement>,
+    /// How often the team syncs about the room, and when next.
+    pub sync: crate::syncs::model::Schedule,
     /// Holds someone asked for, waiting for the lead or the communicator.
     pub hold_requests: Vec<crate::outreach::model::HoldRequest>,
     /// Disagreements waiting for a ruling.
@@ -193,6 +198,7 @@ impl RoomContent {
             escalations: crate::escalations::model::waiting_in_room(conn, id).await?,
             engagements: crate::engagements::model::open_in_room(conn, id).await?,
             hold_requests: outreach::requests(conn, id).await?,
+            sync: crate::syncs::model::schedule(conn, id).await?,
             update_in_progress: updates::in_progress(conn, id).await?,
             latest_pre_read: updates::pre_read(conn, id, None).await?,
             events,

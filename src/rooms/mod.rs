@@ -31,5 +31,6 @@ pub fn router() -> Router<AppState> {
         .merge(crate::drafts::router())
         .merge(crate::outreach::router())
         .merge(crate::engagements::router())
+        .merge(crate::syncs::router())
         .merge(crate::updates::router())
 }

@@ -331,6 +331,45 @@ async fn update(
     Ok(Redirect::to(&format!("/rooms/{room_id}#workstreams")).into_response())
 }
 
+/// Sets a workstream's status (and next step, when one is given), as an edit of the workstream
+/// with its timeline entry (from the sync minutes).
+pub async fn set_status(
+    change: &mut RoomChange,
+    current: &Workstream,
+    status: WorkstreamStatus,
+    next_step: Option<&str>,
+) -> Result<(), AppError> {
+    let navigators: Vec<i64> = current.navigators.iter().map(|(id, _)| *id).collect();
+    let next_step = next_step.unwrap_or(&current.next_step).to_owned();
+    let fields = WorkstreamFields {
+        title: &current.title,
+        driver_user_id: current.driver_user_id,
+        status,
+        next_step: &next_step,
+        due_at: current.due_at,
+        navigators: &navigators,
+        voice_user_id: (current.voice_user_id != current.driver_user_id)
+            .then_some(current.voice_user_id),
+    };
+    let now = change.now;
+    model::update(change.conn(), current.id, &fields, now).await?;
+    let next = match next_step.is_empty() {
+        true => String::new(),
+        false => format!("; next: {next_step}"),
+    };
+    let summary = format!(
+        "{} updated “{}”: {}{next}.",
+        change.viewer.name,
+        current.title,
+        status.label().to_lowercase()
+    );
+    let link = format!("/rooms/{}#workstream-{}", change.room.id, current.id);
+    change
+        .record("workstreams.updated", &summary, &link)
+        .await?;
+    Ok(())
+}
+
 /// The timeline entries of an update: a driver reassignment (if any), then the new state.
 async fn record_update(
     change: &mut RoomChange,

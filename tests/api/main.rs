@@ -24,6 +24,7 @@ mod security;
 mod send_panel;
 mod smtp;
 mod smtp_tls;
+mod syncs;
 mod time_zones;
 mod timeline;
 mod updates;

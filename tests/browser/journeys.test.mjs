@@ -452,7 +452,8 @@ test('a call is planned, a teammate adds a question, the voice clears it and rec
   await lee.getByLabel('Topic').selectOption({ label: 'Customer experience and communication — Sam Okafor speaks' });
   await lee.getByLabel(/^Jordan Reyes/).uncheck();
   await lee.getByLabel(/^Priya Shah/).check();
-  for (const box of await lee.locator('input[name=questions]:checked').all()) await box.uncheck();
+  const ticked = lee.locator('input[name=questions]:checked');
+  while ((await ticked.count()) > 0) await ticked.first().uncheck();
   // Starting now (Lee reads times in UTC): so that the outcome can be recorded in this journey.
   await lee.getByLabel('When (UTC)').fill(new Date().toISOString().slice(0, 16));
   await lee.getByLabel('Purpose').fill('Agree which telemetry exports Priya can share');
@@ -490,4 +491,20 @@ test('a call is planned, a teammate adds a question, the voice clears it and rec
   await visit(dana, roomUrl.replace(app.base, ''));
   await dana.locator('#contacts').getByText(/Call about “Customer experience and communication”: Priya shares the exports/).waitFor();
   await dana.locator('#questions').getByText('Yes, as a column per volume.').waitFor();
+});
+
+test('the sync: the agenda is already there and the minutes update the room in one go', async () => {
+  const dana = await as(DANA);
+  await visit(dana, '/');
+  await dana.getByRole('link', { name: /Capacity monitoring does not say when to order hardware/ }).first().click();
+  await dana.getByRole('link', { name: 'Agenda' }).click();
+  await dana.getByRole('heading', { name: 'Agenda' }).waitFor();
+  await dana.getByText('Carried over').first().waitFor();
+  await accessible(dana);
+  await shoot(dana, 'sync');
+  await dana.getByLabel(/Extend Northwind's premium support trial by 60 days/).check();
+  await dana.getByLabel('Next steps').fill('Lee decides the trial after the call with Jordan.');
+  await dana.getByRole('button', { name: 'Record the minutes' }).click();
+  await dana.locator('#past').getByText('Next steps: Lee decides the trial after the call with Jordan.').waitFor();
+  await accessible(dana);
 });

@@ -169,6 +169,10 @@ async fn main() -> anyhow::Result<()> {
             vec![Request::get(format!("/rooms/{room}/engagements/1"))],
         ),
         (
+            "sync agenda",
+            vec![Request::get(format!("/rooms/{room}/sync"))],
+        ),
+        (
             "planning an engagement",
             vec![Request::get(format!("/rooms/{room}/engagements/new"))],
         ),
