@@ -20,6 +20,7 @@ pub mod error;
 pub mod escalations;
 pub mod inbound;
 pub mod mail;
+pub mod measures;
 pub mod members;
 pub mod needs;
 pub mod outbox;

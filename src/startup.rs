@@ -229,6 +229,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::customers::router())
         .merge(crate::inbound::router())
         .merge(crate::escalations::router())
+        .merge(crate::measures::insights::router())
         .merge(crate::approvals::away::router())
         .merge(crate::approvals::link::router())
         .merge(accounts::router())

@@ -12,6 +12,7 @@ mod engagements;
 mod harness;
 mod helpers;
 mod inbound;
+mod insights;
 mod members;
 mod migrations;
 mod needs;

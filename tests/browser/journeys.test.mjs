@@ -508,3 +508,13 @@ test('the sync: the agenda is already there and the minutes update the room in o
   await dana.locator('#past').getByText('Next steps: Lee decides the trial after the call with Jordan.').waitFor();
   await accessible(dana);
 });
+
+test('a director reads across escalations where decisions stall and who speaks to whom', async () => {
+  const elena = await as(ELENA);
+  await visit(elena, '/pre-reads');
+  await elena.getByRole('link', { name: 'Insights' }).click();
+  await elena.getByRole('heading', { name: 'How the teams coordinated' }).waitFor();
+  await elena.getByRole('img', { name: 'Voices to each contact (the goal is one)' }).waitFor();
+  await accessible(elena);
+  await shoot(elena, 'insights');
+});

@@ -1,0 +1,359 @@
+//! `/insights`: the coordination measures across the escalations a reader may see (admins: all;
+//! leadership members: the rooms they are in), over a chosen period, by decision type, owner,
+//! severity and customer — each chart a server-rendered SVG with its numbers in a table beside
+//! it — and the patterns worth fixing, flagged in words.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::formulas::{DAY, DecisionRecord, median, velocity, words};
+use super::{RoomMeasures, Scope};
+use crate::AppState;
+use crate::accounts::CurrentUser;
+use crate::clock::Millis;
+use crate::error::AppError;
+use crate::web::page::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/insights", get(show))
+}
+
+/// The periods offered, in days (0: every escalation).
+const PERIODS: &[i64] = &[30, 90, 365, 0];
+/// A decision type slower than this in a room is flagged.
+const SLOW: i64 = 3 * DAY;
+
+/// One bar of a chart: its label, its length in percent of the longest, and its value in words.
+#[derive(Clone, Debug)]
+pub struct Bar {
+    pub label: String,
+    pub percent: i64,
+    pub value: String,
+}
+
+/// A chart: a title, its bars, and the same numbers as table rows.
+pub struct Chart {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub bars: Vec<Bar>,
+}
+
+impl Chart {
+    fn new(id: &'static str, title: &'static str, rows: Vec<(String, f64, String)>) -> Chart {
+        let max = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+        let bars = rows
+            .into_iter()
+            .map(|(label, n, value)| Bar {
+                label,
+                percent: match max > 0.0 {
+                    true => (n / max * 100.0).round() as i64,
+                    false => 0,
+                },
+                value,
+            })
+            .collect();
+        Chart { id, title, bars }
+    }
+
+    /// The SVG's height for its bars.
+    pub fn height(&self) -> usize {
+        self.bars.len() * 30 + 8
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Period {
+    days: Option<i64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "measures/insights.html")]
+pub struct InsightsPage {
+    page: Page,
+    days: i64,
+    periods: &'static [i64],
+    rooms: Vec<RoomMeasures>,
+    charts: Vec<Chart>,
+    by_owner: Vec<(String, Millis, usize)>,
+    by_customer: Vec<CustomerRow>,
+    flags: Vec<String>,
+}
+
+/// A customer's escalations, summed.
+pub struct CustomerRow {
+    pub name: String,
+    pub rooms: usize,
+    pub first_email: Option<Millis>,
+    pub max_voices: usize,
+    pub uncoordinated: usize,
+}
+
+impl InsightsPage {
+    fn words(&self, duration: &Option<Millis>) -> String {
+        duration.map_or_else(|| "—".to_owned(), words)
+    }
+
+    fn span(&self, duration: &Millis) -> String {
+        words(*duration)
+    }
+
+    fn period_label(&self, days: &i64) -> String {
+        match days {
+            0 => "All time".to_owned(),
+            d => format!("Last {d} days"),
+        }
+    }
+}
+
+/// The patterns the team should look at, in words.
+pub fn flags(rooms: &[RoomMeasures], decisions: &[DecisionRecord]) -> Vec<String> {
+    let mut flags = Vec::new();
+    let mut slow: BTreeMap<&str, HashSet<i64>> = BTreeMap::new();
+    let mut per_room: HashMap<(&str, i64), Vec<Millis>> = HashMap::new();
+    for d in decisions {
+        if let Some(at) = d.decided_at {
+            per_room
+                .entry((d.type_name.as_str(), d.room_id))
+                .or_default()
+                .push(at - d.proposed_at);
+        }
+    }
+    for ((kind, room), waits) in &per_room {
+        if median(waits).is_some_and(|m| m > SLOW) {
+            slow.entry(kind).or_default().insert(*room);
+        }
+    }
+    for (kind, rooms) in &slow {
+        if rooms.len() >= 2 {
+            flags.push(format!(
+                "“{kind}” decisions took over 3 days in {} rooms",
+                rooms.len()
+            ));
+        }
+    }
+    let mut contested: BTreeMap<&str, HashSet<i64>> = BTreeMap::new();
+    for d in decisions.iter().filter(|d| d.contested) {
+        contested.entry(&d.type_name).or_default().insert(d.room_id);
+    }
+    for (kind, rooms) in &contested {
+        if rooms.len() >= 3 {
+            flags.push(format!(
+                "“{kind}” decisions were contested in {} rooms: fix the structure, not the decisions",
+                rooms.len()
+            ));
+        }
+    }
+    let crowded = rooms.iter().filter(|r| r.max_voices >= 3).count();
+    if crowded > 0 {
+        flags.push(format!(
+            "{crowded} room{} had three or more voices to one contact",
+            if crowded == 1 { "" } else { "s" }
+        ));
+    }
+    let parallel: usize = rooms.iter().map(|r| r.parallel).sum();
+    if parallel > 0 {
+        flags.push(format!(
+            "{parallel} time{} two members reached the same contact within a day",
+            if parallel == 1 { "" } else { "s" }
+        ));
+    }
+    flags
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Query(period): Query<Period>,
+) -> Result<InsightsPage, AppError> {
+    let now = state.clock.now();
+    let days = period.days.filter(|d| PERIODS.contains(d)).unwrap_or(90);
+    let mut conn = state.db.reader().acquire().await?;
+    if !user.is_admin {
+        let leads: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM members WHERE user_id = $1 AND kind = 'leadership'",
+        )
+        .bind(user.id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if leads == 0 {
+            return Err(AppError::Forbidden(
+                "Insights are for leadership members and administrators.".into(),
+            ));
+        }
+    }
+    let scope = Scope {
+        user_id: user.id,
+        is_admin: user.is_admin,
+        since: match days {
+            0 => i64::MIN,
+            d => now - d * DAY,
+        },
+    };
+    let reading = super::read(&mut conn, scope, now).await?;
+    let by_type = velocity(&reading.decisions, |d| d.type_name.as_str());
+    let by_owner = velocity(&reading.decisions, |d| d.owner.as_str());
+    let mut severities: BTreeMap<String, Vec<Millis>> = BTreeMap::new();
+    for r in &reading.rooms {
+        let entry = severities.entry(r.severity.label().to_owned()).or_default();
+        entry.extend(r.first_email);
+    }
+    let voices = super::formulas::voices(&reading.touches);
+    let voice_rows = [(1, "one voice"), (2, "two voices"), (3, "three or more")]
+        .into_iter()
+        .map(|(n, label)| {
+            let count = voices
+                .values()
+                .filter(|v| if n == 3 { **v >= 3 } else { **v == n })
+                .count();
+            (
+                label.to_owned(),
+                count as f64,
+                format!("{count} contact{}", if count == 1 { "" } else { "s" }),
+            )
+        })
+        .collect();
+    let charts = vec![
+        Chart::new(
+            "decision-velocity",
+            "Median time to decide, by decision type",
+            by_type
+                .iter()
+                .map(|(kind, m, n)| {
+                    (
+                        kind.clone(),
+                        *m as f64,
+                        format!("{} ({n} decided)", words(*m)),
+                    )
+                })
+                .collect(),
+        ),
+        Chart::new(
+            "voices",
+            "Voices to each contact (the goal is one)",
+            voice_rows,
+        ),
+        Chart::new(
+            "first-email",
+            "Median time to the first customer email, by severity",
+            severities
+                .iter()
+                .filter_map(|(label, waits)| {
+                    let m = median(waits)?;
+                    Some((label.clone(), m as f64, words(m)))
+                })
+                .collect(),
+        ),
+    ];
+    let mut customers: BTreeMap<String, Vec<&RoomMeasures>> = BTreeMap::new();
+    for r in &reading.rooms {
+        customers.entry(r.customer.clone()).or_default().push(r);
+    }
+    let by_customer = customers
+        .into_iter()
+        .map(|(name, rooms)| {
+            let firsts: Vec<Millis> = rooms.iter().filter_map(|r| r.first_email).collect();
+            CustomerRow {
+                name,
+                rooms: rooms.len(),
+                first_email: median(&firsts),
+                max_voices: rooms.iter().map(|r| r.max_voices).max().unwrap_or(0),
+                uncoordinated: rooms.iter().map(|r| r.uncoordinated).sum(),
+            }
+        })
+        .collect();
+    Ok(InsightsPage {
+        flags: flags(&reading.rooms, &reading.decisions),
+        page,
+        days,
+        periods: PERIODS,
+        rooms: reading.rooms,
+        charts,
+        by_owner,
+        by_customer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rooms::model::Severity;
+
+    fn room(id: i64, max_voices: usize) -> RoomMeasures {
+        RoomMeasures {
+            id,
+            title: format!("Room {id}"),
+            customer: "Northwind".into(),
+            severity: Severity::S2,
+            first_email: None,
+            cadence: None,
+            sends: 0,
+            align_median: None,
+            revisions_per_send: None,
+            blocked_sends: 0,
+            decided: 0,
+            decision_median: None,
+            superseded: 0,
+            on_escalation: 0,
+            max_voices,
+            parallel: 0,
+            uncoordinated: 0,
+            asked: 0,
+            asked_anyway: 0,
+            answered: 0,
+            answer_median: None,
+            paused: 0,
+        }
+    }
+
+    fn commercial(room_id: i64, days: i64, contested: bool) -> DecisionRecord {
+        DecisionRecord {
+            room_id,
+            type_name: "Commercial".into(),
+            owner: "Lee".into(),
+            proposed_at: 0,
+            decided_at: Some(days * DAY),
+            superseded: false,
+            contested,
+            on_escalation: false,
+        }
+    }
+
+    #[test]
+    fn the_patterns_are_flagged_in_words() {
+        let rooms = [room(1, 3), room(2, 3), room(3, 1)];
+        let decisions = [
+            commercial(1, 4, true),
+            commercial(2, 5, true),
+            commercial(3, 1, true),
+        ];
+        assert_eq!(
+            flags(&rooms, &decisions),
+            [
+                "“Commercial” decisions took over 3 days in 2 rooms",
+                "“Commercial” decisions were contested in 3 rooms: fix the structure, not the decisions",
+                "2 rooms had three or more voices to one contact",
+            ]
+        );
+        assert!(flags(&rooms[2..], &decisions[2..]).is_empty());
+    }
+
+    #[test]
+    fn bars_are_scaled_to_the_longest() {
+        let chart = Chart::new(
+            "x",
+            "X",
+            vec![("a".into(), 2.0, "2".into()), ("b".into(), 4.0, "4".into())],
+        );
+        assert_eq!(chart.bars[0].percent, 50);
+        assert_eq!(chart.bars[1].percent, 100);
+        assert_eq!(chart.height(), 68);
+    }
+}

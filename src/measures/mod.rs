@@ -1,0 +1,275 @@
+//! Coordination measures: how a team coordinated, computed exactly from what Accord recorded.
+//! `formulas` holds each measure as a pure function; this module reads the records of the rooms
+//! a reader may see and applies them, per room and across rooms, for `/insights`.
+
+pub mod formulas;
+pub mod insights;
+
+use std::collections::HashMap;
+
+use sqlx::{AnyConnection, Row};
+
+use crate::clock::Millis;
+use crate::rooms::model::Severity;
+use formulas::{
+    DecisionRecord, PauseRecord, QuestionRecord, Send, TouchRecord, cadence_kept, median,
+    parallel_touches, paused_time, time_to_align, time_to_answer, time_to_first_email, voices,
+};
+
+/// Which rooms a reading covers: those the reader may read (every room for an admin, the rooms a
+/// leadership member is in otherwise), escalated since `since`.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    pub user_id: i64,
+    pub is_admin: bool,
+    pub since: Millis,
+}
+
+impl Scope {
+    /// The SQL condition on a room id column (binds `$1` the reader, `$2` since).
+    fn rooms(&self, column: &str) -> String {
+        let readable = match self.is_admin {
+            true => String::new(),
+            false => " AND s.id IN (SELECT m.room_id FROM members m WHERE m.user_id = $1 AND m.kind = 'leadership')".to_owned(),
+        };
+        format!(
+            "{column} IN (SELECT s.id FROM rooms s WHERE s.escalated_at >= $2 AND ($1 = $1){readable})"
+        )
+    }
+}
+
+/// One room's measures.
+#[derive(Clone, Debug)]
+pub struct RoomMeasures {
+    pub id: i64,
+    pub title: String,
+    pub customer: String,
+    pub severity: Severity,
+    pub first_email: Option<Millis>,
+    /// Customer updates sent, and promised by the cadence since the first.
+    pub cadence: Option<(usize, usize)>,
+    pub sends: usize,
+    pub align_median: Option<Millis>,
+    pub revisions_per_send: Option<f64>,
+    pub blocked_sends: i64,
+    pub decided: usize,
+    pub decision_median: Option<Millis>,
+    pub superseded: usize,
+    pub on_escalation: usize,
+    /// The most people who wrote to one contact of the room (the goal is 1).
+    pub max_voices: usize,
+    pub parallel: usize,
+    pub uncoordinated: usize,
+    pub asked: usize,
+    pub asked_anyway: usize,
+    pub answered: usize,
+    pub answer_median: Option<Millis>,
+    pub paused: Millis,
+}
+
+/// Everything `/insights` shows, read in a handful of statements whatever the number of rooms.
+pub struct Reading {
+    pub rooms: Vec<RoomMeasures>,
+    pub decisions: Vec<DecisionRecord>,
+    pub touches: Vec<TouchRecord>,
+}
+
+/// The rows of one statement over the scope's rooms (it binds `$1` the reader, `$2` since).
+async fn rows(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    sql: String,
+) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+    sqlx::query(&sql)
+        .bind(scope.user_id)
+        .bind(scope.since)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::Result<Reading> {
+    let rooms = rows(
+        conn,
+        scope,
+        format!(
+            "SELECT r.id, r.title, c.name, r.severity, r.escalated_at, r.customer_cadence_hours \
+         FROM rooms r JOIN customers c ON c.id = r.customer_id WHERE {} ORDER BY r.id",
+            scope.rooms("r.id")
+        ),
+    )
+    .await?;
+    let sends = rows(conn, scope, format!(
+        "SELECT d.room_id, o.sent_at, d.current_revision, \
+         (SELECT MIN(v.created_at) FROM draft_revisions v WHERE v.draft_id = d.id), \
+         (SELECT MAX(a.approved_at) FROM approvals a WHERE a.subject_kind = 'draft' AND a.subject_id = d.id \
+          AND a.revision = d.current_revision AND a.stance = 'aligned') \
+         FROM drafts d JOIN outbox o ON o.id = d.outbox_id WHERE o.state = 'sent' AND {}",
+        scope.rooms("d.room_id")
+    )).await?;
+    let blocked = rows(conn, scope, format!(
+        "SELECT room_id, COUNT(*) FROM timeline_events WHERE kind = 'drafts.send_blocked' AND {} GROUP BY room_id",
+        scope.rooms("room_id")
+    )).await?;
+    let decisions = rows(conn, scope, format!(
+        "SELECT d.room_id, t.name, u.name, d.proposed_at, d.decided_at, d.status, d.contested_by, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM escalations e WHERE e.subject_kind = 'decision' \
+         AND e.subject_id = d.id AND e.ruled_at IS NOT NULL) THEN 1 ELSE 0 END AS BIGINT) \
+         FROM decisions d JOIN decision_types t ON t.id = d.decision_type_id \
+         JOIN users u ON u.id = t.owner_user_id WHERE {}",
+        scope.rooms("d.room_id")
+    )).await?;
+    let touches = rows(conn, scope, format!(
+        "SELECT room_id, contact_id, by_user_id, touched_at, channel, uncoordinated FROM contact_touches \
+         WHERE direction = 'outbound' AND {}",
+        scope.rooms("room_id")
+    )).await?;
+    let questions = rows(
+        conn,
+        scope,
+        format!(
+            "SELECT room_id, asked_at, answered_at, asked_despite FROM questions WHERE {}",
+            scope.rooms("room_id")
+        ),
+    )
+    .await?;
+    let pauses = rows(conn, scope, format!(
+        "SELECT room_id, set_at, ended_at, until FROM outreach_pauses WHERE state = 'granted' AND {}",
+        scope.rooms("room_id")
+    )).await?;
+
+    let mut sends_of: HashMap<i64, Vec<(Millis, Send)>> = HashMap::new();
+    for row in &sends {
+        let send = Send {
+            first_revision_at: row.try_get::<Option<Millis>, _>(3)?.unwrap_or_default(),
+            revision: row.try_get(2)?,
+            alignments: row.try_get::<Option<Millis>, _>(4)?.into_iter().collect(),
+        };
+        let sent_at: Option<Millis> = row.try_get(1)?;
+        sends_of
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push((sent_at.unwrap_or_default(), send));
+    }
+    let mut blocked_of: HashMap<i64, i64> = HashMap::new();
+    for row in &blocked {
+        blocked_of.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    let decisions = decisions
+        .iter()
+        .map(|row| {
+            let status: String = row.try_get(5)?;
+            let contested: Option<i64> = row.try_get(6)?;
+            Ok(DecisionRecord {
+                room_id: row.try_get(0)?,
+                type_name: row.try_get(1)?,
+                owner: row.try_get(2)?,
+                proposed_at: row.try_get(3)?,
+                decided_at: match status.as_str() {
+                    "decided" | "superseded" => row.try_get(4)?,
+                    _ => None,
+                },
+                superseded: status == "superseded",
+                contested: contested.is_some(),
+                on_escalation: row.try_get::<i64, _>(7)? == 1,
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let touches = touches
+        .iter()
+        .map(|row| {
+            let channel: String = row.try_get(4)?;
+            Ok(TouchRecord {
+                room_id: row.try_get(0)?,
+                contact_id: row.try_get(1)?,
+                by: row.try_get(2)?,
+                at: row.try_get(3)?,
+                written: channel == "email" || channel == "chat",
+                uncoordinated: row.try_get::<i64, _>(5)? == 1,
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let mut questions_of: HashMap<i64, Vec<QuestionRecord>> = HashMap::new();
+    for row in &questions {
+        let despite: String = row.try_get(3)?;
+        questions_of
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(QuestionRecord {
+                asked_at: row.try_get(1)?,
+                answered_at: row.try_get(2)?,
+                asked_anyway: !despite.is_empty(),
+            });
+    }
+    let mut pauses_of: HashMap<i64, Vec<PauseRecord>> = HashMap::new();
+    for row in &pauses {
+        pauses_of
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(PauseRecord {
+                from: row.try_get(1)?,
+                ended_at: row.try_get(2)?,
+                until: row.try_get(3)?,
+            });
+    }
+    let voices = voices(&touches);
+    let mut out = Vec::with_capacity(rooms.len());
+    for row in &rooms {
+        let id: i64 = row.try_get(0)?;
+        let severity: String = row.try_get(3)?;
+        let severity = Severity::parse(&severity).unwrap_or(Severity::S3);
+        let escalated_at: Millis = row.try_get(4)?;
+        let cadence: Option<i64> = row.try_get(5)?;
+        let every = cadence.unwrap_or_else(|| severity.cadence_hours()) * formulas::HOUR;
+        let sends = sends_of.remove(&id).unwrap_or_default();
+        let sent_at: Vec<Millis> = sends.iter().map(|(at, _)| *at).collect();
+        let aligns: Vec<Millis> = sends.iter().filter_map(|(_, s)| time_to_align(s)).collect();
+        let room_decisions: Vec<&DecisionRecord> =
+            decisions.iter().filter(|d| d.room_id == id).collect();
+        let decided: Vec<Millis> = room_decisions
+            .iter()
+            .filter_map(|d| d.decided_at.map(|at| at - d.proposed_at))
+            .collect();
+        let room_touches: Vec<TouchRecord> = touches
+            .iter()
+            .filter(|t| t.room_id == id)
+            .cloned()
+            .collect();
+        let questions = questions_of.remove(&id).unwrap_or_default();
+        out.push(RoomMeasures {
+            id,
+            title: row.try_get(1)?,
+            customer: row.try_get(2)?,
+            severity,
+            first_email: time_to_first_email(escalated_at, &sent_at),
+            cadence: cadence_kept(&sent_at, every, now),
+            sends: sends.len(),
+            align_median: median(&aligns),
+            revisions_per_send: (!sends.is_empty()).then(|| {
+                sends.iter().map(|(_, s)| s.revision as f64).sum::<f64>() / sends.len() as f64
+            }),
+            blocked_sends: blocked_of.get(&id).copied().unwrap_or_default(),
+            decided: decided.len(),
+            decision_median: median(&decided),
+            superseded: room_decisions.iter().filter(|d| d.superseded).count(),
+            on_escalation: room_decisions.iter().filter(|d| d.on_escalation).count(),
+            max_voices: voices
+                .iter()
+                .filter(|((room, _), _)| *room == id)
+                .map(|(_, n)| *n)
+                .max()
+                .unwrap_or(0),
+            parallel: parallel_touches(&room_touches),
+            uncoordinated: room_touches.iter().filter(|t| t.uncoordinated).count(),
+            asked: questions.len(),
+            asked_anyway: questions.iter().filter(|q| q.asked_anyway).count(),
+            answered: questions.iter().filter(|q| q.answered_at.is_some()).count(),
+            answer_median: time_to_answer(&questions),
+            paused: paused_time(&pauses_of.remove(&id).unwrap_or_default(), now),
+        });
+    }
+    Ok(Reading {
+        rooms: out,
+        decisions,
+        touches,
+    })
+}
