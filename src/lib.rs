@@ -26,6 +26,7 @@ pub mod needs;
 pub mod outbox;
 pub mod outreach;
 pub mod questions;
+pub mod retrospectives;
 pub mod rooms;
 pub mod secrets;
 pub mod startup;

@@ -189,7 +189,7 @@ async fn show(
             ));
         }
     }
-    let scope = Scope {
+    let scope = Scope::Readable {
         user_id: user.id,
         is_admin: user.is_admin,
         since: match days {

@@ -16,25 +16,40 @@ use formulas::{
     parallel_touches, paused_time, time_to_align, time_to_answer, time_to_first_email, voices,
 };
 
-/// Which rooms a reading covers: those the reader may read (every room for an admin, the rooms a
-/// leadership member is in otherwise), escalated since `since`.
+/// Which rooms a reading covers.
 #[derive(Clone, Copy, Debug)]
-pub struct Scope {
-    pub user_id: i64,
-    pub is_admin: bool,
-    pub since: Millis,
+pub enum Scope {
+    /// The rooms `user_id` may read (every room for an admin, the rooms a leadership member is
+    /// in otherwise), escalated since `since`.
+    Readable {
+        user_id: i64,
+        is_admin: bool,
+        since: Millis,
+    },
+    /// One room (its retrospective).
+    Room(i64),
 }
 
 impl Scope {
-    /// The SQL condition on a room id column (binds `$1` the reader, `$2` since).
+    /// The SQL condition on a room id column (it uses `$1` and `$2`, bound by [`rows`]).
     fn rooms(&self, column: &str) -> String {
-        let readable = match self.is_admin {
-            true => String::new(),
-            false => " AND s.id IN (SELECT m.room_id FROM members m WHERE m.user_id = $1 AND m.kind = 'leadership')".to_owned(),
-        };
-        format!(
-            "{column} IN (SELECT s.id FROM rooms s WHERE s.escalated_at >= $2 AND ($1 = $1){readable})"
-        )
+        match self {
+            Scope::Readable { is_admin: true, .. } => format!(
+                "{column} IN (SELECT s.id FROM rooms s WHERE s.escalated_at >= $2 AND $1 = $1)"
+            ),
+            Scope::Readable { .. } => format!(
+                "{column} IN (SELECT s.id FROM rooms s WHERE s.escalated_at >= $2 AND s.id IN \
+                 (SELECT m.room_id FROM members m WHERE m.user_id = $1 AND m.kind = 'leadership'))"
+            ),
+            Scope::Room(_) => format!("{column} = $1 AND $2 = $2"),
+        }
+    }
+
+    fn binds(&self) -> (i64, Millis) {
+        match *self {
+            Scope::Readable { user_id, since, .. } => (user_id, since),
+            Scope::Room(id) => (id, 0),
+        }
     }
 }
 
@@ -67,6 +82,69 @@ pub struct RoomMeasures {
     pub paused: Millis,
 }
 
+impl RoomMeasures {
+    /// Each measure in words, as a retrospective freezes them.
+    pub fn lines(&self) -> Vec<(String, String)> {
+        let maybe = |d: Option<Millis>| d.map_or_else(|| "—".to_owned(), formulas::words);
+        vec![
+            (
+                "Time to the first customer email".into(),
+                maybe(self.first_email),
+            ),
+            (
+                "Customer updates kept / promised".into(),
+                self.cadence
+                    .map_or_else(|| "—".to_owned(), |(k, p)| format!("{k} / {p}")),
+            ),
+            ("Customer emails sent".into(), self.sends.to_string()),
+            (
+                "Time to align (median per email)".into(),
+                maybe(self.align_median),
+            ),
+            (
+                "Revisions per email".into(),
+                self.revisions_per_send
+                    .map_or_else(|| "—".to_owned(), |n| format!("{n:.1}")),
+            ),
+            ("Sends blocked".into(), self.blocked_sends.to_string()),
+            (
+                "Decisions decided (median time)".into(),
+                format!("{} ({})", self.decided, maybe(self.decision_median)),
+            ),
+            (
+                "Decisions superseded / settled on escalation".into(),
+                format!("{} / {}", self.superseded, self.on_escalation),
+            ),
+            (
+                "Most voices to one contact".into(),
+                self.max_voices.to_string(),
+            ),
+            ("Parallel touches".into(), self.parallel.to_string()),
+            (
+                "Uncoordinated touches".into(),
+                self.uncoordinated.to_string(),
+            ),
+            (
+                "Questions answered (median time)".into(),
+                format!(
+                    "{} of {} ({})",
+                    self.answered,
+                    self.asked,
+                    maybe(self.answer_median)
+                ),
+            ),
+            (
+                "Questions asked anyway".into(),
+                self.asked_anyway.to_string(),
+            ),
+            (
+                "Time with outreach paused".into(),
+                formulas::words(self.paused),
+            ),
+        ]
+    }
+}
+
 /// Everything `/insights` shows, read in a handful of statements whatever the number of rooms.
 pub struct Reading {
     pub rooms: Vec<RoomMeasures>,
@@ -74,15 +152,16 @@ pub struct Reading {
     pub touches: Vec<TouchRecord>,
 }
 
-/// The rows of one statement over the scope's rooms (it binds `$1` the reader, `$2` since).
+/// The rows of one statement over the scope's rooms (it binds `$1` and `$2` for the condition).
 async fn rows(
     conn: &mut AnyConnection,
     scope: Scope,
     sql: String,
 ) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+    let (first, second) = scope.binds();
     sqlx::query(&sql)
-        .bind(scope.user_id)
-        .bind(scope.since)
+        .bind(first)
+        .bind(second)
         .fetch_all(conn)
         .await
 }

@@ -53,6 +53,8 @@ pub enum Action {
     HandOver(Role),
     /// Pause or resume customer outreach (the lead and the communicator).
     ControlOutreach,
+    /// Write or align on the retrospective of a closed room (the handler says who does which).
+    Retrospect,
 }
 
 /// Why an action was refused.
@@ -73,7 +75,7 @@ pub fn check(viewer: &Viewer, room: &Room, action: Action) -> Result<(), Refusal
     if action == Action::Read {
         return Ok(());
     }
-    if room.is_closed() && action != Action::ChangeLifecycle {
+    if room.is_closed() && !matches!(action, Action::ChangeLifecycle | Action::Retrospect) {
         return Err(Refusal::Closed);
     }
     if viewer.is_admin {
@@ -83,7 +85,7 @@ pub fn check(viewer: &Viewer, room: &Room, action: Action) -> Result<(), Refusal
         (_, Some(MemberKind::Leadership)) => Err(Refusal::Forbidden(
             "Leadership members read the room; they do not change it.",
         )),
-        (Action::Contribute, _) => Ok(()),
+        (Action::Contribute | Action::Retrospect, _) => Ok(()),
         (Action::HandOver(Role::Lead), _) if room.lead_user_id != viewer.user_id => Err(
             Refusal::Forbidden("Only the lead (or an admin) can hand over the lead."),
         ),

@@ -67,6 +67,8 @@ pub const CONTENT_TABLES: &[&str] = &[
     "engagement_questions",
     "syncs",
     "sync_items",
+    "retrospectives",
+    "retro_alignments",
 ];
 
 /// The tables no room page's shared content depends on: accounts and sessions, and the customer

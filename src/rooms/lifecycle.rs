@@ -257,6 +257,9 @@ async fn move_to(
         false => format!("{} {verb}: {summary}", user.name),
     };
     change.record(kind, &said, "").await?;
+    if to == RoomStatus::Closed {
+        crate::retrospectives::freeze(&mut change).await?;
+    }
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}")))
 }

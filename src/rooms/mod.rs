@@ -32,5 +32,6 @@ pub fn router() -> Router<AppState> {
         .merge(crate::outreach::router())
         .merge(crate::engagements::router())
         .merge(crate::syncs::router())
+        .merge(crate::retrospectives::router())
         .merge(crate::updates::router())
 }

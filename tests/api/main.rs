@@ -20,6 +20,7 @@ mod outbox;
 mod outbox_crash;
 mod outreach;
 mod questions;
+mod retrospectives;
 mod rooms;
 mod security;
 mod send_panel;
