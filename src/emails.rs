@@ -220,6 +220,33 @@ pub struct SyncAgenda<'a> {
 }
 email!(SyncAgenda, SyncAgendaHtml, "emails/sync_agenda.html");
 
+/// One room in a weekly digest.
+pub struct DigestRoom {
+    pub title: String,
+    /// "S2, open".
+    pub status: String,
+    /// Timeline entries in the week.
+    pub changes: i64,
+    pub overdue: Vec<String>,
+    pub link: String,
+}
+
+/// The weekly digest to a leadership member.
+#[derive(Template)]
+#[template(path = "emails/digest.txt")]
+pub struct WeeklyDigest<'a> {
+    pub name: &'a str,
+    pub rooms: Vec<DigestRoom>,
+    /// "Commercial: 4.5 days (2 decided)", as `/insights` words it.
+    pub velocity: Vec<String>,
+    /// Rooms where a contact heard more than one voice.
+    pub crowded: usize,
+    pub uncoordinated: usize,
+    pub parallel: usize,
+    pub insights: &'a str,
+}
+email!(WeeklyDigest, WeeklyDigestHtml, "emails/digest.html");
+
 /// The invitation to set a password.
 #[derive(Template)]
 #[template(path = "emails/invitation.txt")]
@@ -360,6 +387,26 @@ mod tests {
                 "“Telemetry access” (blocked, driven by Dana Whitfield): blocked".into(),
             ],
             link: "https://accord.example/rooms/1/sync",
+        };
+        insta::assert_snapshot!(both(&email));
+    }
+
+    #[test]
+    fn weekly_digest() {
+        let email = WeeklyDigest {
+            name: "Elena Vasquez",
+            rooms: vec![DigestRoom {
+                title: "Capacity monitoring does not say when to order hardware".into(),
+                status: "S2, open".into(),
+                changes: 14,
+                overdue: vec!["the customer update".into()],
+                link: "https://accord.example/rooms/1".into(),
+            }],
+            velocity: vec!["Commercial: 5.0 days (1 decided)".into()],
+            crowded: 1,
+            uncoordinated: 3,
+            parallel: 1,
+            insights: "https://accord.example/insights",
         };
         insta::assert_snapshot!(both(&email));
     }

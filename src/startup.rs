@@ -186,6 +186,10 @@ impl Application {
             state.clone(),
             stop_worker.subscribe(),
         ));
+        let digests = tokio::spawn(crate::measures::digest::run(
+            state.clone(),
+            stop_worker.subscribe(),
+        ));
         let app = router(state.clone());
         // Without TCP_NODELAY small responses wait on Nagle's algorithm (measured: 20x slower).
         let listener = listener.tap_io(|tcp| {
@@ -203,6 +207,7 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(5), imap).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), nudges).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), agendas).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), digests).await;
         let _ = tokio::time::timeout(
             state.config.smtp_timeouts.reply + Duration::from_secs(5),
             worker,

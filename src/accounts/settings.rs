@@ -1,5 +1,6 @@
 //! `/settings`: *Your settings* — the time zone every page, email and form uses for the person
-//! signed in. The browser's zone is offered (by `static/accord.js`) and adopted at first sign-in.
+//! signed in (the browser's zone is offered by `static/accord.js` and adopted at first sign-in),
+//! and whether a leadership member gets the weekly digest.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -19,7 +20,9 @@ use crate::web::page::{Page, flash};
 use crate::web::time::Zone;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/settings", get(show).post(save))
+    Router::new()
+        .route("/settings", get(show).post(save))
+        .route("/settings/digest", axum::routing::post(save_digest))
 }
 
 #[derive(Deserialize, Default)]
@@ -48,6 +51,17 @@ struct SettingsPage {
     default_zone: Zone,
     form: SettingsForm,
     errors: FieldErrors,
+    /// Gets the weekly digest (leadership members; on unless they opted out).
+    digest: bool,
+}
+
+/// Whether `user_id` gets the weekly digest.
+async fn wants_digest(state: &AppState, user_id: i64) -> sqlx::Result<bool> {
+    let on: i64 = sqlx::query_scalar("SELECT weekly_digest FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(state.db.reader())
+        .await?;
+    Ok(on == 1)
 }
 
 impl SettingsPage {
@@ -60,9 +74,14 @@ impl SettingsPage {
     }
 }
 
-async fn show(State(state): State<AppState>, user: CurrentUser, page: Page) -> SettingsPage {
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+) -> Result<SettingsPage, AppError> {
     let chosen = user.time_zone.as_deref().and_then(Zone::parse);
-    SettingsPage {
+    Ok(SettingsPage {
+        digest: wants_digest(&state, user.id).await?,
         form: SettingsForm {
             time_zone: page.zone.name().to_owned(),
         },
@@ -70,7 +89,7 @@ async fn show(State(state): State<AppState>, user: CurrentUser, page: Page) -> S
         chosen,
         default_zone: state.config.default_zone,
         errors: FieldErrors::default(),
-    }
+    })
 }
 
 async fn save(
@@ -84,6 +103,7 @@ async fn save(
         Ok(zone) => zone,
         Err(errors) => {
             return invalid(SettingsPage {
+                digest: wants_digest(&state, user.id).await?,
                 chosen: user.time_zone.as_deref().and_then(Zone::parse),
                 page,
                 default_zone: state.config.default_zone,
@@ -98,6 +118,32 @@ async fn save(
         format!("Saved. Times are shown and read in {zone}."),
     )
     .await?;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DigestForm {
+    weekly_digest: String,
+}
+
+async fn save_digest(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    session: Session,
+    Form(form): Form<DigestForm>,
+) -> Result<Response, AppError> {
+    let on = form.weekly_digest == "yes";
+    sqlx::query("UPDATE users SET weekly_digest = $1 WHERE id = $2")
+        .bind(i64::from(on))
+        .bind(user.id)
+        .execute(state.db.writer())
+        .await?;
+    let said = match on {
+        true => "Saved. You get the weekly digest on Mondays.",
+        false => "Saved. No more weekly digest.",
+    };
+    flash(&session, said).await?;
     Ok(Redirect::to("/settings").into_response())
 }
 

@@ -9,8 +9,6 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use super::absence;
-use lettre::Message;
-use lettre::message::Mailbox;
 
 use crate::AppState;
 use crate::accounts::{CurrentUser, user};
@@ -103,18 +101,15 @@ async fn tell_stand_in(
         .as_deref()
         .and_then(Zone::parse)
         .unwrap_or(state.config.default_zone);
-    let address = account
-        .email
-        .parse()
-        .map_err(|e| anyhow::anyhow!("account address: {e}"))?;
-    let headers = Message::builder()
-        .from(state.config.mail_from.clone())
-        .to(Mailbox::new(Some(account.name.clone()), address))
-        .subject(format!(
+    let headers = crate::mail::to_person(
+        &state.config,
+        &account.name,
+        &account.email,
+        format!(
             "You stand in for {} in “{}”",
             change.viewer.name, change.room.title
-        ))
-        .message_id(Some(crate::mail::message_id(&state.config)));
+        ),
+    )?;
     let notice = StandInNotice {
         name: &account.name,
         absent: &change.viewer.name,

@@ -355,6 +355,7 @@ async fn write_room(
     };
     coordination(tx, p, (room, customer), &topics, now, &mut story).await?;
     sync(tx, p, room, trial_id, now, &mut story).await?;
+    history(tx, p, (customer, jordan), now).await?;
     story.write(tx, room).await?;
     Ok((room_tx, room))
 }
@@ -459,6 +460,143 @@ async fn coordination(
     let asked_at = now - 20 * 60_000;
     outreach::request(tx, room, &hold, p.lee, asked_at).await?;
     story.add(p.lee, "outreach.hold_requested", "Lee Park asked to hold customer outreach until resumed (ready to resume when “Forecast from telemetry” is done): Sales paused PM access until there is something concrete: no more calls to Jordan until the forecast prototype works", asked_at);
+    Ok(())
+}
+
+/// An earlier Northwind escalation, closed three weeks ago with its retrospective written and
+/// aligned: history for `/insights` (a slow *Commercial* decision, two voices to Jordan).
+async fn history(
+    tx: &mut RoomTx,
+    p: &People,
+    (customer, jordan): (i64, i64),
+    now: Millis,
+) -> anyhow::Result<()> {
+    let opened = now - 40 * DAY;
+    let new_room = NewRoom {
+        customer_id: customer,
+        customer_name: "Northwind Logistics",
+        title: "The weekly capacity report times out for large clusters",
+        problem: "Jordan's weekly capacity export fails for the three largest clusters.",
+        severity: Severity::S3,
+        escalated_by_contact_id: Some(jordan),
+        escalated_at: opened - HOUR,
+        lead_user_id: p.dana,
+        communicator_user_id: p.sam,
+        next_customer_update_due: None,
+        next_leadership_update_due: None,
+        opened_by: p.sam,
+    };
+    let room = tx.open_another(&new_room, opened).await?;
+    let mut story = Story::default();
+    for (user, kind) in [
+        (p.dana, MemberKind::Pm),
+        (p.sam, MemberKind::Pm),
+        (p.lee, MemberKind::Partner),
+        (p.elena, MemberKind::Leadership),
+    ] {
+        members::insert(tx, room, user, kind, p.sam, opened).await?;
+    }
+    decisions::insert_default_types(tx, room, p.dana, p.sam).await?;
+    story.add(p.sam, "room.opened", "Sam Okafor opened the room for Northwind Logistics (S3 normal), escalated by Jordan Reyes.", opened);
+    let types = decisions::types(tx, room).await?;
+    let type_id = |name: &str| types.iter().find(|t| t.name == name).map_or(0, |t| t.id);
+    for (name, title, proposed, days) in [
+        (
+            "Technical approach",
+            "Stream the export instead of building it in memory",
+            opened + HOUR,
+            1,
+        ),
+        (
+            "Commercial",
+            "Credit Northwind one month of support",
+            opened + DAY,
+            5,
+        ),
+    ] {
+        let new = NewDecision {
+            room_id: room,
+            decision_type_id: type_id(name),
+            title,
+            rationale: "",
+            supersedes_id: None,
+            proposed_by: p.sam,
+        };
+        let id = decisions::insert(tx, &new, proposed).await?;
+        let decision = decisions::find(tx, room, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("decision vanished"))?;
+        let at = proposed + days * DAY;
+        decisions::settle(tx, &decision, DecisionStatus::Decided, p.dana, at).await?;
+        story.add(
+            p.dana,
+            "decisions.decided",
+            format!("Dana Whitfield decided “{title}” ({name})."),
+            at,
+        );
+    }
+    for (channel, by, at, summary) in [
+        (
+            Channel::Email,
+            p.sam,
+            opened + 2 * HOUR,
+            "Confirmed we reproduced the timeout.",
+        ),
+        (
+            Channel::Chat,
+            p.lee,
+            opened + 5 * HOUR,
+            "Told Jordan a fix is coming.",
+        ),
+        (
+            Channel::Email,
+            p.sam,
+            opened + 6 * DAY,
+            "The streamed export is live.",
+        ),
+    ] {
+        let touch = NewTouch {
+            origin: Origin::LoggedByHand,
+            room_id: room,
+            contact_id: jordan,
+            channel,
+            summary,
+            touched_at: at,
+            by,
+        };
+        contact_log::model::insert(tx, &touch, at).await?;
+    }
+    let closed_at = opened + 19 * DAY;
+    crate::rooms::model::set_status(
+        tx,
+        room,
+        crate::rooms::model::RoomStatus::Closed,
+        Some("The export streams; Jordan confirmed three weekly reports in a row."),
+    )
+    .await?;
+    story.add(p.dana, "room.closed", "Dana Whitfield closed the room: The export streams; Jordan confirmed three weekly reports in a row.", closed_at);
+    story.write(tx, room).await?;
+    let milestones = crate::retrospectives::model::milestones(tx, room).await?;
+    let reading = crate::measures::read(tx, crate::measures::Scope::Room(room), closed_at).await?;
+    let lines = reading
+        .rooms
+        .first()
+        .map(crate::measures::RoomMeasures::lines)
+        .unwrap_or_default();
+    crate::retrospectives::model::freeze(tx, room, &milestones, &lines, closed_at).await?;
+    let retro = crate::retrospectives::model::latest(tx, room)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("retrospective vanished"))?;
+    let written = (
+        "The fix shipped in six days and Jordan heard the plan from Sam.",
+        "Lee wrote to Jordan the same day as Sam: two voices. Plan calls in Accord and let the communicator write.",
+    );
+    crate::retrospectives::model::write(tx, room, retro.id, written, p.dana, closed_at + HOUR)
+        .await?;
+    for pm in [p.dana, p.sam] {
+        crate::retrospectives::model::align(tx, room, retro.id, pm, 1, closed_at + 2 * HOUR)
+            .await?;
+    }
     Ok(())
 }
 

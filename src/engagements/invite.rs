@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use icalendar::{Attendee, Calendar, Component, Event, EventLike, EventStatus};
 use lettre::Message;
-use lettre::message::Mailbox;
 
 use super::model::{Bundled, Engagement, Participant};
 use crate::AppState;
@@ -165,15 +164,7 @@ fn message(
     ics: String,
     method: &str,
 ) -> Result<Message, AppError> {
-    let address = person
-        .email
-        .parse()
-        .map_err(|e| anyhow::anyhow!("account address: {e}"))?;
-    let headers = Message::builder()
-        .from(state.config.mail_from.clone())
-        .to(Mailbox::new(Some(person.name.clone()), address))
-        .subject(subject)
-        .message_id(Some(crate::mail::message_id(&state.config)));
+    let headers = crate::mail::to_person(&state.config, &person.name, &person.email, subject)?;
     Ok(emails::compose_with_calendar(headers, notice, ics, method)?)
 }
 

@@ -142,6 +142,23 @@ pub fn message_id(config: &Config) -> String {
     format!("<{}@{domain}>", &crate::secrets::random_token()[..32])
 }
 
+/// The headers of an internal email to one person (from Accord, a fresh Message-ID).
+pub fn to_person(
+    config: &Config,
+    name: &str,
+    email: &str,
+    subject: impl Into<String>,
+) -> anyhow::Result<lettre::message::MessageBuilder> {
+    let address = email
+        .parse()
+        .map_err(|e| anyhow::anyhow!("account address: {e}"))?;
+    Ok(Message::builder()
+        .from(config.mail_from.clone())
+        .to(Mailbox::new(Some(name.to_owned()), address))
+        .subject(subject.into())
+        .message_id(Some(message_id(config))))
+}
+
 /// The invitation to set a password, sent when an admin invites someone.
 pub fn invitation(
     config: &Config,

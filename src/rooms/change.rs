@@ -72,6 +72,17 @@ impl RoomTx {
         Ok((RoomTx { tx, locked, now }, id))
     }
 
+    /// Opens one more room in this transaction (the demo writes a room's history with it).
+    pub async fn open_another(
+        &mut self,
+        room: &model::NewRoom<'_>,
+        now: Millis,
+    ) -> sqlx::Result<i64> {
+        let id = model::insert(&mut self.tx, room, now).await?;
+        self.locked.insert(id);
+        Ok(id)
+    }
+
     pub fn is_locked(&self, room_id: i64) -> bool {
         self.locked.contains(&room_id)
     }

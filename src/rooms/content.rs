@@ -86,6 +86,7 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "nudges",
     "align_links",
     "sync_reminders",
+    "digests",
 ];
 
 /// The latest customer emails sent, and received, that the room page's conversation shows (the

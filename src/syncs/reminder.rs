@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use lettre::Message;
-use lettre::message::Mailbox;
 use tokio::sync::watch;
 
 use crate::AppState;
@@ -84,15 +82,12 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
                 items: items.iter().map(|i| i.text.clone()).collect(),
                 link: &link,
             };
-            let address = account
-                .email
-                .parse()
-                .map_err(|e| anyhow::anyhow!("account address: {e}"))?;
-            let headers = Message::builder()
-                .from(state.config.mail_from.clone())
-                .to(Mailbox::new(Some(account.name.clone()), address))
-                .subject(format!("Agenda: sync on “{}”", room.title))
-                .message_id(Some(crate::mail::message_id(&state.config)));
+            let headers = crate::mail::to_person(
+                &state.config,
+                &account.name,
+                &account.email,
+                format!("Agenda: sync on “{}”", room.title),
+            )?;
             let message = emails::compose(headers, &email)?;
             outbox::enqueue(
                 &mut tx,

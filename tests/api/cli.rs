@@ -218,7 +218,18 @@ async fn demo_prints_credentials_that_sign_in() {
     );
     assert_eq!(
         crate::helpers::count(&app, "SELECT COUNT(*) FROM rooms").await,
-        1
+        2,
+        "Northwind's room and its closed history room, once however often the demo loads"
+    );
+    assert_eq!(
+        crate::helpers::count(
+            &app,
+            "SELECT COUNT(*) FROM retrospectives r JOIN retro_alignments a ON a.retrospective_id = r.id \
+             WHERE a.revision = r.revision"
+        )
+        .await,
+        2,
+        "the closed room's retrospective is written and aligned by both PMs"
     );
     assert_eq!(
         crate::helpers::count(&app, "SELECT COUNT(*) FROM inbound_messages").await,

@@ -2,7 +2,8 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{JORDAN, TestApp, count};
+use crate::helpers::{JORDAN, Options, TestApp, count};
+use crate::smtp::SmtpSink;
 
 #[tokio::test]
 async fn insights_show_only_readable_rooms_with_numbers_that_trace_to_them() {
@@ -75,4 +76,101 @@ async fn insights_show_only_readable_rooms_with_numbers_that_trace_to_them() {
         team.outsider.0.page("/insights").await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn the_weekly_digest_reaches_leadership_with_the_numbers_of_insights() {
+    let options = Options {
+        args: vec!["--nudge-poll-ms".into(), "50".into()],
+        ..Options::default()
+    };
+    let app = TestApp::spawn_with_smtp(SmtpSink::start().await, options).await;
+    let team = app.team().await;
+    let off = team
+        .elena
+        .0
+        .post_form("/settings/digest", &[("weekly_digest", "")])
+        .await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    let room = team.open_northwind().await;
+    let scope = count(
+        &app,
+        "SELECT id FROM decision_types WHERE name = 'Product scope'",
+    )
+    .await;
+    team.ravi
+        .0
+        .post_form(
+            &format!("/rooms/{room}/decisions"),
+            &[
+                ("decision_type", &scope.to_string()),
+                ("title", "Forecast per cluster"),
+                ("rationale", ""),
+            ],
+        )
+        .await;
+    app.clock.advance(std::time::Duration::from_secs(26 * 3600));
+    let decision = count(&app, "SELECT MAX(id) FROM decisions").await;
+    team.dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/decisions/{decision}/outcome"),
+            &[("outcome", "decided")],
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        app.smtp
+            .messages_to("elena@example.com")
+            .iter()
+            .all(|m| !m.text().contains("this week")),
+        "opted out: no digest"
+    );
+    let on = team
+        .elena
+        .0
+        .post_form("/settings/digest", &[("weekly_digest", "yes")])
+        .await;
+    assert_eq!(on.status(), StatusCode::SEE_OTHER);
+    let digest = loop {
+        let found = app
+            .smtp
+            .messages_to("elena@example.com")
+            .into_iter()
+            .find(|m| m.text().contains("Your escalations this week"));
+        if let Some(found) = found {
+            break found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let (_, page) = team.elena.0.page("/insights").await;
+    let on_page = page
+        .split("<th scope=\"row\">Product scope</th><td>")
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .expect("Product scope's velocity on /insights")
+        .to_owned();
+    assert!(on_page.contains("(1 decided)"));
+    let text = digest.text();
+    assert!(
+        text.contains(&format!("Median time to decide, Product scope: {on_page}")),
+        "the same number as the page: {on_page}\n{text}"
+    );
+    assert!(text.contains("Capacity monitoring does not say when to order"));
+    assert!(
+        app.smtp
+            .messages_to("ravi@example.com")
+            .iter()
+            .all(|m| !m.text().contains("this week")),
+        "leadership only"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let digests = app
+        .smtp
+        .messages_to("elena@example.com")
+        .into_iter()
+        .filter(|m| m.text().contains("Your escalations this week"))
+        .count();
+    assert_eq!(digests, 1, "once a week");
+    app.outbox_settled().await;
 }

@@ -195,6 +195,19 @@ async fn main() -> anyhow::Result<()> {
             stats,
         });
     }
+    // A director's view: member 40 is the leadership member of every room.
+    const INSIGHTS: &str = "insights (leadership member of every room)";
+    if selected(INSIGHTS) {
+        let (director, _) =
+            sign_in(server.addr, "member40@accord.bench", &fixture.password).await?;
+        let requests = vec![Request::get("/insights?days=0")];
+        let stats = load::run(server.addr, &director, requests, args.connections, duration).await;
+        rows.push(Row {
+            name: INSIGHTS,
+            rss: server.peak_rss_mb(),
+            stats,
+        });
+    }
     let outbox = match selected("outbox") {
         true => Some(
             outbox_scenario(&db, &server, &sink, &cookie, &token, &fixture, args.emails).await?,
