@@ -341,7 +341,7 @@ test('each person reads times in their own zone and sees what waits for them', a
   await dana.waitForURL(/\/settings$/);
   await accessible(dana);
   await dana.getByLabel('Your time zone').selectOption('Europe/Berlin');
-  await dana.getByRole('button', { name: 'Save' }).click();
+  await dana.getByRole('button', { name: 'Save', exact: true }).click();
   await assert.doesNotReject(dana.getByText('Times are shown and read in Europe/Berlin').waitFor());
   await shoot(dana, 'settings');
   await visit(dana, `/rooms/${room}`);
