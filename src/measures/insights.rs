@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
 
 /// The periods offered, in days (0: every escalation).
 const PERIODS: &[i64] = &[30, 90, 365, 0];
+/// Rooms listed one by one (the most recently escalated); the measures cover them all.
+const ROOMS_LISTED: usize = 100;
 /// A decision type slower than this in a room is flagged.
 const SLOW: i64 = 3 * DAY;
 
@@ -79,6 +81,9 @@ pub struct InsightsPage {
     page: Page,
     days: i64,
     periods: &'static [i64],
+    /// How many rooms the measures cover.
+    covered: usize,
+    /// The rooms listed one by one.
     rooms: Vec<RoomMeasures>,
     charts: Vec<Chart>,
     by_owner: Vec<(String, Millis, usize)>,
@@ -274,7 +279,8 @@ async fn show(
         page,
         days,
         periods: PERIODS,
-        rooms: reading.rooms,
+        covered: reading.rooms.len(),
+        rooms: reading.rooms.into_iter().rev().take(ROOMS_LISTED).collect(),
         charts,
         by_owner,
         by_customer,

@@ -291,7 +291,20 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
                 until: row.try_get(3)?,
             });
     }
-    let voices = voices(&touches);
+    // Each room's records, found in one pass (not one scan per room).
+    let mut max_voices: HashMap<i64, usize> = HashMap::new();
+    for ((room, _), n) in voices(&touches) {
+        let most = max_voices.entry(room).or_default();
+        *most = (*most).max(n);
+    }
+    let mut decisions_of: HashMap<i64, Vec<&DecisionRecord>> = HashMap::new();
+    for d in &decisions {
+        decisions_of.entry(d.room_id).or_default().push(d);
+    }
+    let mut touches_of: HashMap<i64, Vec<TouchRecord>> = HashMap::new();
+    for t in &touches {
+        touches_of.entry(t.room_id).or_default().push(t.clone());
+    }
     let mut out = Vec::with_capacity(rooms.len());
     for row in &rooms {
         let id: i64 = row.try_get(0)?;
@@ -303,17 +316,12 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         let sends = sends_of.remove(&id).unwrap_or_default();
         let sent_at: Vec<Millis> = sends.iter().map(|(at, _)| *at).collect();
         let aligns: Vec<Millis> = sends.iter().filter_map(|(_, s)| time_to_align(s)).collect();
-        let room_decisions: Vec<&DecisionRecord> =
-            decisions.iter().filter(|d| d.room_id == id).collect();
+        let room_decisions = decisions_of.remove(&id).unwrap_or_default();
         let decided: Vec<Millis> = room_decisions
             .iter()
             .filter_map(|d| d.decided_at.map(|at| at - d.proposed_at))
             .collect();
-        let room_touches: Vec<TouchRecord> = touches
-            .iter()
-            .filter(|t| t.room_id == id)
-            .cloned()
-            .collect();
+        let room_touches = touches_of.remove(&id).unwrap_or_default();
         let questions = questions_of.remove(&id).unwrap_or_default();
         out.push(RoomMeasures {
             id,
@@ -332,12 +340,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
             decision_median: median(&decided),
             superseded: room_decisions.iter().filter(|d| d.superseded).count(),
             on_escalation: room_decisions.iter().filter(|d| d.on_escalation).count(),
-            max_voices: voices
-                .iter()
-                .filter(|((room, _), _)| *room == id)
-                .map(|(_, n)| *n)
-                .max()
-                .unwrap_or(0),
+            max_voices: max_voices.get(&id).copied().unwrap_or(0),
             parallel: parallel_touches(&room_touches),
             uncoordinated: room_touches.iter().filter(|t| t.uncoordinated).count(),
             asked: questions.len(),
