@@ -195,7 +195,8 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
          CAST(CASE WHEN EXISTS (SELECT 1 FROM escalations e WHERE e.subject_kind = 'decision' \
          AND e.subject_id = d.id AND e.ruled_at IS NOT NULL) THEN 1 ELSE 0 END AS BIGINT) \
          FROM decisions d JOIN decision_types t ON t.id = d.decision_type_id \
-         JOIN users u ON u.id = t.owner_user_id WHERE {}",
+         JOIN users u ON u.id = t.owner_user_id \
+         WHERE (d.status <> 'proposed' OR d.contested_by IS NOT NULL) AND {}",
         scope.rooms("d.room_id")
     )).await?;
     let touches = rows(conn, scope, format!(
