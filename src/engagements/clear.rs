@@ -175,14 +175,7 @@ pub async fn reschedule(
 ) -> Result<Response, AppError> {
     let starts_at = super::plan::planned_time(&form.starts_at, page.zone, state.clock.now())
         .map_err(AppError::Conflict)?;
-    let minutes = match form.minutes.trim().parse::<i64>() {
-        Ok(minutes) if (5..=720).contains(&minutes) => minutes,
-        _ => {
-            return Err(AppError::Conflict(
-                "Give a length between 5 and 720 minutes.".into(),
-            ));
-        }
-    };
+    let minutes = super::plan::planned_minutes(&form.minutes).map_err(AppError::Conflict)?;
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
     let engagement = engagement_in(&mut change, id).await?;
     if !super::show::may_manage(&change, &engagement) {

@@ -28,6 +28,16 @@ use crate::workstreams::model::{self as workstreams, Workstream};
 /// The longest engagement one plan holds: a full day on site.
 const MAX_MINUTES: i64 = 12 * 60;
 
+/// Checks a planned length in minutes: a whole number from 5 to a full day on site.
+pub fn planned_minutes(raw: &str) -> Result<i64, String> {
+    match raw.trim().parse::<i64>() {
+        Ok(minutes) if (5..=MAX_MINUTES).contains(&minutes) => Ok(minutes),
+        _ => Err(format!(
+            "Give a length between 5 and {MAX_MINUTES} minutes."
+        )),
+    }
+}
+
 /// Checks a planned time: set, readable in `zone`, and not in the past (beyond the grace).
 pub fn planned_time(raw: &str, zone: Zone, now: Millis) -> Result<Millis, String> {
     match zone.parse_input(raw)? {
@@ -131,13 +141,7 @@ impl PlanForm {
             );
         }
         let starts_at = errors.check("starts_at", planned_time(&self.starts_at, zone, now));
-        let minutes = match self.minutes.trim().parse::<i64>() {
-            Ok(minutes) if (5..=MAX_MINUTES).contains(&minutes) => Some(minutes),
-            _ => {
-                errors.add("minutes", "Give a length between 5 and 720 minutes.");
-                None
-            }
-        };
+        let minutes = errors.check("minutes", planned_minutes(&self.minutes));
         let purpose = errors.check(
             "purpose",
             required_text(&self.purpose, 1000, "Say what the engagement is for."),

@@ -22,24 +22,29 @@ use crate::emails::CalendarChange;
 use crate::error::AppError;
 use crate::questions::model::{self as questions, Similar};
 use crate::questions::{Asked, needs_confirmation};
-use crate::rooms::access::{Action, check};
+use crate::rooms::access::{Action, Viewer, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
 use crate::web::filters;
 use crate::web::forms::{FieldErrors, Form, required_text};
 use crate::web::page::Page;
 
-/// Who may move it or call it off: its planner, the topic's voice, the communicator, the lead.
-pub fn may_manage(change: &RoomChange, engagement: &Engagement) -> bool {
-    let me = change.viewer.user_id;
-    change.viewer.is_admin
+/// Who may move it or call it off: its planner, the topic's voice, the communicator, the lead
+/// (or an admin).
+pub fn manages(viewer: &Viewer, room: &Room, engagement: &Engagement) -> bool {
+    viewer.is_admin
         || [
             engagement.planned_by_id,
             engagement.voice_user_id,
-            change.room.communicator_user_id,
-            change.room.lead_user_id,
+            room.communicator_user_id,
+            room.lead_user_id,
         ]
-        .contains(&me)
+        .contains(&viewer.user_id)
+}
+
+/// [`manages`], for the person making a change.
+pub fn may_manage(change: &RoomChange, engagement: &Engagement) -> bool {
+    manages(&change.viewer, &change.room, engagement)
 }
 
 /// A question being added to the engagement, as typed.
@@ -154,15 +159,7 @@ async fn show_page(
     let me = user.id;
     let may_clear = can_contribute && (me == e.voice_user_id || me == room.communicator_user_id);
     let is_participant = participants.iter().any(|p| p.user_id == me);
-    let may_manage = can_contribute
-        && (viewer.is_admin
-            || [
-                e.planned_by_id,
-                e.voice_user_id,
-                room.communicator_user_id,
-                room.lead_user_id,
-            ]
-            .contains(&me));
+    let may_manage = can_contribute && manages(&viewer, &room, &e);
     Ok(ShowPage {
         types: decisions::types(&mut conn, room_id).await?,
         may_record: may_manage || (can_contribute && is_participant),

@@ -32,11 +32,7 @@ async fn northwind(app: &TestApp, team: &Team) -> (i64, i64, i64, i64) {
         .await;
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
     let workstream = count(app, "SELECT MAX(id) FROM workstreams").await;
-    let jordan = count(
-        app,
-        &format!("SELECT id FROM contacts WHERE email = '{JORDAN}'"),
-    )
-    .await;
+    let jordan = app.contact_id(JORDAN).await;
     let asked = team
         .dana
         .0
@@ -328,11 +324,7 @@ async fn a_pause_blocks_clearing_and_sending_alike() {
         .await;
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
     let workstream = count(&app, "SELECT MAX(id) FROM workstreams").await;
-    let jordan = count(
-        &app,
-        &format!("SELECT id FROM contacts WHERE email = '{JORDAN}'"),
-    )
-    .await;
+    let jordan = app.contact_id(JORDAN).await;
     let at = app.clock.now() + 24 * HOUR;
     let engagement = engagement_from(&plan(&team.dana.0, room, workstream, jordan, at, &[]).await);
     let paused = team

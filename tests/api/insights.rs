@@ -31,11 +31,7 @@ async fn insights_show_only_readable_rooms_with_numbers_that_trace_to_them() {
         )
         .await;
     assert_eq!(hidden.status(), StatusCode::SEE_OTHER);
-    let jordan = count(
-        &app,
-        &format!("SELECT id FROM contacts WHERE email = '{JORDAN}'"),
-    )
-    .await;
+    let jordan = app.contact_id(JORDAN).await;
     for (who, channel) in [(&team.sam.0, "email"), (&team.lee.0, "chat")] {
         let logged = who
             .post_form(

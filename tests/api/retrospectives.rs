@@ -3,18 +3,14 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{JORDAN, TestApp, count};
+use crate::helpers::{JORDAN, TestApp};
 
 #[tokio::test]
 async fn closing_freezes_a_retrospective_the_lead_writes_and_the_pms_align_on() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    let jordan = count(
-        &app,
-        &format!("SELECT id FROM contacts WHERE email = '{JORDAN}'"),
-    )
-    .await;
+    let jordan = app.contact_id(JORDAN).await;
     for who in [&team.sam.0, &team.lee.0] {
         let logged = who
             .post_form(

@@ -19,11 +19,7 @@ async fn seeded(app: &TestApp, team: &Team) -> (i64, i64, i64, i64) {
         "SELECT id FROM decision_types WHERE name = 'Product scope'",
     )
     .await;
-    let jordan = count(
-        app,
-        &format!("SELECT id FROM contacts WHERE email = '{JORDAN}'"),
-    )
-    .await;
+    let jordan = app.contact_id(JORDAN).await;
     let asked = team
         .ravi
         .0
@@ -140,11 +136,7 @@ async fn minutes_update_the_record_through_the_ordinary_rules_in_one_submit() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let (room, proposed, blocked, _) = seeded(&app, &team).await;
-    let jordan = count(
-        &app,
-        &format!("SELECT id FROM contacts WHERE email = '{JORDAN}'"),
-    )
-    .await;
+    let jordan = app.contact_id(JORDAN).await;
     let minutes = format!("/rooms/{room}/sync/minutes");
     let decision_key = format!("decision:{proposed}");
     let settle = format!("{proposed}:decided");

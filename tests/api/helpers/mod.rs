@@ -636,6 +636,17 @@ pub async fn count(app: &TestApp, sql: &str) -> i64 {
     n
 }
 
+impl TestApp {
+    /// The id of the customer contact with this email address.
+    pub async fn contact_id(&self, email: &str) -> i64 {
+        count(
+            self,
+            &format!("SELECT id FROM contacts WHERE email = '{email}'"),
+        )
+        .await
+    }
+}
+
 /// A TCP port nobody listens on right now (for a server a test starts as another process).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
