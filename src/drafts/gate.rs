@@ -9,6 +9,7 @@ use crate::approvals::Alignment;
 use crate::approvals::refusal::{self, shared_blockers};
 use crate::members::model::Member;
 use crate::outreach::model::Pause;
+use crate::text_enum::text_enum;
 use crate::web::time::Zone;
 
 /// Why a draft cannot be sent now.
@@ -53,6 +54,56 @@ impl fmt::Display for Blocker {
             ),
         }
     }
+}
+
+text_enum! {
+    /// A blocker's kind, kept with each refused send for "sends blocked by reason".
+    pub enum BlockReason {
+        RoomClosed = "room_closed" => "Room closed",
+        Paused = "paused" => "Outreach paused",
+        NotAligned = "not_aligned" => "A PM had not aligned",
+        StaleApproval = "stale_approval" => "An alignment was stale",
+        Objection = "objection" => "A PM objected",
+        NotCommunicator = "not_communicator" => "Not the communicator",
+        NoRecipient = "no_recipient" => "No recipient",
+        NotACustomerContact = "not_a_contact" => "Recipient not a contact",
+        AlreadyQueuedOrSent = "already_queued" => "Already queued or sent",
+        ChangedSinceOpened = "changed" => "Changed since opened",
+        Unrecorded = "unrecorded" => "Not recorded (before reasons were kept)",
+    }
+}
+
+impl Blocker {
+    /// What kind of reason this is.
+    pub fn reason(&self) -> BlockReason {
+        match self {
+            Blocker::Shared(shared) => match shared {
+                refusal::Blocker::RoomClosed => BlockReason::RoomClosed,
+                refusal::Blocker::Paused { .. } => BlockReason::Paused,
+                refusal::Blocker::NotAligned { .. } => BlockReason::NotAligned,
+                refusal::Blocker::StaleApproval { .. } => BlockReason::StaleApproval,
+                refusal::Blocker::Objects { .. } | refusal::Blocker::StaleObjection { .. } => {
+                    BlockReason::Objection
+                }
+            },
+            Blocker::NotCommunicator { .. } => BlockReason::NotCommunicator,
+            Blocker::NoRecipient => BlockReason::NoRecipient,
+            Blocker::NotACustomerContact { .. } => BlockReason::NotACustomerContact,
+            Blocker::AlreadyQueued | Blocker::AlreadySent => BlockReason::AlreadyQueuedOrSent,
+            Blocker::ChangedSinceOpened { .. } => BlockReason::ChangedSinceOpened,
+        }
+    }
+}
+
+/// The distinct kinds of `blockers`, in first-seen order, as stored (`not_aligned,paused`).
+pub fn reasons(blockers: &[Blocker]) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for kind in blockers.iter().map(|b| b.reason().as_str()) {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds.join(",")
 }
 
 /// Where the draft's message stands in the outbox, if it was ever queued.
@@ -183,6 +234,29 @@ mod tests {
     #[test]
     fn an_aligned_draft_from_the_communicator_may_be_sent() {
         assert_eq!(delivery_readiness(&ready(&fixture())), Ok(()));
+    }
+
+    #[test]
+    fn a_refusal_keeps_each_kind_of_reason_once_in_first_seen_order() {
+        let two_missing = vec![
+            (pm(1, "Dana"), Alignment::Missing),
+            (pm(3, "Kim"), Alignment::Missing),
+        ];
+        let f = fixture();
+        let attempt = SendAttempt {
+            alignment: &two_missing,
+            pause: Some(&f.pause),
+            sender_id: 1,
+            ..ready(&f)
+        };
+        assert_eq!(
+            reasons(&blockers(&attempt)),
+            "not_aligned,paused,not_communicator"
+        );
+        assert_eq!(reasons(&[]), "");
+        for reason in BlockReason::ALL {
+            assert_eq!(BlockReason::parse(reason.as_str()), Some(*reason));
+        }
     }
 
     #[test]

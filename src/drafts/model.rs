@@ -202,6 +202,29 @@ pub async fn set_outbox(tx: &mut RoomTx, draft_id: i64, outbox_id: i64) -> sqlx:
     Ok(())
 }
 
+/// Keeps a refused send with the kinds of its blockers (`gate::reasons`).
+pub async fn record_blocked_send(
+    tx: &mut RoomTx,
+    room_id: i64,
+    draft_id: i64,
+    by: i64,
+    reasons: &str,
+    at: Millis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO blocked_sends (room_id, draft_id, by_user_id, blocked_at, reasons) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(room_id)
+    .bind(draft_id)
+    .bind(by)
+    .bind(at)
+    .bind(reasons)
+    .execute(tx.room(room_id))
+    .await?;
+    Ok(())
+}
+
 /// A draft as the room page lists it.
 #[derive(Clone, Debug)]
 pub struct Summary {

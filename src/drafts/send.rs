@@ -10,6 +10,7 @@ use lettre::message::Mailbox;
 use serde::Deserialize;
 
 use super::DraftState;
+use super::gate;
 use super::model;
 use super::render::{self, Email, customer_email};
 use crate::AppState;
@@ -52,8 +53,9 @@ async fn send(
     let recipients = draft.recipients(change.conn()).await?;
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients, page.zone) {
+        let reasons = gate::reasons(&blockers);
         let refusal = Refusal::new(Attempt::Send, path, &blockers);
-        return refuse(change, page, &draft, refusal).await;
+        return refuse(change, page, &draft, refusal, &reasons).await;
     }
     let outbox_id = queue(&state, &mut change, &draft).await?;
     change.commit().await?;
@@ -67,17 +69,21 @@ async fn send(
     Ok(Redirect::to(&path).into_response())
 }
 
-/// Records the refused send on the timeline (nothing else changes) and answers 409.
+/// Records the refused send on the timeline, with the kinds of its `reasons` for the measures
+/// (nothing else changes), and answers 409.
 async fn refuse(
     mut change: RoomChange,
     page: Page,
     draft: &DraftState,
     refusal: Refusal,
+    reasons: &str,
 ) -> Result<Response, AppError> {
     let summary = refusal.summary(&change.viewer.name, &draft.current.subject);
     change
         .record("drafts.send_blocked", &summary, &refusal.back)
         .await?;
+    let (room_id, by, at) = (change.room.id, change.viewer.user_id, change.now);
+    model::record_blocked_send(change.conn(), room_id, draft.draft.id, by, reasons, at).await?;
     change.commit().await?;
     tracing::info!(
         room.id = draft.draft.room_id,

@@ -252,7 +252,9 @@ pub async fn add_question(
             let customer = change.room.customer_id;
             let similar = questions::similar_to(change.conn(), customer, &body).await?;
             if needs_confirmation(&similar, &form.acknowledged, form.confirm == "yes") {
+                let now = change.now;
                 drop(change);
+                questions::note_similar_shown(&state.db, room_id, user.id, &body, now).await?;
                 let errors = FieldErrors::single(
                     "confirm",
                     "Read the similar questions above: put one of them on the list, or tick this box to add yours anyway.",

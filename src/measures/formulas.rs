@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::clock::Millis;
+use crate::drafts::gate::BlockReason;
 
 pub const HOUR: Millis = 3_600_000;
 pub const DAY: Millis = 24 * HOUR;
@@ -152,6 +153,30 @@ pub fn time_to_answer(questions: &[QuestionRecord]) -> Option<Millis> {
     median(&waits)
 }
 
+/// Duplicates avoided: the times someone was shown similar questions instead of recording theirs
+/// (once per person, room and wording) and did not then ask it anyway. Each check names the
+/// question it was asked anyway as, if it was.
+pub fn duplicates_avoided(checks: &[Option<i64>]) -> usize {
+    checks.iter().filter(|asked| asked.is_none()).count()
+}
+
+/// Sends blocked by reason: for each kind, the refused sends it was among the reasons of (a send
+/// refused for two reasons counts under both), the most frequent first. `refusals` are the stored
+/// kinds of each refused send (`not_aligned,paused`); an unknown kind is left out.
+pub fn blocked_by_reason(refusals: &[String]) -> Vec<(BlockReason, usize)> {
+    let mut counts: HashMap<BlockReason, usize> = HashMap::new();
+    for refusal in refusals {
+        let kinds: HashSet<BlockReason> =
+            refusal.split(',').filter_map(BlockReason::parse).collect();
+        for kind in kinds {
+            *counts.entry(kind).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(BlockReason, usize)> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_str().cmp(b.0.as_str())));
+    out
+}
+
 /// A pause as granted: when it started, and when it ended (by hand, or by its end time).
 #[derive(Clone, Copy, Debug)]
 pub struct PauseRecord {
@@ -282,6 +307,27 @@ mod tests {
         assert_eq!(voices[&(1, 1)], 2, "a call is not a written voice");
         assert_eq!(voices[&(1, 2)], 1);
         assert_eq!(parallel_touches(&touches), 1, "10 then 11 within the hour");
+    }
+
+    #[test]
+    fn a_send_refused_for_two_reasons_counts_under_both_and_each_reason_once() {
+        let refusals = [
+            "not_aligned,paused".to_owned(),
+            "not_aligned".to_owned(),
+            "not_aligned,not_aligned".to_owned(),
+            "something_new".to_owned(),
+        ];
+        assert_eq!(
+            blocked_by_reason(&refusals),
+            [(BlockReason::NotAligned, 3), (BlockReason::Paused, 1)]
+        );
+        assert!(blocked_by_reason(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_similar_question_asked_anyway_is_not_a_duplicate_avoided() {
+        assert_eq!(duplicates_avoided(&[None, Some(7), None]), 2);
+        assert_eq!(duplicates_avoided(&[]), 0);
     }
 
     #[test]

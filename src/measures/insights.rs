@@ -117,6 +117,11 @@ impl InsightsPage {
     }
 }
 
+/// "1 send", "3 sends".
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The patterns the team should look at, in words.
 pub fn flags(rooms: &[RoomMeasures], decisions: &[DecisionRecord]) -> Vec<String> {
     let mut flags = Vec::new();
@@ -214,18 +219,18 @@ async fn show(
     let voice_rows = [(1, "one voice"), (2, "two voices"), (3, "three or more")]
         .into_iter()
         .map(|(n, label)| {
-            let count = voices
+            let contacts = voices
                 .values()
                 .filter(|v| if n == 3 { **v >= 3 } else { **v == n })
                 .count();
             (
                 label.to_owned(),
-                count as f64,
-                format!("{count} contact{}", if count == 1 { "" } else { "s" }),
+                contacts as f64,
+                count(contacts, "contact"),
             )
         })
         .collect();
-    let charts = vec![
+    let mut charts = vec![
         Chart::new(
             "decision-velocity",
             "Median time to decide, by decision type",
@@ -257,6 +262,43 @@ async fn show(
                 .collect(),
         ),
     ];
+    let mut blocked: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for r in &reading.rooms {
+        for (kind, n) in &r.blocked_by_reason {
+            *blocked.entry(kind.label()).or_default() += n;
+        }
+    }
+    let mut blocked: Vec<(&str, usize)> = blocked.into_iter().collect();
+    blocked.sort_by_key(|b| std::cmp::Reverse(b.1));
+    let total = |f: fn(&RoomMeasures) -> usize| reading.rooms.iter().map(f).sum::<usize>();
+    let asked = [
+        ("Asked", total(|r| r.asked)),
+        ("Answered", total(|r| r.answered)),
+        ("Duplicates avoided", total(|r| r.duplicates_avoided)),
+        (
+            "Asked anyway, after seeing similar",
+            total(|r| r.asked_anyway),
+        ),
+    ];
+    charts.push(Chart::new(
+        "blocked",
+        "Sends blocked, by reason",
+        blocked
+            .into_iter()
+            .map(|(label, n)| (label.to_owned(), n as f64, count(n, "send")))
+            .collect(),
+    ));
+    charts.push(Chart::new(
+        "questions",
+        "Questions to the customer",
+        match asked[0].1 + asked[2].1 {
+            0 => Vec::new(),
+            _ => asked
+                .into_iter()
+                .map(|(label, n)| (label.to_owned(), n as f64, count(n, "question")))
+                .collect(),
+        },
+    ));
     let mut customers: BTreeMap<String, Vec<&RoomMeasures>> = BTreeMap::new();
     for r in &reading.rooms {
         customers.entry(r.customer.clone()).or_default().push(r);
@@ -304,6 +346,7 @@ mod tests {
             align_median: None,
             revisions_per_send: None,
             blocked_sends: 0,
+            blocked_by_reason: Vec::new(),
             decided: 0,
             decision_median: None,
             superseded: 0,
@@ -313,6 +356,7 @@ mod tests {
             uncoordinated: 0,
             asked: 0,
             asked_anyway: 0,
+            duplicates_avoided: 0,
             answered: 0,
             answer_median: None,
             paused: 0,

@@ -11,10 +11,12 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::Millis;
+use crate::drafts::gate::BlockReason;
 use crate::rooms::model::Severity;
 use formulas::{
-    DecisionRecord, PauseRecord, QuestionRecord, Send, TouchRecord, cadence_kept, median,
-    parallel_touches, paused_time, time_to_align, time_to_answer, time_to_first_email, voices,
+    DecisionRecord, PauseRecord, QuestionRecord, Send, TouchRecord, blocked_by_reason,
+    cadence_kept, duplicates_avoided, median, parallel_touches, paused_time, time_to_align,
+    time_to_answer, time_to_first_email, voices,
 };
 
 /// Which rooms a reading covers.
@@ -67,7 +69,9 @@ pub struct RoomMeasures {
     pub sends: usize,
     pub align_median: Option<Millis>,
     pub revisions_per_send: Option<f64>,
-    pub blocked_sends: i64,
+    pub blocked_sends: usize,
+    /// The refused sends under each kind of reason (one refusal may have several).
+    pub blocked_by_reason: Vec<(BlockReason, usize)>,
     pub decided: usize,
     pub decision_median: Option<Millis>,
     pub superseded: usize,
@@ -78,12 +82,28 @@ pub struct RoomMeasures {
     pub uncoordinated: usize,
     pub asked: usize,
     pub asked_anyway: usize,
+    pub duplicates_avoided: usize,
     pub answered: usize,
     pub answer_median: Option<Millis>,
     pub paused: Millis,
 }
 
 impl RoomMeasures {
+    /// "3 (2 a PM had not aligned, 1 outreach paused)".
+    pub fn blocked_words(&self) -> String {
+        match self.blocked_sends {
+            0 => "0".to_owned(),
+            n => {
+                let reasons: Vec<String> = self
+                    .blocked_by_reason
+                    .iter()
+                    .map(|(kind, count)| format!("{count} {}", kind.label().to_lowercase()))
+                    .collect();
+                format!("{n} ({})", reasons.join(", "))
+            }
+        }
+    }
+
     /// Each measure in words, as a retrospective freezes them.
     pub fn lines(&self) -> Vec<(String, String)> {
         let maybe = |d: Option<Millis>| d.map_or_else(|| "—".to_owned(), formulas::words);
@@ -107,7 +127,7 @@ impl RoomMeasures {
                 self.revisions_per_send
                     .map_or_else(|| "—".to_owned(), |n| format!("{n:.1}")),
             ),
-            ("Sends blocked".into(), self.blocked_sends.to_string()),
+            ("Sends blocked".into(), self.blocked_words()),
             (
                 "Decisions decided (median time)".into(),
                 format!("{} ({})", self.decided, maybe(self.decision_median)),
@@ -137,6 +157,10 @@ impl RoomMeasures {
             (
                 "Questions asked anyway".into(),
                 self.asked_anyway.to_string(),
+            ),
+            (
+                "Duplicate questions avoided".into(),
+                self.duplicates_avoided.to_string(),
             ),
             (
                 "Time with outreach paused".into(),
@@ -186,10 +210,24 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
          FROM drafts d JOIN outbox o ON o.id = d.outbox_id WHERE o.state = 'sent' AND {}",
         scope.rooms("d.room_id")
     )).await?;
-    let blocked = rows(conn, scope, format!(
-        "SELECT room_id, COUNT(*) FROM timeline_events WHERE kind = 'drafts.send_blocked' AND {} GROUP BY room_id",
-        scope.rooms("room_id")
-    )).await?;
+    let blocked = rows(
+        conn,
+        scope,
+        format!(
+            "SELECT room_id, reasons FROM blocked_sends WHERE {}",
+            scope.rooms("room_id")
+        ),
+    )
+    .await?;
+    let checks = rows(
+        conn,
+        scope,
+        format!(
+            "SELECT room_id, asked_question_id FROM similar_question_checks WHERE {}",
+            scope.rooms("room_id")
+        ),
+    )
+    .await?;
     let decisions = rows(conn, scope, format!(
         "SELECT d.room_id, t.name, u.name, d.proposed_at, d.decided_at, d.status, d.contested_by, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM escalations e WHERE e.subject_kind = 'decision' \
@@ -231,9 +269,19 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
             .or_default()
             .push((sent_at.unwrap_or_default(), send));
     }
-    let mut blocked_of: HashMap<i64, i64> = HashMap::new();
+    let mut blocked_of: HashMap<i64, Vec<String>> = HashMap::new();
     for row in &blocked {
-        blocked_of.insert(row.try_get(0)?, row.try_get(1)?);
+        blocked_of
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
+    }
+    let mut checks_of: HashMap<i64, Vec<Option<i64>>> = HashMap::new();
+    for row in &checks {
+        checks_of
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
     }
     let decisions = decisions
         .iter()
@@ -324,6 +372,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
             .collect();
         let room_touches = touches_of.remove(&id).unwrap_or_default();
         let questions = questions_of.remove(&id).unwrap_or_default();
+        let blocked = blocked_of.remove(&id).unwrap_or_default();
         out.push(RoomMeasures {
             id,
             title: row.try_get(1)?,
@@ -336,7 +385,8 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
             revisions_per_send: (!sends.is_empty()).then(|| {
                 sends.iter().map(|(_, s)| s.revision as f64).sum::<f64>() / sends.len() as f64
             }),
-            blocked_sends: blocked_of.get(&id).copied().unwrap_or_default(),
+            blocked_sends: blocked.len(),
+            blocked_by_reason: blocked_by_reason(&blocked),
             decided: decided.len(),
             decision_median: median(&decided),
             superseded: room_decisions.iter().filter(|d| d.superseded).count(),
@@ -346,6 +396,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
             uncoordinated: room_touches.iter().filter(|t| t.uncoordinated).count(),
             asked: questions.len(),
             asked_anyway: questions.iter().filter(|q| q.asked_anyway).count(),
+            duplicates_avoided: duplicates_avoided(&checks_of.remove(&id).unwrap_or_default()),
             answered: questions.iter().filter(|q| q.answered_at.is_some()).count(),
             answer_median: time_to_answer(&questions),
             paused: paused_time(&pauses_of.remove(&id).unwrap_or_default(), now),

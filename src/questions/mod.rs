@@ -254,7 +254,9 @@ async fn ask(
     };
     let similar = model::similar_to(change.conn(), customer_id, &asked.body).await?;
     if needs_confirmation(&similar, &form.acknowledged, form.confirm == "yes") {
+        let now = change.now;
         drop(change);
+        model::note_similar_shown(&state.db, room_id, user.id, &asked.body, now).await?;
         let errors = FieldErrors::single(
             "confirm",
             "Read the similar questions above, then tick this box to record yours anyway.",

@@ -186,7 +186,48 @@ pub async fn insert(tx: &mut RoomTx, new: &NewQuestion<'_>, now: Millis) -> sqlx
         .execute(tx.room(new.room_id))
         .await?;
     }
+    // Asked anyway after being shown similar questions: that check avoided nothing.
+    sqlx::query(
+        "UPDATE similar_question_checks SET asked_question_id = $1 \
+         WHERE room_id = $2 AND user_id = $3 AND body_digest = $4 AND asked_question_id IS NULL",
+    )
+    .bind(id)
+    .bind(new.room_id)
+    .bind(new.asked_by)
+    .bind(wording_digest(new.body))
+    .execute(tx.room(new.room_id))
+    .await?;
     Ok(id)
+}
+
+/// What a wording is kept under in `similar_question_checks`: the SHA-256 of the text with case
+/// and runs of whitespace ignored (the text itself is not stored twice).
+pub fn wording_digest(body: &str) -> String {
+    let words: Vec<String> = body.split_whitespace().map(str::to_lowercase).collect();
+    crate::secrets::digest(&words.join(" "))
+}
+
+/// Keeps that `user_id` was shown similar questions instead of recording `body` in `room_id`
+/// (once per person, room and wording): a duplicate avoided, unless they ask it anyway. Called
+/// after the refused change was rolled back, in its own short write.
+pub async fn note_similar_shown(
+    db: &crate::db::Db,
+    room_id: i64,
+    user_id: i64,
+    body: &str,
+    now: Millis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO similar_question_checks (room_id, user_id, body_digest, shown_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, user_id, body_digest) DO NOTHING",
+    )
+    .bind(room_id)
+    .bind(user_id)
+    .bind(wording_digest(body))
+    .bind(now)
+    .execute(db.writer())
+    .await?;
+    Ok(())
 }
 
 /// Rebuilds the stored terms of every question in the room from its text (after the similarity

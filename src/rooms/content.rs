@@ -87,6 +87,8 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "align_links",
     "sync_reminders",
     "digests",
+    "blocked_sends",
+    "similar_question_checks",
 ];
 
 /// The latest customer emails sent, and received, that the room page's conversation shows (the

@@ -294,7 +294,11 @@ async fn minutes(
         settle_in(&mut change, id, outcome).await?;
     }
     propose(&mut change, &content.types, &form).await?;
-    ask(&mut change, &form).await?;
+    if let Err(SimilarShown { body, message }) = ask(&mut change, &form).await? {
+        drop(change);
+        questions::note_similar_shown(&state.db, room_id, user.id, &body, now).await?;
+        return Err(AppError::Conflict(message));
+    }
     for choice in form.workstream_status.iter().filter(|s| !s.is_empty()) {
         let (id, status) = choice
             .split_once(':')
@@ -378,11 +382,22 @@ async fn propose(
     record_proposal(change, &proposal).await
 }
 
-/// A question recorded in the minutes, through the ledger's "already asked?" check.
-async fn ask(change: &mut RoomChange, form: &MinutesForm) -> Result<(), AppError> {
+/// A question the minutes could not record because similar ones were asked before.
+struct SimilarShown {
+    body: String,
+    /// What the refusal says, naming the similar questions.
+    message: String,
+}
+
+/// A question recorded in the minutes, through the ledger's "already asked?" check (whose
+/// refusal the caller keeps, after rolling the minutes back).
+async fn ask(
+    change: &mut RoomChange,
+    form: &MinutesForm,
+) -> Result<Result<(), SimilarShown>, AppError> {
     let body = optional_text(&form.question_body, 2000).map_err(AppError::Conflict)?;
     if body.is_empty() {
-        return Ok(());
+        return Ok(Ok(()));
     }
     let customer = change.room.customer_id;
     let contacts = customers::contacts_of(&mut **change.conn(), customer).await?;
@@ -397,10 +412,11 @@ async fn ask(change: &mut RoomChange, form: &MinutesForm) -> Result<(), AppError
             .iter()
             .map(|s| format!("“{}” (asked by {})", s.question.body, s.question.asked_by))
             .collect();
-        return Err(AppError::Conflict(format!(
+        let message = format!(
             "Already asked? {} — nothing was recorded. Tick “ask anyway” to record the question regardless.",
             asked.join("; ")
-        )));
+        );
+        return Ok(Err(SimilarShown { body, message }));
     }
     let asked = Asked {
         body,
@@ -409,7 +425,7 @@ async fn ask(change: &mut RoomChange, form: &MinutesForm) -> Result<(), AppError
     };
     let despite: Vec<String> = seen.iter().map(i64::to_string).collect();
     crate::questions::record(change, &asked, &despite).await?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 #[derive(Deserialize, Default)]

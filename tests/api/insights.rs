@@ -170,3 +170,73 @@ async fn the_weekly_digest_reaches_leadership_with_the_numbers_of_insights() {
     assert_eq!(digests, 1, "once a week");
     app.outbox_settled().await;
 }
+
+#[tokio::test]
+async fn refused_sends_keep_their_reasons_and_a_question_not_asked_again_counts_as_avoided() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (room, draft) = app.room_with_draft(&team).await;
+
+    // Dana has not aligned; Lee is not the communicator: two refusals, three reasons in all.
+    let by_sam = team.sam.0.send_draft(room, draft, 1).await;
+    assert_eq!(by_sam.status(), StatusCode::CONFLICT);
+    let by_lee = team.lee.0.send_draft(room, draft, 1).await;
+    assert_eq!(by_lee.status(), StatusCode::CONFLICT);
+    let sql = "SELECT COUNT(*) FROM blocked_sends WHERE reasons = 'not_aligned'";
+    assert_eq!(count(&app, sql).await, 1, "Sam: only Dana's alignment");
+    let sql = "SELECT COUNT(*) FROM blocked_sends WHERE reasons = 'not_aligned,not_communicator'";
+    assert_eq!(count(&app, sql).await, 1, "Lee: not the communicator, too");
+
+    // Dana asks; Sam is stopped twice by the same "already asked?" (one check), asks another
+    // similar one anyway, and drops the first.
+    let jordan = format!("contact:{}", app.contact_id(JORDAN).await);
+    let ask = |who: &'static str, body: &'static str, anyway: Option<i64>| {
+        let client = if who == "sam" {
+            &team.sam.0
+        } else {
+            &team.dana.0
+        };
+        let jordan = jordan.clone();
+        async move {
+            let mut fields = vec![("body", body.to_owned()), ("stakeholder", jordan)];
+            if let Some(id) = anyway {
+                fields.push(("acknowledged", id.to_string()));
+                fields.push(("confirm", "yes".to_owned()));
+            }
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            client
+                .post_form(&format!("/rooms/{room}/questions"), &fields)
+                .await
+                .status()
+        }
+    };
+    let first = "When do you plan to buy more capacity?";
+    assert_eq!(ask("dana", first, None).await, StatusCode::SEE_OTHER);
+    let asked = count(&app, "SELECT MAX(id) FROM questions").await;
+    let similar = "When will you plan to buy more capacity?";
+    assert_eq!(ask("sam", similar, None).await, StatusCode::CONFLICT);
+    assert_eq!(
+        ask("sam", "  WHEN will you plan to buy more  capacity?", None).await,
+        StatusCode::CONFLICT
+    );
+    let anyway = "Do you plan to buy more capacity this quarter?";
+    assert_eq!(ask("sam", anyway, None).await, StatusCode::CONFLICT);
+    assert_eq!(ask("sam", anyway, Some(asked)).await, StatusCode::SEE_OTHER);
+    let checks = "SELECT COUNT(*) FROM similar_question_checks";
+    assert_eq!(count(&app, checks).await, 2, "one check per wording");
+    let avoided = "SELECT COUNT(*) FROM similar_question_checks WHERE asked_question_id IS NULL";
+    assert_eq!(count(&app, avoided).await, 1);
+
+    let (status, page) = team.elena.0.page("/insights").await;
+    assert_eq!(status, StatusCode::OK);
+    for row in [
+        "<th scope=\"row\">A PM had not aligned</th><td>2 sends</td>",
+        "<th scope=\"row\">Not the communicator</th><td>1 send</td>",
+        "<th scope=\"row\">Duplicates avoided</th><td>1 question</td>",
+        "<th scope=\"row\">Asked anyway, after seeing similar</th><td>1 question</td>",
+        "<th scope=\"row\">Asked</th><td>2 questions</td>",
+    ] {
+        assert!(page.contains(row), "{row} in {page}");
+    }
+    assert!(page.contains("2 (2 a pm had not aligned, 1 not the communicator)"));
+}

@@ -271,6 +271,32 @@ async fn minutes_update_the_record_through_the_ordinary_rules_in_one_submit() {
         1,
         "the next sync is set from the cadence"
     );
+
+    // The same question again, in the next minutes: the ledger's check refuses the whole submit
+    // and keeps that a duplicate was avoided.
+    let again = team
+        .dana
+        .0
+        .post_form(
+            &minutes,
+            &[
+                ("question_body", "Who approves hardware orders above 50k?"),
+                ("question_for", jordan.as_str()),
+                ("notes", "Second sync"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("Already asked?"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM syncs").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM similar_question_checks WHERE asked_question_id IS NULL"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
