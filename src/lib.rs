@@ -4,6 +4,7 @@
 //! The library builds the whole application ([`Application`]); `main.rs` is a thin CLI over it.
 
 pub mod accounts;
+pub mod api;
 pub mod approvals;
 pub mod cli;
 pub mod clock;

@@ -50,6 +50,8 @@ pub struct AppState {
     pub room_content: ContentCache,
     /// Each person's *Needs you* count, by the fingerprint of their rooms.
     pub needs: crate::needs::CountCache,
+    /// Each reader's `/insights`, until the record changes.
+    pub insights: crate::measures::cache::InsightsCache,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             outbox: Wakeup::default(),
             room_content: ContentCache::default(),
             needs: crate::needs::CountCache::default(),
+            insights: crate::measures::cache::InsightsCache::default(),
         }
     }
 }
@@ -238,6 +241,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::approvals::away::router())
         .merge(crate::approvals::link::router())
         .merge(accounts::router())
+        .merge(crate::api::tokens_page::router())
         .merge(mail::router())
         .merge(outbox::resolution::router())
         .merge(health::router())
@@ -252,6 +256,8 @@ pub fn router(state: AppState) -> Router {
         // The mail door answers JSON to a mail provider, outside sessions, CSRF and the form
         // body limit (it has its own).
         .merge(crate::inbound::http::router().layer(CatchPanicLayer::custom(errors::panic_page)))
+        // The JSON API: bearer tokens only, no cookie or CSRF, problem details for every error.
+        .merge(crate::api::router().layer(CatchPanicLayer::custom(errors::panic_page)))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(
             TraceLayer::new_for_http()

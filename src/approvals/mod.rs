@@ -130,7 +130,8 @@ impl Alignment {
         }
     }
 
-    /// A CSS-friendly name for the state (always shown with its words).
+    /// A short name for the state — the page's CSS class (always shown with its words) and the
+    /// API's `state`: aligned (by themselves, a stand-in or a ruling), objects, stale, missing.
     pub fn class(&self) -> &'static str {
         match self {
             Alignment::Current | Alignment::ByStandIn { .. } | Alignment::ByRuling { .. } => {

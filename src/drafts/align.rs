@@ -75,14 +75,29 @@ async fn take_position(
     form: &PositionForm,
     stance: Stance,
 ) -> Result<Response, AppError> {
+    match position_on(state, user, (room_id, draft_id), form, stance).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/rooms/{room_id}/drafts/{draft_id}")).into_response()),
+        Err(why) => super::show::refused(state, user, page, room_id, draft_id, why).await,
+    }
+}
+
+/// Records `user`'s position (or their absent PM's, as stand-in) on a revision of a draft — from
+/// the page or the API, the same way — with its timeline entry. `Ok(Err(why))` when that
+/// revision is no longer current (nothing was written).
+pub async fn position_on(
+    state: &AppState,
+    user: &CurrentUser,
+    (room_id, draft_id): (i64, i64),
+    form: &PositionForm,
+    stance: Stance,
+) -> Result<Result<(), String>, AppError> {
     let mut change = RoomChange::begin(state, room_id, user, Action::Read).await?;
     let (conn, room, now) = change.parts();
     let draft = DraftState::load(conn, room, draft_id, now).await?;
     // Checked against the revision that is current inside this transaction: a position racing
     // a save of a newer revision either lands first (and goes stale) or is refused here.
     if let Some(why) = approval_refusal(form.revision, draft.draft.current_revision) {
-        drop(change);
-        return super::show::refused(state, user, page, room_id, draft_id, why).await;
+        return Ok(Err(why));
     }
     let who = position::take(&mut change, (SubjectKind::Draft, draft_id), form, stance).await?;
     let what = format!("“{}”", draft.current.subject);
@@ -91,7 +106,7 @@ async fn take_position(
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
     change.record(&kind, &summary, &path).await?;
     change.commit().await?;
-    Ok(Redirect::to(&path).into_response())
+    Ok(Ok(()))
 }
 
 async fn withdraw(

@@ -218,14 +218,15 @@ fn revision_refusal(current: &DraftState, base: Option<i64>) -> Option<String> {
 }
 
 /// Saves a revision (the first when `draft_id` is `None`), with the author's alignment when they
-/// are a PM, the timeline entry, and notifications to the PMs still to align.
+/// are a PM, the timeline entry, and notifications to the PMs still to align; returns the draft
+/// and the revision's number.
 async fn save(
     state: &AppState,
     change: &mut RoomChange,
     draft_id: Option<i64>,
     form: &DraftForm,
     (subject, body): &(Subject, Body),
-) -> Result<i64, AppError> {
+) -> Result<(i64, i64), AppError> {
     let (subject, body) = (subject.as_str(), body.as_str());
     let (room_id, now, author) = (change.room.id, change.now, change.viewer.user_id);
     let draft_id = match draft_id {
@@ -299,7 +300,53 @@ async fn save(
         "drafts.revised"
     };
     change.record(kind, &summary, &path).await?;
-    Ok(draft_id)
+    Ok((draft_id, number))
+}
+
+/// A revision as a door other than the form sends it (the API).
+pub struct Revision {
+    pub to: Vec<i64>,
+    pub cc: Vec<i64>,
+    pub subject: String,
+    pub body: String,
+    /// The revision it was written on top of; refused if someone saved a newer one meanwhile.
+    pub base_revision: Option<i64>,
+}
+
+/// Saves a revision by `user` (a new draft when `draft_id` is `None`) exactly as the form does:
+/// the same checks, refusals, alignment of a PM author, notifications and timeline entry.
+/// Returns the draft and the revision's number, or the fields' problems.
+pub async fn save_revision(
+    state: &AppState,
+    user: &CurrentUser,
+    room_id: i64,
+    draft_id: Option<i64>,
+    revision: Revision,
+) -> Result<Result<(i64, i64), FieldErrors>, AppError> {
+    let form = DraftForm {
+        to: revision.to,
+        cc: revision.cc,
+        subject: revision.subject,
+        body: revision.body,
+        base_revision: revision.base_revision,
+        replies_to: None,
+    };
+    let content = match form.parse() {
+        Ok(content) => content,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let mut change = RoomChange::begin(state, room_id, user, Action::Contribute).await?;
+    if let Some(id) = draft_id {
+        let (conn, room, now) = change.parts();
+        let current = DraftState::load(conn, room, id, now).await?;
+        if let Some(why) = revision_refusal(&current, form.base_revision) {
+            return Err(AppError::Conflict(why));
+        }
+    }
+    let saved = save(state, &mut change, draft_id, &form, &content).await?;
+    change.commit().await?;
+    state.outbox.wake();
+    Ok(Ok(saved))
 }
 
 async fn create(
@@ -318,7 +365,7 @@ async fn create(
         }
     };
     let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
-    let draft_id = save(&state, &mut change, None, &form, &content).await?;
+    let (draft_id, _) = save(&state, &mut change, None, &form, &content).await?;
     change.commit().await?;
     state.outbox.wake();
     Ok(Redirect::to(&format!("/rooms/{room_id}/drafts/{draft_id}")).into_response())

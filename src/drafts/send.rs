@@ -46,18 +46,45 @@ async fn send(
     Path((room_id, draft_id)): Path<(i64, i64)>,
     Form(form): Form<SendForm>,
 ) -> Result<Response, AppError> {
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Read).await?;
+    let path = format!("/rooms/{room_id}/drafts/{draft_id}");
+    match request(&state, &user, (room_id, draft_id), form.revision, page.zone).await? {
+        Sent::Queued { .. } => Ok(Redirect::to(&path).into_response()),
+        Sent::Refused(refusal) => Ok(refusal.page(page)),
+    }
+}
+
+/// What a request to send a draft came to.
+pub enum Sent {
+    Queued {
+        outbox_id: i64,
+    },
+    /// Refused by the gate: recorded on the timeline and in the measures; nothing was queued.
+    Refused(Refusal),
+}
+
+/// A request by `user` to send revision `revision` of a draft — from the page or the API, the
+/// same way: the gate is checked inside the transaction that queues the message (its blockers
+/// worded in `zone`), and a refusal is recorded before it is answered.
+pub async fn request(
+    state: &AppState,
+    user: &CurrentUser,
+    (room_id, draft_id): (i64, i64),
+    revision: i64,
+    zone: time::Zone,
+) -> Result<Sent, AppError> {
+    let mut change = RoomChange::begin(state, room_id, user, Action::Read).await?;
     let (conn, room, now) = change.parts();
     let draft = DraftState::load(conn, room, draft_id, now).await?;
     let room = room.clone();
     let recipients = draft.recipients(change.conn()).await?;
     let path = format!("/rooms/{room_id}/drafts/{draft_id}");
-    if let Err(blockers) = draft.readiness(&room, user.id, form.revision, &recipients, page.zone) {
+    if let Err(blockers) = draft.readiness(&room, user.id, revision, &recipients, zone) {
         let reasons = gate::reasons(&blockers);
         let refusal = Refusal::new(Attempt::Send, path, &blockers);
-        return refuse(change, page, &draft, refusal, &reasons).await;
+        refuse(change, &draft, &refusal, &reasons).await?;
+        return Ok(Sent::Refused(refusal));
     }
-    let outbox_id = queue(&state, &mut change, &draft).await?;
+    let outbox_id = queue(state, &mut change, &draft).await?;
     change.commit().await?;
     state.outbox.wake();
     tracing::info!(
@@ -66,18 +93,17 @@ async fn send(
         outbox.id = outbox_id,
         "customer email queued"
     );
-    Ok(Redirect::to(&path).into_response())
+    Ok(Sent::Queued { outbox_id })
 }
 
 /// Records the refused send on the timeline, with the kinds of its `reasons` for the measures
-/// (nothing else changes), and answers 409.
+/// (nothing else changes).
 async fn refuse(
     mut change: RoomChange,
-    page: Page,
     draft: &DraftState,
-    refusal: Refusal,
+    refusal: &Refusal,
     reasons: &str,
-) -> Result<Response, AppError> {
+) -> Result<(), AppError> {
     let summary = refusal.summary(&change.viewer.name, &draft.current.subject);
     change
         .record("drafts.send_blocked", &summary, &refusal.back)
@@ -90,7 +116,7 @@ async fn refuse(
         draft.id = draft.draft.id,
         "send blocked"
     );
-    Ok(refusal.page(page))
+    Ok(())
 }
 
 /// Queues the current revision for delivery and says so on the timeline.

@@ -4,6 +4,7 @@
 //! it — and the patterns worth fixing, flagged in words.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,7 +12,9 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
+use sqlx::AnyConnection;
 
+use super::cache::Key;
 use super::formulas::{DAY, DecisionRecord, median, velocity, words};
 use super::{RoomMeasures, Scope};
 use crate::AppState;
@@ -40,6 +43,7 @@ pub struct Bar {
 }
 
 /// A chart: a title, its bars, and the same numbers as table rows.
+#[derive(Clone)]
 pub struct Chart {
     pub id: &'static str,
     pub title: &'static str,
@@ -75,12 +79,9 @@ pub struct Period {
     days: Option<i64>,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "measures/insights.html")]
-pub struct InsightsPage {
-    page: Page,
-    days: i64,
-    periods: &'static [i64],
+/// Everything `/insights` shows for one reader and period, as computed (and cached).
+#[derive(Clone)]
+pub struct Insights {
     /// How many rooms the measures cover.
     covered: usize,
     /// The rooms listed one by one.
@@ -89,9 +90,22 @@ pub struct InsightsPage {
     by_owner: Vec<(String, Millis, usize)>,
     by_customer: Vec<CustomerRow>,
     flags: Vec<String>,
+    /// When it was computed.
+    pub computed_at: Millis,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "measures/insights.html")]
+pub struct InsightsPage {
+    page: Page,
+    days: i64,
+    periods: &'static [i64],
+    insights: Arc<Insights>,
+    now: Millis,
 }
 
 /// A customer's escalations, summed.
+#[derive(Clone)]
 pub struct CustomerRow {
     pub name: String,
     pub rooms: usize,
@@ -107,6 +121,15 @@ impl InsightsPage {
 
     fn span(&self, duration: &Millis) -> String {
         words(*duration)
+    }
+
+    /// "as of 14:02" when the figures were computed earlier than this view.
+    fn as_of(&self) -> String {
+        let at = self.insights.computed_at;
+        match self.now - at {
+            d if d < 1_000 => String::new(),
+            _ => format!("Figures as of {}.", self.page.zone.when(at)),
+        }
     }
 
     fn period_label(&self, days: &i64) -> String {
@@ -187,27 +210,50 @@ async fn show(
     let days = period.days.filter(|d| PERIODS.contains(d)).unwrap_or(90);
     let mut conn = state.db.reader().acquire().await?;
     if !user.is_admin {
-        let leads: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM members WHERE user_id = $1 AND kind = 'leadership'",
+        let leads: Option<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM members WHERE user_id = $1 AND kind = 'leadership' LIMIT 1",
         )
         .bind(user.id)
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-        if leads == 0 {
+        if leads.is_none() {
             return Err(AppError::Forbidden(
                 "Insights are for leadership members and administrators.".into(),
             ));
         }
     }
-    let scope = Scope::Readable {
+    let key = Key {
         user_id: user.id,
         is_admin: user.is_admin,
+        days,
+    };
+    drop(conn);
+    let insights = state.insights.get(state.db.reader(), key, now).await?;
+    Ok(InsightsPage {
+        page,
+        days,
+        periods: PERIODS,
+        insights,
+        now,
+    })
+}
+
+/// Reads the rooms `key` covers and computes everything the page shows.
+pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::Result<Insights> {
+    let Key {
+        user_id,
+        is_admin,
+        days,
+    } = key;
+    let scope = Scope::Readable {
+        user_id,
+        is_admin,
         since: match days {
             0 => i64::MIN,
             d => now - d * DAY,
         },
     };
-    let reading = super::read(&mut conn, scope, now).await?;
+    let reading = super::read(conn, scope, now).await?;
     let by_type = velocity(&reading.decisions, |d| d.type_name.as_str());
     let by_owner = velocity(&reading.decisions, |d| d.owner.as_str());
     let mut severities: BTreeMap<String, Vec<Millis>> = BTreeMap::new();
@@ -316,11 +362,9 @@ async fn show(
             }
         })
         .collect();
-    Ok(InsightsPage {
+    Ok(Insights {
         flags: flags(&reading.rooms, &reading.decisions),
-        page,
-        days,
-        periods: PERIODS,
+        computed_at: now,
         covered: reading.rooms.len(),
         rooms: reading.rooms.into_iter().rev().take(ROOMS_LISTED).collect(),
         charts,

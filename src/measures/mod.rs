@@ -2,6 +2,7 @@
 //! `formulas` holds each measure as a pure function; this module reads the records of the rooms
 //! a reader may see and applies them, per room and across rooms, for `/insights`.
 
+pub mod cache;
 pub mod digest;
 pub mod formulas;
 pub mod insights;

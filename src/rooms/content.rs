@@ -89,6 +89,7 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "digests",
     "blocked_sends",
     "similar_question_checks",
+    "api_tokens",
 ];
 
 /// The latest customer emails sent, and received, that the room page's conversation shows (the

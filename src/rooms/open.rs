@@ -38,32 +38,32 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct OpenForm {
-    customer: String,
-    new_customer_name: String,
-    new_customer_domain: String,
-    title: String,
-    problem: String,
-    severity: String,
-    escalated_by: String,
-    new_contact_name: String,
-    new_contact_email: String,
-    new_contact_title: String,
-    escalated_at: String,
-    my_kind: String,
-    pms: Vec<i64>,
-    partners: Vec<i64>,
-    leadership: Vec<i64>,
+pub struct OpenForm {
+    pub customer: String,
+    pub new_customer_name: String,
+    pub new_customer_domain: String,
+    pub title: String,
+    pub problem: String,
+    pub severity: String,
+    pub escalated_by: String,
+    pub new_contact_name: String,
+    pub new_contact_email: String,
+    pub new_contact_title: String,
+    pub escalated_at: String,
+    pub my_kind: String,
+    pub pms: Vec<i64>,
+    pub partners: Vec<i64>,
+    pub leadership: Vec<i64>,
     /// The searches of the people picker, and which *Find* button was pressed (without
     /// JavaScript): then the form is shown again with the results instead of opening a room.
-    find_pms: String,
-    find_partners: String,
-    find_leadership: String,
-    search: String,
-    lead: String,
-    communicator: String,
-    next_customer_update_due: String,
-    next_leadership_update_due: String,
+    pub find_pms: String,
+    pub find_partners: String,
+    pub find_leadership: String,
+    pub search: String,
+    pub lead: String,
+    pub communicator: String,
+    pub next_customer_update_due: String,
+    pub next_leadership_update_due: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -314,23 +314,33 @@ async fn create(
             .await?
             .into_response());
     }
-    let now = state.clock.now();
-    let opened = match form.parse(user.id, now, page.zone) {
-        Ok(opening) => {
-            let tx = state.db.begin_write().await?;
-            match open_room(tx, &opening, &user, now).await? {
-                Ok((tx, room_id)) => tx.commit().await.map(|()| Ok(room_id))?,
-                Err(errors) => Err(errors),
-            }
-        }
-        Err(errors) => Err(errors),
-    };
-    match opened {
-        Ok(room_id) => {
-            tracing::info!(room.id = room_id, "room opened");
-            Ok(Redirect::to(&format!("/rooms/{room_id}")).into_response())
-        }
+    match open(&state, &user, &form, page.zone).await? {
+        Ok(room_id) => Ok(Redirect::to(&format!("/rooms/{room_id}")).into_response()),
         Err(errors) => invalid(render(&state, page, &user, form, errors).await?),
+    }
+}
+
+/// Opens a room as `user` from the form's fields (times read in `zone`) — from the page or the
+/// API, the same way, in one transaction. Returns the room, or the fields' problems.
+pub async fn open(
+    state: &AppState,
+    user: &CurrentUser,
+    form: &OpenForm,
+    zone: Zone,
+) -> Result<Result<i64, FieldErrors>, AppError> {
+    let now = state.clock.now();
+    let opening = match form.parse(user.id, now, zone) {
+        Ok(opening) => opening,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let tx = state.db.begin_write().await?;
+    match open_room(tx, &opening, user, now).await? {
+        Ok((tx, room_id)) => {
+            tx.commit().await?;
+            tracing::info!(room.id = room_id, "room opened");
+            Ok(Ok(room_id))
+        }
+        Err(errors) => Ok(Err(errors)),
     }
 }
 

@@ -112,6 +112,13 @@ impl FieldErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Each field with its message, in the order found.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0
+            .iter()
+            .map(|(field, message)| (*field, message.as_str()))
+    }
 }
 
 /// The one answer to a form that did not parse: its page, re-rendered with the messages and the

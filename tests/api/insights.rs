@@ -177,6 +177,10 @@ async fn refused_sends_keep_their_reasons_and_a_question_not_asked_again_counts_
     let team = app.team().await;
     let (room, draft) = app.room_with_draft(&team).await;
 
+    // Seen before anything was refused: the figures computed now must not outlive the changes.
+    let (_, before) = team.elena.0.page("/insights").await;
+    assert!(!before.contains("A PM had not aligned"));
+
     // Dana has not aligned; Lee is not the communicator: two refusals, three reasons in all.
     let by_sam = team.sam.0.send_draft(room, draft, 1).await;
     assert_eq!(by_sam.status(), StatusCode::CONFLICT);

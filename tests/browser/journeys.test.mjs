@@ -517,4 +517,12 @@ test('a director reads across escalations where decisions stall and who speaks t
   await elena.getByRole('img', { name: 'Voices to each contact (the goal is one)' }).waitFor();
   await accessible(elena);
   await shoot(elena, 'insights');
+
+  // From a closed room in the table to its retrospective, frozen at close.
+  await elena.getByRole('link', { name: 'The weekly capacity report times out for large clusters' }).click();
+  await elena.getByRole('link', { name: 'Read the retrospective' }).click();
+  await elena.getByRole('heading', { name: 'How the team coordinated' }).waitFor();
+  await elena.getByRole('heading', { name: 'What went well' }).waitFor();
+  await accessible(elena);
+  await shoot(elena, 'retrospective');
 });

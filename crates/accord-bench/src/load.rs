@@ -255,7 +255,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+/// A header's value in a response head (names as the server writes them, lower case).
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines()
         .find_map(|line| {
             line.strip_prefix(name)

@@ -114,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
     let draft_poll = poll_url(server.addr, &draft_page, &cookie, "/rooms/").await?;
     let dashboard_poll = poll_url(server.addr, "/", &cookie, "/dashboard/live?").await?;
 
+    let retrospective = closed_room(server.addr, &cookie, &token).await?;
     let duration = Duration::from_secs(args.seconds);
     let room = fixture.room;
     let scenarios: Vec<(&'static str, Vec<Request>)> = vec![
@@ -179,6 +180,12 @@ async fn main() -> anyhow::Result<()> {
         (
             "alignment link page",
             vec![Request::get(format!("/align/{}", dataset::ALIGN_TOKEN))],
+        ),
+        (
+            "retrospective",
+            vec![Request::get(format!(
+                "/rooms/{retrospective}/retrospective"
+            ))],
         ),
         ("write mix", write_mix(&fixture, &token)),
         ("inbound filing (HTTP)", inbound_mail(&fixture)),
@@ -279,6 +286,33 @@ Thanks, the forecast matches what we see.\r\n\r\nOn Monday, you wrote:\r\n> Our 
 }
 
 /// Approve a draft, edit a draft, log a touch, decide — round robin.
+/// A room the benchmark's member opens and closes through the web forms, so its retrospective is
+/// the one the product freezes at close; returns its id.
+async fn closed_room(addr: std::net::SocketAddr, cookie: &str, token: &str) -> anyhow::Result<i64> {
+    let open = Request::post(
+        "/rooms/new",
+        format!(
+            "customer=1&title=Closed+for+the+retrospective&problem=Measured.&severity=S2\
+             &my_kind=pm&communicator=1&csrf_token={token}"
+        ),
+    );
+    let (status, head, _) = load::once(addr, &open, cookie)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let room: i64 = load::header(&head, "location")
+        .and_then(|at| at.strip_prefix("/rooms/")?.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("opening a room answered {status}"))?;
+    let close = Request::post(
+        format!("/rooms/{room}/closure"),
+        format!("summary=Forecast+shipped&csrf_token={token}"),
+    );
+    let (status, _, _) = load::once(addr, &close, cookie)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(status == 303, "closing the room answered {status}");
+    Ok(room)
+}
+
 fn write_mix(f: &dataset::Fixture, token: &str) -> Vec<Request> {
     let mut requests = Vec::new();
     let contact = |room: i64| {
