@@ -237,6 +237,8 @@ pub struct DigestRoom {
 pub struct WeeklyDigest<'a> {
     pub name: &'a str,
     pub rooms: Vec<DigestRoom>,
+    /// Open rooms not listed (the list keeps the most recently changed).
+    pub more: usize,
     /// "Commercial: 4.5 days (2 decided)", as `/insights` words it.
     pub velocity: Vec<String>,
     /// Rooms where a contact heard more than one voice.
@@ -244,6 +246,7 @@ pub struct WeeklyDigest<'a> {
     pub uncoordinated: usize,
     pub parallel: usize,
     pub insights: &'a str,
+    pub dashboard: &'a str,
 }
 email!(WeeklyDigest, WeeklyDigestHtml, "emails/digest.html");
 
@@ -402,11 +405,13 @@ mod tests {
                 overdue: vec!["the customer update".into()],
                 link: "https://accord.example/rooms/1".into(),
             }],
+            more: 3,
             velocity: vec!["Commercial: 5.0 days (1 decided)".into()],
             crowded: 1,
             uncoordinated: 3,
             parallel: 1,
             insights: "https://accord.example/insights",
+            dashboard: "https://accord.example/",
         };
         insta::assert_snapshot!(both(&email));
     }

@@ -9,8 +9,8 @@ use lettre::Message;
 use sqlx::Row;
 use tokio::sync::watch;
 
-use super::formulas::{DAY, velocity, words};
-use super::{Scope, read};
+use super::cache::Key;
+use super::formulas::DAY;
 use crate::AppState;
 use crate::accounts::user;
 use crate::clock::Millis;
@@ -21,6 +21,8 @@ use crate::rooms::change::RoomTx;
 const WEEK: Millis = 7 * DAY;
 /// The period of the measures the digest shares with `/insights`' default.
 pub const MEASURED_DAYS: i64 = 90;
+/// Rooms listed one by one (those that changed most recently); the rest are counted.
+const ROOMS_LISTED: usize = 25;
 /// How often the sweep runs without a test hook.
 const EVERY: Duration = Duration::from_secs(300);
 
@@ -53,6 +55,12 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     };
     let mut sent = 0;
     for user_id in people {
+        let Some(account) = user::find(state.db.reader(), user_id).await? else {
+            continue;
+        };
+        // Composed from reads alone (at 100k rooms that takes a while); the write transaction
+        // below only claims the week and queues the email.
+        let message = digest(state, &account, now).await?;
         let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
         let claimed = sqlx::query(
             "INSERT INTO digests (user_id, week, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -65,10 +73,6 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         if claimed.rows_affected() != 1 {
             continue;
         }
-        let Some(account) = user::find(&mut *tx, user_id).await? else {
-            continue;
-        };
-        let message = digest(state, &mut tx, &account, now).await?;
         outbox::enqueue(
             &mut tx,
             state.db.backend(),
@@ -82,25 +86,32 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     Ok(sent)
 }
 
-/// One person's digest.
-async fn digest(
-    state: &AppState,
-    tx: &mut RoomTx,
-    account: &user::User,
-    now: Millis,
-) -> anyhow::Result<Message> {
+/// One person's digest: their open rooms that changed most recently (at most [`ROOMS_LISTED`],
+/// with how many more there are), and the measures of their `/insights` over its default period
+/// — read through the same cache, so the numbers are the page's.
+async fn digest(state: &AppState, account: &user::User, now: Millis) -> anyhow::Result<Message> {
+    let mut conn = state.db.reader().acquire().await?;
     let rows = sqlx::query(
         "SELECT r.id, r.title, r.status, r.severity, r.next_customer_update_due, r.next_leadership_update_due, \
          (SELECT COUNT(*) FROM timeline_events e WHERE e.room_id = r.id AND e.at > $2), \
          (SELECT COUNT(*) FROM workstreams w WHERE w.room_id = r.id AND w.status <> 'done' AND w.due_at < $3) \
          FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_id = $1 AND m.kind = 'leadership' \
-         WHERE r.status <> 'closed' ORDER BY r.id",
+         WHERE r.status <> 'closed' ORDER BY r.updated_at DESC, r.id DESC LIMIT $4",
     )
     .bind(account.id)
     .bind(now - WEEK)
     .bind(now)
-    .fetch_all(&mut **tx)
+    .bind(ROOMS_LISTED as i64)
+    .fetch_all(&mut *conn)
     .await?;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_id = $1 \
+         AND m.kind = 'leadership' WHERE r.status <> 'closed'",
+    )
+    .bind(account.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    drop(conn);
     let mut rooms = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get(0)?;
@@ -130,24 +141,22 @@ async fn digest(
             link: state.config.link(&format!("/rooms/{id}")),
         });
     }
-    let scope = Scope::Readable {
+    let key = Key {
         user_id: account.id,
         is_admin: false,
-        since: now - MEASURED_DAYS * DAY,
+        days: MEASURED_DAYS,
     };
-    let reading = read(tx, scope, now).await?;
-    let velocity = velocity(&reading.decisions, |d| d.type_name.as_str())
-        .into_iter()
-        .map(|(kind, median, n)| format!("{kind}: {} ({n} decided)", words(median)))
-        .collect();
+    let insights = state.insights.get(state.db.reader(), key, now).await?;
     let email = WeeklyDigest {
         name: &account.name,
+        more: (open as usize).saturating_sub(rooms.len()),
         rooms,
-        velocity,
-        crowded: reading.rooms.iter().filter(|r| r.max_voices > 1).count(),
-        uncoordinated: reading.rooms.iter().map(|r| r.uncoordinated).sum(),
-        parallel: reading.rooms.iter().map(|r| r.parallel).sum(),
+        velocity: insights.velocity_lines(),
+        crowded: insights.totals.crowded,
+        uncoordinated: insights.totals.uncoordinated,
+        parallel: insights.totals.parallel,
         insights: &state.config.link("/insights"),
+        dashboard: &state.config.link("/"),
     };
     let headers = crate::mail::to_person(
         &state.config,

@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
 const PERIODS: &[i64] = &[30, 90, 365, 0];
 /// Rooms listed one by one (the most recently escalated); the measures cover them all.
 const ROOMS_LISTED: usize = 100;
+/// The chart of decision velocity by type.
+const VELOCITY: &str = "decision-velocity";
 /// A decision type slower than this in a room is flagged.
 const SLOW: i64 = 3 * DAY;
 
@@ -90,8 +92,31 @@ pub struct Insights {
     by_owner: Vec<(String, Millis, usize)>,
     by_customer: Vec<CustomerRow>,
     flags: Vec<String>,
+    /// Sums over every room covered.
+    pub totals: Totals,
     /// When it was computed.
     pub computed_at: Millis,
+}
+
+/// Sums over every room a reading covers (the weekly digest shares them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    /// Rooms where a contact heard more than one voice.
+    pub crowded: usize,
+    pub uncoordinated: usize,
+    pub parallel: usize,
+}
+
+impl Insights {
+    /// "Commercial: 4.5 days (2 decided)": decision velocity by type, as the chart words it.
+    pub fn velocity_lines(&self) -> Vec<String> {
+        self.charts
+            .iter()
+            .filter(|chart| chart.id == VELOCITY)
+            .flat_map(|chart| &chart.bars)
+            .map(|bar| format!("{}: {}", bar.label, bar.value))
+            .collect()
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -278,7 +303,7 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
         .collect();
     let mut charts = vec![
         Chart::new(
-            "decision-velocity",
+            VELOCITY,
             "Median time to decide, by decision type",
             by_type
                 .iter()
@@ -362,7 +387,13 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
             }
         })
         .collect();
+    let totals = Totals {
+        crowded: reading.rooms.iter().filter(|r| r.max_voices > 1).count(),
+        uncoordinated: reading.rooms.iter().map(|r| r.uncoordinated).sum(),
+        parallel: reading.rooms.iter().map(|r| r.parallel).sum(),
+    };
     Ok(Insights {
+        totals,
         flags: flags(&reading.rooms, &reading.decisions),
         computed_at: now,
         covered: reading.rooms.len(),
