@@ -37,6 +37,7 @@ mod text_enum;
 pub mod timeline;
 pub mod updates;
 pub mod web;
+pub mod webhooks;
 pub mod workstreams;
 
 pub use startup::{AppState, Application};

@@ -193,6 +193,10 @@ impl Application {
             state.clone(),
             stop_worker.subscribe(),
         ));
+        let webhooks = tokio::spawn(crate::webhooks::deliver::run(
+            state.clone(),
+            stop_worker.subscribe(),
+        ));
         let app = router(state.clone());
         // Without TCP_NODELAY small responses wait on Nagle's algorithm (measured: 20x slower).
         let listener = listener.tap_io(|tcp| {
@@ -211,6 +215,7 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(5), nudges).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), agendas).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), digests).await;
+        let _ = tokio::time::timeout(crate::webhooks::deliver::TIMEOUT, webhooks).await;
         let _ = tokio::time::timeout(
             state.config.smtp_timeouts.reply + Duration::from_secs(5),
             worker,
@@ -242,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::approvals::link::router())
         .merge(accounts::router())
         .merge(crate::api::tokens_page::router())
+        .merge(crate::webhooks::router())
         .merge(mail::router())
         .merge(outbox::resolution::router())
         .merge(health::router())

@@ -90,6 +90,9 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "blocked_sends",
     "similar_question_checks",
     "api_tokens",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 ];
 
 /// The latest customer emails sent, and received, that the room page's conversation shows (the

@@ -66,6 +66,7 @@ pub async fn record(
     .bind(link)
     .execute(tx.room(room_id))
     .await?;
+    crate::webhooks::events::queue(tx, room_id, (kind, summary, link), at).await?;
     Ok(())
 }
 

@@ -32,4 +32,5 @@ mod syncs;
 mod time_zones;
 mod timeline;
 mod updates;
+mod webhooks;
 mod workstreams;
