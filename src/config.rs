@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use lettre::message::Mailbox;
 use url::Url;
 
+use crate::accounts::oidc_config::{self, OidcConfig};
 use crate::db::Backend;
 use crate::inbound::config::{self as inbound, InboundConfig};
 use crate::web::time::Zone;
@@ -228,6 +229,50 @@ pub struct Settings {
     )]
     pub inbound_max_bytes: String,
 
+    /// Single sign-on: the OpenID Provider's issuer URL (discovered at start).
+    #[arg(long, env = "ACCORD_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+
+    /// Single sign-on: Accord's client id at the provider.
+    #[arg(long, env = "ACCORD_OIDC_CLIENT_ID", global = true)]
+    pub oidc_client_id: Option<String>,
+
+    /// Single sign-on: Accord's client secret at the provider.
+    #[arg(
+        long,
+        env = "ACCORD_OIDC_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: Option<String>,
+
+    /// Single sign-on: the ID token claim holding the email.
+    #[arg(
+        long,
+        env = "ACCORD_OIDC_EMAIL_CLAIM",
+        default_value = "email",
+        global = true
+    )]
+    pub oidc_email_claim: String,
+
+    /// Single sign-on: email domains (comma-separated) whose people get an account at their
+    /// first sign-in; anyone else must have been invited.
+    #[arg(long, env = "ACCORD_OIDC_ALLOWED_DOMAINS", global = true)]
+    pub oidc_allowed_domains: Option<String>,
+
+    /// Single sign-on: the provider's name on the sign-in button (default: the issuer's host).
+    #[arg(long, env = "ACCORD_OIDC_NAME", global = true)]
+    pub oidc_name: Option<String>,
+
+    /// Whether people may sign in with a password (false: single sign-on only).
+    #[arg(
+        long,
+        env = "ACCORD_PASSWORD_SIGN_IN",
+        default_value = "true",
+        global = true
+    )]
+    pub password_sign_in: String,
+
     /// Mailbox to watch for replies: imaps://USER:PASSWORD@HOST[:PORT]/MAILBOX or imap://… (STARTTLS)
     #[arg(long, env = "ACCORD_IMAP_URL", global = true, hide_env_values = true)]
     pub imap_url: Option<String>,
@@ -326,6 +371,10 @@ pub struct Config {
     pub default_zone: Zone,
     /// Replies coming back: reply addresses, the HTTP door, the IMAP mailbox.
     pub inbound: InboundConfig,
+    /// Single sign-on with an OpenID Provider, when configured.
+    pub oidc: Option<OidcConfig>,
+    /// Whether the password form is offered (and accepted).
+    pub password_sign_in: bool,
     /// How long a revision waits for a PM before a reminder (S1 rooms wait an hour).
     pub nudge_after: Duration,
     /// How long an alignment email's one-time link stays valid.
@@ -639,7 +688,18 @@ impl Settings {
             imap_url: self.imap_url.as_deref(),
             imap_ca_file: self.imap_ca_file.as_deref(),
         })?;
+        let (oidc, password_sign_in) = oidc_config::validate(&oidc_config::Raw {
+            issuer: self.oidc_issuer.as_deref(),
+            client_id: self.oidc_client_id.as_deref(),
+            client_secret: self.oidc_client_secret.as_deref(),
+            email_claim: &self.oidc_email_claim,
+            allowed_domains: self.oidc_allowed_domains.as_deref(),
+            name: self.oidc_name.as_deref(),
+            password_sign_in: &self.password_sign_in,
+        })?;
         Ok(Config {
+            oidc,
+            password_sign_in,
             data_dir: self.data_dir.clone(),
             explicit_database_url: !matches!(
                 self.database_url.as_deref().map(str::trim),

@@ -52,6 +52,8 @@ pub struct AppState {
     pub needs: crate::needs::CountCache,
     /// Each reader's `/insights`, until the record changes.
     pub insights: crate::measures::cache::InsightsCache,
+    /// The OpenID Provider, discovered at start, when single sign-on is configured.
+    pub oidc: Option<Arc<crate::accounts::oidc::Provider>>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             room_content: ContentCache::default(),
             needs: crate::needs::CountCache::default(),
             insights: crate::measures::cache::InsightsCache::default(),
+            oidc: None,
         }
     }
 }
@@ -127,6 +130,8 @@ impl Application {
         clock: Clock,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        // The provider first: a wrong issuer is one line, before anything else happens.
+        let oidc = crate::accounts::oidc::discover(&config).await?;
         let db = open_database(&config).await?;
         let mailer = Mailer::from_config(&config)?;
         let setup_link = token::setup_link_if_no_users(&db, &config, &clock).await?;
@@ -136,7 +141,8 @@ impl Application {
                 "rebuilt question terms for the current similarity rules"
             );
         }
-        let state = AppState::new(db, config, mailer, clock);
+        let mut state = AppState::new(db, config, mailer, clock);
+        state.oidc = oidc;
         Ok(Application {
             listener,
             state,

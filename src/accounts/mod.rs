@@ -2,6 +2,8 @@
 
 mod admin;
 mod auth;
+pub mod oidc;
+pub mod oidc_config;
 pub mod password;
 mod set_password;
 pub mod settings;
@@ -20,6 +22,7 @@ pub use auth::{AdminUser, CurrentUser, SESSION_USER_AT_LOAD, SESSION_USER_ID, Us
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
+        .merge(oidc::router())
         .merge(setup::router())
         .merge(set_password::router())
         .merge(admin::router())

@@ -32,6 +32,10 @@ struct SignInPage {
     page: Page,
     email: String,
     error: Option<String>,
+    /// "Sign in with <provider>", when single sign-on is on.
+    sso: Option<String>,
+    /// Whether the password form is offered.
+    passwords: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -44,7 +48,7 @@ struct SignInForm {
     browser_time_zone: String,
 }
 
-async fn show(page: Page) -> Response {
+async fn show(State(state): State<AppState>, page: Page) -> Response {
     if page.user.is_some() {
         return Redirect::to("/").into_response();
     }
@@ -52,6 +56,8 @@ async fn show(page: Page) -> Response {
         page,
         email: String::new(),
         error: None,
+        sso: super::oidc::button(&state),
+        passwords: state.config.password_sign_in,
     }
     .into_response()
 }
@@ -63,10 +69,20 @@ async fn submit(
     page: Page,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
+    if !state.config.password_sign_in {
+        let error = "Password sign-in is off here: use single sign-on.".to_owned();
+        return Ok(refused(
+            &state,
+            StatusCode::FORBIDDEN,
+            page,
+            form.email,
+            error,
+        ));
+    }
     let now = state.clock.now();
     let keys = throttle::Keys::new(&form.email, peer.ip());
     if let Some(wait) = throttle::current_wait(&state.db, &keys, now).await? {
-        return Ok(throttled(wait, page, form.email));
+        return Ok(throttled(&state, wait, page, form.email));
     }
     let account = user::find_by_email(state.db.reader(), &form.email).await?;
     let hash = account
@@ -101,18 +117,24 @@ async fn submit(
         None => {
             throttle::record_failure(&state.db, &keys, now).await?;
             let error = "That email and password do not match an active account.".to_owned();
-            Ok(refused(StatusCode::UNAUTHORIZED, page, form.email, error))
+            Ok(refused(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                page,
+                form.email,
+                error,
+            ))
         }
     }
 }
 
 /// 429 with `Retry-After`: the account or the address must wait.
-fn throttled(wait: std::time::Duration, page: Page, email: String) -> Response {
+fn throttled(state: &AppState, wait: std::time::Duration, page: Page, email: String) -> Response {
     let error = format!(
         "Too many failed sign-in attempts. Wait {} and try again.",
         throttle::in_words(wait)
     );
-    let mut response = refused(StatusCode::TOO_MANY_REQUESTS, page, email, error);
+    let mut response = refused(state, StatusCode::TOO_MANY_REQUESTS, page, email, error);
     let retry_after = HeaderValue::from(wait.as_secs().max(1));
     response
         .headers_mut()
@@ -120,11 +142,19 @@ fn throttled(wait: std::time::Duration, page: Page, email: String) -> Response {
     response
 }
 
-fn refused(status: StatusCode, page: Page, email: String, error: String) -> Response {
+fn refused(
+    state: &AppState,
+    status: StatusCode,
+    page: Page,
+    email: String,
+    error: String,
+) -> Response {
     let form = SignInPage {
         page,
         email,
         error: Some(error),
+        sso: super::oidc::button(state),
+        passwords: state.config.password_sign_in,
     };
     (status, form).into_response()
 }

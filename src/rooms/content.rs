@@ -93,6 +93,7 @@ pub const NOT_CONTENT_TABLES: &[&str] = &[
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
+    "user_identities",
 ];
 
 /// The latest customer emails sent, and received, that the room page's conversation shows (the

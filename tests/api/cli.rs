@@ -65,6 +65,33 @@ async fn bad_values_for_other_settings_exit_2_naming_them() {
 }
 
 #[tokio::test]
+async fn a_provider_that_cannot_be_discovered_exits_2_naming_the_issuer_variable() {
+    let data = TestData::new().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let issuer = format!("http://{closed}");
+    let output = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .env("ACCORD_DATA_DIR", data.dir.path())
+        .env("ACCORD_DATABASE_URL", &data.database_url)
+        .env("ACCORD_OIDC_ISSUER", &issuer)
+        .env("ACCORD_OIDC_CLIENT_ID", "accord")
+        .env("ACCORD_OIDC_CLIENT_SECRET", "secret")
+        .env("ACCORD_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("accord: ACCORD_OIDC_ISSUER: discovery at "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret"), "{stderr}");
+}
+
+#[tokio::test]
 async fn help_documents_every_variable() {
     let output = Command::new(env!("CARGO_BIN_EXE_accord"))
         .arg("--help")
@@ -83,6 +110,12 @@ async fn help_documents_every_variable() {
         "ACCORD_CONTACT_TOUCH_LIMIT",
         "ACCORD_LOG",
         "ACCORD_DEFAULT_TIME_ZONE",
+        "ACCORD_OIDC_ISSUER",
+        "ACCORD_OIDC_CLIENT_ID",
+        "ACCORD_OIDC_CLIENT_SECRET",
+        "ACCORD_OIDC_EMAIL_CLAIM",
+        "ACCORD_OIDC_ALLOWED_DOMAINS",
+        "ACCORD_PASSWORD_SIGN_IN",
     ] {
         assert!(
             help.contains(variable),

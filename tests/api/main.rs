@@ -28,6 +28,7 @@ mod security;
 mod send_panel;
 mod smtp;
 mod smtp_tls;
+mod sso;
 mod syncs;
 mod time_zones;
 mod timeline;

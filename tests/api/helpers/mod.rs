@@ -2,6 +2,7 @@
 
 mod actions;
 pub mod dovecot;
+pub mod oidc;
 
 pub use actions::{JORDAN, PRIYA};
 
@@ -148,6 +149,9 @@ pub struct Options {
     pub base_url: Option<String>,
     /// More command-line settings, e.g. `["--smtp-command-timeout-secs", "1"]`.
     pub args: Vec<String>,
+    /// Start a real OpenID Provider and configure single sign-on with it (these domains get
+    /// accounts at first sign-in).
+    pub oidc_domains: Option<String>,
 }
 
 pub struct TestApp {
@@ -159,6 +163,9 @@ pub struct TestApp {
     pub config: Config,
     pub state: accord::AppState,
     options: Options,
+    /// The OpenID Provider single sign-on uses, when `Options::oidc_domains` asked for one
+    /// (kept here so it runs as long as the server).
+    _oidc: Option<std::sync::Arc<oidc::OidcProvider>>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -193,6 +200,29 @@ impl TestApp {
         init_test_log();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
+        let mut options = options;
+        let oidc = match &options.oidc_domains {
+            Some(domains) => {
+                let callback = format!("{address}/sign-in/oidc/callback");
+                let provider = oidc::OidcProvider::start(&callback).await;
+                options.args.extend([
+                    "--oidc-issuer".into(),
+                    provider.issuer.clone(),
+                    "--oidc-client-id".into(),
+                    oidc::CLIENT_ID.into(),
+                    "--oidc-client-secret".into(),
+                    oidc::CLIENT_SECRET.into(),
+                    "--oidc-allowed-domains".into(),
+                    domains.clone(),
+                    "--oidc-name".into(),
+                    "Example SSO".into(),
+                ]);
+                // A restart or a second instance keeps these settings and this provider.
+                options.oidc_domains = None;
+                Some(std::sync::Arc::new(provider))
+            }
+            None => None,
+        };
         let config = config_for(&data, &options, &address);
         let app = Application::build(config.clone(), clock.clone(), listener)
             .await
@@ -212,6 +242,7 @@ impl TestApp {
             config,
             state,
             options,
+            _oidc: oidc,
             shutdown: Some(shutdown),
             server: Some(server),
         }
