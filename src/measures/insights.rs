@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
 
 /// The periods offered, in days (0: every escalation).
 const PERIODS: &[i64] = &[30, 90, 365, 0];
+/// Customers listed one by one (those with the most escalations); the measures cover them all.
+const CUSTOMERS_LISTED: usize = 50;
 /// Rooms listed one by one (the most recently escalated); the measures cover them all.
 const ROOMS_LISTED: usize = 100;
 /// The chart of decision velocity by type.
@@ -91,6 +93,8 @@ pub struct Insights {
     charts: Vec<Chart>,
     by_owner: Vec<(String, Millis, usize)>,
     by_customer: Vec<CustomerRow>,
+    /// How many customers the rooms covered belong to (the table lists the first ones).
+    customers_total: usize,
     flags: Vec<String>,
     /// Sums over every room covered.
     pub totals: Totals,
@@ -374,7 +378,8 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
     for r in &reading.rooms {
         customers.entry(r.customer.clone()).or_default().push(r);
     }
-    let by_customer = customers
+    let customers_total = customers.len();
+    let mut by_customer: Vec<CustomerRow> = customers
         .into_iter()
         .map(|(name, rooms)| {
             let firsts: Vec<Millis> = rooms.iter().filter_map(|r| r.first_email).collect();
@@ -387,6 +392,9 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
             }
         })
         .collect();
+    // The customers with the most escalations first; the page lists a readable number of them.
+    by_customer.sort_by(|a, b| b.rooms.cmp(&a.rooms).then_with(|| a.name.cmp(&b.name)));
+    by_customer.truncate(CUSTOMERS_LISTED);
     let totals = Totals {
         crowded: reading.rooms.iter().filter(|r| r.max_voices > 1).count(),
         uncoordinated: reading.rooms.iter().map(|r| r.uncoordinated).sum(),
@@ -401,6 +409,7 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
         charts,
         by_owner,
         by_customer,
+        customers_total,
     })
 }
 

@@ -526,3 +526,47 @@ test('a director reads across escalations where decisions stall and who speaks t
   await accessible(elena);
   await shoot(elena, 'retrospective');
 });
+
+test('a PM signs in with single sign-on, creates an API token, and an admin registers a webhook', async () => {
+  const context = await app.browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${app.base}/sign-in`);
+  await accessible(page);
+  await shoot(page, 'sign-in-sso');
+  await page.getByRole('link', { name: 'Sign in with Example SSO' }).click();
+  // The provider's own login form (not Accord's page).
+  await page.locator('input[name=login]').fill(DANA);
+  await page.locator('input[name=password]').fill('anything');
+  await page.locator('button[type=submit]').click();
+  await page.waitForURL(`${app.base}/`);
+  await page.getByRole('heading', { name: 'Needs you' }).waitFor();
+
+  await visit(page, '/settings');
+  await page.getByRole('link', { name: 'Manage your API tokens' }).click();
+  await page.getByLabel('Name').fill('Helpdesk integration');
+  await page.getByLabel('Read and write').check();
+  await page.getByRole('button', { name: 'Create the token' }).click();
+  await page.getByRole('heading', { name: 'Your new token' }).waitFor();
+  const token = await page.getByRole('textbox', { name: 'New token' }).inputValue();
+  assert.match(token, /^accord_[0-9a-f]{64}$/);
+  await accessible(page);
+  await shoot(page, 'api-tokens');
+  const rooms = await fetch(`${app.base}/api/v1/rooms`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(rooms.status, 200);
+  assert.ok((await rooms.json()).rooms.length > 0, 'the token reads Dana\'s rooms');
+  await context.close();
+
+  const morgan = await as(MORGAN);
+  await visit(morgan, '/admin/webhooks');
+  await morgan.getByLabel('Address').fill('https://hooks.example.com/accord');
+  await morgan.getByLabel(/room\.opened/).check();
+  await morgan.getByLabel(/send\.blocked/).check();
+  await morgan.getByRole('button', { name: 'Register' }).click();
+  await morgan.getByRole('heading', { name: 'Endpoint registered' }).waitFor();
+  assert.match(await morgan.getByRole('textbox', { name: 'Signing secret' }).inputValue(), /^whsec_/);
+  await accessible(morgan);
+  await shoot(morgan, 'webhooks');
+  await visit(morgan, '/admin/tokens');
+  await morgan.getByRole('button', { name: 'Revoke Helpdesk integration' }).waitFor();
+  await shoot(morgan, 'admin-tokens');
+});

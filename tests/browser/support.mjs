@@ -71,12 +71,30 @@ async function freePort() {
 /** The shared secret of the HTTP mail door in these runs. */
 export const INBOUND_SECRET = 'browser-inbound-secret-0123456789';
 
-/** Loads the demo people into a fresh database and serves it. */
+/** The OpenID Provider of `tests/oidc` (the npm oidc-provider), with Accord's callback. */
+async function startProvider(redirectUri) {
+  const port = await freePort();
+  const provider = spawn('node', [join(root, 'tests', 'oidc', 'provider.mjs'), String(port), redirectUri], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const issuer = await new Promise((resolve, reject) => {
+    provider.stdout.on('data', (chunk) => {
+      const line = chunk.toString('utf8');
+      if (line.startsWith('ready ')) resolve(line.slice('ready '.length).trim());
+    });
+    provider.on('exit', (code) => reject(new Error(`the OpenID Provider exited (${code}): run npm ci in tests/oidc`)));
+  });
+  return { issuer, stop: () => provider.kill('SIGTERM') };
+}
+
+/** Loads the demo people into a fresh database and serves it, with single sign-on through a
+ *  real OpenID Provider besides passwords. */
 export async function startAccord() {
   const dataDir = mkdtempSync(join(tmpdir(), 'accord-browser-'));
   const smtp = await smtpListener();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const provider = await startProvider(`${base}/sign-in/oidc/callback`);
   const env = {
     ...process.env,
     ACCORD_DATA_DIR: dataDir,
@@ -89,6 +107,11 @@ export async function startAccord() {
     // Replies come back: rooms get reply addresses, and mail can be posted to the HTTP door.
     ACCORD_INBOUND_ADDRESS: 'escalations@accord.example',
     ACCORD_INBOUND_SECRET: INBOUND_SECRET,
+    ACCORD_OIDC_ISSUER: provider.issuer,
+    ACCORD_OIDC_CLIENT_ID: 'accord',
+    ACCORD_OIDC_CLIENT_SECRET: 'accord-test-client-secret',
+    ACCORD_OIDC_ALLOWED_DOMAINS: 'accord.example',
+    ACCORD_OIDC_NAME: 'Example SSO',
   };
   delete env.ACCORD_DATABASE_URL;
   const demo = execFileSync(binary, ['demo'], { env, encoding: 'utf8' });
@@ -119,6 +142,7 @@ export async function startAccord() {
       await browser.close();
       server.kill('SIGTERM');
       await new Promise((resolve) => server.on('exit', resolve));
+      provider.stop();
       await smtp.close();
     },
   };

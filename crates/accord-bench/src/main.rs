@@ -204,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
     }
     // A director's view: member 40 is the leadership member of every room.
     const INSIGHTS: &str = "insights (leadership member of every room)";
+    const DIRECTOR_SETTINGS: &str = "settings (leadership member of every room)";
     if selected(INSIGHTS) {
         let (director, _) =
             sign_in(server.addr, "member40@accord.bench", &fixture.password).await?;
@@ -221,6 +222,15 @@ async fn main() -> anyhow::Result<()> {
         let stats = load::run(server.addr, &director, requests, args.connections, duration).await;
         rows.push(Row {
             name: INSIGHTS,
+            rss: server.peak_rss_mb(),
+            stats,
+        });
+        // The same person on a page that reads nothing of theirs but the top bar: what every
+        // page costs someone who is in every room (the *Needs you* count's fingerprint).
+        let requests = vec![Request::get("/settings")];
+        let stats = load::run(server.addr, &director, requests, args.connections, duration).await;
+        rows.push(Row {
+            name: DIRECTOR_SETTINGS,
             rss: server.peak_rss_mb(),
             stats,
         });
