@@ -39,6 +39,8 @@ impl Fixture {
 }
 
 const USERS: i64 = 40;
+/// The administrator's sign-in.
+pub const ADMIN: &str = "admin@accord.bench";
 const OWN_ROOMS: i64 = 50;
 const BIG_ROOM_EVENTS: i64 = 5_000;
 /// The room with many received messages, and how many.
@@ -70,6 +72,17 @@ pub async fn build(db: &Db, rooms: i64, now: i64) -> anyhow::Result<Fixture> {
         let id = user::insert(&mut tx, member, now).await?;
         anyhow::ensure!(id == Some(u), "a fresh database numbers users from 1");
     }
+    // An administrator in no room: reads every room's insights without being in them.
+    let email = EmailAddress::parse(ADMIN).map_err(anyhow::Error::msg)?;
+    let name = PersonName::parse("Bench Admin").map_err(anyhow::Error::msg)?;
+    let admin = NewUser {
+        email: &email,
+        name: &name,
+        title: "Director",
+        password_hash: Some(&hash),
+        is_admin: true,
+    };
+    user::insert(&mut tx, admin, now).await?;
     tx.commit().await?;
 
     let customers_n = (rooms / 10).max(1);

@@ -205,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
     // A director's view: member 40 is the leadership member of every room.
     const INSIGHTS: &str = "insights (leadership member of every room)";
     const DIRECTOR_SETTINGS: &str = "settings (leadership member of every room)";
+    const ADMIN_INSIGHTS: &str = "insights (administrator, in no room)";
     if selected(INSIGHTS) {
         let (director, _) =
             sign_in(server.addr, "member40@accord.bench", &fixture.password).await?;
@@ -222,6 +223,18 @@ async fn main() -> anyhow::Result<()> {
         let stats = load::run(server.addr, &director, requests, args.connections, duration).await;
         rows.push(Row {
             name: INSIGHTS,
+            rss: server.peak_rss_mb(),
+            stats,
+        });
+        // An administrator in no room: the same reading (every room), a top bar of no rooms.
+        let (admin, _) = sign_in(server.addr, dataset::ADMIN, &fixture.password).await?;
+        let requests = vec![Request::get("/insights?days=0")];
+        load::once(server.addr, &requests[0], &admin)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let stats = load::run(server.addr, &admin, requests, args.connections, duration).await;
+        rows.push(Row {
+            name: ADMIN_INSIGHTS,
             rss: server.peak_rss_mb(),
             stats,
         });
