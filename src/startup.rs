@@ -48,6 +48,8 @@ pub struct AppState {
     pub outbox: Wakeup,
     /// Room page content by room version, shared by everyone viewing a room.
     pub room_content: ContentCache,
+    /// Pre-read pages, shared per room version like the room content.
+    pub pre_reads: crate::updates::pre_read::PreReadCache,
     /// Each person's *Needs you* count, by the fingerprint of their rooms.
     pub needs: crate::needs::CountCache,
     /// Each reader's `/insights`, until the record changes.
@@ -65,6 +67,7 @@ impl AppState {
             clock,
             outbox: Wakeup::default(),
             room_content: ContentCache::default(),
+            pre_reads: Default::default(),
             needs: crate::needs::CountCache::default(),
             insights: crate::measures::cache::InsightsCache::default(),
             oidc: None,

@@ -31,6 +31,8 @@ pub struct CurrentUser {
     pub is_admin: bool,
     /// The IANA zone they chose (`None`: the instance default).
     pub time_zone: Option<String>,
+    /// Their *Needs you* stamp as read with the session (`None`: signed in during this request).
+    pub needs_stamp: Option<i64>,
 }
 
 /// The session user's row as it was when the session was read.
@@ -43,6 +45,8 @@ pub struct UserAtLoad {
     pub is_active: bool,
     #[serde(default)]
     pub time_zone: Option<String>,
+    #[serde(default)]
+    pub needs_stamp: Option<i64>,
 }
 
 impl From<&User> for UserAtLoad {
@@ -54,6 +58,7 @@ impl From<&User> for UserAtLoad {
             is_admin: user.is_admin(),
             is_active: user.is_active(),
             time_zone: user.time_zone.clone(),
+            needs_stamp: None,
         }
     }
 }
@@ -66,6 +71,7 @@ impl From<UserAtLoad> for CurrentUser {
             email: user.email,
             is_admin: user.is_admin,
             time_zone: user.time_zone,
+            needs_stamp: user.needs_stamp,
         }
     }
 }

@@ -211,6 +211,7 @@ pub async fn authenticate(
         email: row.try_get(5)?,
         is_admin: row.try_get::<i64, _>(6)? == 1,
         time_zone: row.try_get(7)?,
+        needs_stamp: None,
     };
     Ok(Some((user, Scope::parse(&scope).unwrap_or(Scope::Read))))
 }

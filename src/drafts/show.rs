@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(revision),
         )
         .route("/rooms/{id}/drafts/{draft}/diff", get(compare))
+        .route_layer(axum::middleware::from_fn(crate::rooms::in_view::scope))
 }
 
 /// The draft page for one viewer: everything its live part shows.

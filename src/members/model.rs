@@ -94,6 +94,7 @@ pub async fn delete(tx: &mut RoomTx, room_id: i64, user_id: i64) -> sqlx::Result
         .bind(user_id)
         .execute(tx.room(room_id))
         .await?;
+    tx.left(user_id);
     Ok(())
 }
 

@@ -5,10 +5,10 @@
 //! many rooms there are; the dashboard lists them and the top bar of every page counts them —
 //! through [`CountCache`], so a page pays for a count only when one of the person's rooms changed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::clock::Millis;
 use crate::web::time;
@@ -300,40 +300,65 @@ pub async fn count(conn: &mut AnyConnection, user_id: i64, now: Millis) -> sqlx:
         .await
 }
 
-/// What a person's count depends on: the versions of the rooms they are in (every change to a
-/// room bumps its version, deliveries included), how many there are, and the minute (items fall
-/// overdue and pauses end as time passes).
+/// What a person's count depends on: their stamp (bumped in the transaction of every change to
+/// one of their rooms, deliveries included, and when they join or leave a room — see [`stamp`])
+/// and the minute (items fall overdue and pauses end as time passes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fingerprint {
-    versions: i64,
-    rooms: i64,
+    stamp: i64,
     minute: i64,
+}
+
+impl Fingerprint {
+    /// The fingerprint of a person whose stamp, read with their session, is `stamp`.
+    pub fn new(stamp: i64, now: Millis) -> Fingerprint {
+        Fingerprint {
+            stamp,
+            minute: now / 60_000,
+        }
+    }
 }
 
 impl std::fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.versions, self.rooms, self.minute)
+        write!(f, "{}.{}", self.stamp, self.minute)
     }
 }
 
-/// The fingerprint of `user_id`'s rooms now: one indexed aggregate over their memberships.
-pub async fn fingerprint(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    now: Millis,
-) -> sqlx::Result<Fingerprint> {
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(r.version), 0) AS BIGINT), COUNT(*) \
-         FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = $1",
-    )
-    .bind(user_id)
-    .fetch_one(conn)
+/// Bumps the stamp of every member of `rooms` and of `also` (people who just left one), inside
+/// the transaction that changed them. On PostgreSQL the rows are locked in id order first, so
+/// two changes to rooms sharing people never wait on each other in a cycle.
+pub async fn stamp(
+    tx: &mut AnyConnection,
+    rooms: &BTreeSet<i64>,
+    also: &BTreeSet<i64>,
+) -> sqlx::Result<()> {
+    if rooms.is_empty() && also.is_empty() {
+        return Ok(());
+    }
+    let list = |ids: &BTreeSet<i64>| match ids.is_empty() {
+        // `IN ()` is not SQL; no id is negative.
+        true => "-1".to_owned(),
+        false => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+    };
+    let who = format!(
+        "id IN (SELECT user_id FROM members WHERE room_id IN ({})) OR id IN ({})",
+        list(rooms),
+        list(also)
+    );
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query(&format!(
+            "SELECT id FROM users WHERE {who} ORDER BY id FOR UPDATE"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(&format!(
+        "UPDATE users SET needs_stamp = needs_stamp + 1 WHERE {who}"
+    ))
+    .execute(tx)
     .await?;
-    Ok(Fingerprint {
-        versions: row.try_get(0)?,
-        rooms: row.try_get(1)?,
-        minute: now / 60_000,
-    })
+    Ok(())
 }
 
 /// People remembered at most; past it, the cache starts over.
@@ -348,20 +373,26 @@ pub struct CountCache {
 }
 
 impl CountCache {
-    /// How many items wait for `user_id`: remembered, or counted afresh.
+    /// How many items wait for `user_id`, whose stamp read with their session is `stamp`:
+    /// remembered without a statement while it is unchanged, else counted afresh.
     pub async fn count(
         &self,
-        conn: &mut AnyConnection,
+        db: &AnyPool,
         user_id: i64,
+        stamp: Option<i64>,
         now: Millis,
     ) -> sqlx::Result<i64> {
-        let seen = fingerprint(conn, user_id, now).await?;
+        let Some(stamp) = stamp else {
+            // Signed in during this request: no stamp was read, so nothing is remembered.
+            return count(&mut *db.acquire().await?, user_id, now).await;
+        };
+        let seen = Fingerprint::new(stamp, now);
         if let Some((at, n)) = self.lock().get(&user_id)
             && *at == seen
         {
             return Ok(*n);
         }
-        let n = count(conn, user_id, now).await?;
+        let n = count(&mut *db.acquire().await?, user_id, now).await?;
         let mut counts = self.lock();
         if counts.len() >= CACHED_PEOPLE {
             counts.clear();

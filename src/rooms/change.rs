@@ -14,17 +14,20 @@ use std::ops::{Deref, DerefMut};
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::access::{Action, Refusal, Viewer, check};
+use super::in_view;
 use super::model::{self, Room};
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::clock::Millis;
 use crate::error::AppError;
-use crate::timeline;
+use crate::{needs, timeline};
 
 /// A write transaction that has bumped the version of every room it writes to.
 pub struct RoomTx {
     tx: Transaction<'static, Any>,
     locked: BTreeSet<i64>,
+    /// People who left a room in this transaction: their *Needs you* changes too.
+    left: BTreeSet<i64>,
     now: Millis,
 }
 
@@ -39,6 +42,7 @@ impl RoomTx {
         let mut room_tx = RoomTx {
             tx,
             locked: BTreeSet::new(),
+            left: BTreeSet::new(),
             now,
         };
         room_tx.lock_more(rooms).await?;
@@ -69,7 +73,16 @@ impl RoomTx {
     ) -> sqlx::Result<(RoomTx, i64)> {
         let id = model::insert(&mut tx, room, now).await?;
         let locked = BTreeSet::from([id]);
-        Ok((RoomTx { tx, locked, now }, id))
+        let left = BTreeSet::new();
+        Ok((
+            RoomTx {
+                tx,
+                locked,
+                left,
+                now,
+            },
+            id,
+        ))
     }
 
     /// Opens one more room in this transaction (the demo writes a room's history with it).
@@ -97,7 +110,15 @@ impl RoomTx {
         &mut self.tx
     }
 
-    pub async fn commit(self) -> sqlx::Result<()> {
+    /// Notes that `user_id` left a room written here, so their *Needs you* is counted afresh.
+    pub fn left(&mut self, user_id: i64) {
+        self.left.insert(user_id);
+    }
+
+    /// Bumps the *Needs you* stamp of everyone in the rooms written (and of those who left one),
+    /// then commits: the stamp changes in the same transaction as what it describes.
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        needs::stamp(&mut self.tx, &self.locked, &self.left).await?;
         self.tx.commit().await
     }
 }
@@ -185,6 +206,13 @@ pub async fn read_room(
     room_id: i64,
     user: &CurrentUser,
 ) -> Result<(Room, Viewer), AppError> {
+    // Read with the session already, on the pages that read one room (`in_view`).
+    if let Some(read) = in_view::take(room_id, user.id) {
+        let (room, kind) = read.ok_or(AppError::NotFound)?;
+        let viewer = Viewer::new(user, kind.as_deref());
+        check(&viewer, &room, Action::Read)?;
+        return Ok((room, viewer));
+    }
     room_for(conn, room_id, user, Action::Read).await
 }
 

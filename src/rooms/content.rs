@@ -218,16 +218,71 @@ impl RoomContent {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Key {
+struct Key<S> {
     room: i64,
     version: i64,
-    selection: Selection,
+    selection: S,
+}
+
+/// A per-instance cache of what a room holds at one version, for one selection `S` of it (the
+/// room page's filters, a pre-read's number): the keying, bounds and eviction every page that
+/// shares what it reads per room version uses.
+pub struct VersionCache<S, V> {
+    entries: Arc<Mutex<HashMap<Key<S>, Arc<V>>>>,
+}
+
+impl<S, V> Clone for VersionCache<S, V> {
+    fn clone(&self) -> Self {
+        VersionCache {
+            entries: Arc::clone(&self.entries),
+        }
+    }
+}
+
+impl<S, V> Default for VersionCache<S, V> {
+    fn default() -> Self {
+        VersionCache {
+            entries: Arc::default(),
+        }
+    }
+}
+
+impl<S: Copy + Eq + std::hash::Hash, V> VersionCache<S, V> {
+    /// What was kept for `room` at the version it was just read at, if anything.
+    pub fn get(&self, room: &Room, selection: S) -> Option<Arc<V>> {
+        let key = Key {
+            room: room.id,
+            version: room.version,
+            selection,
+        };
+        self.lock().get(&key).cloned()
+    }
+
+    /// Keeps `value`, read after `room` was (so it is at least as new as its version). If a change
+    /// committed in between, it is filed under a version no later request will ask for.
+    pub fn keep(&self, room: &Room, selection: S, value: V) -> Arc<V> {
+        let key = Key {
+            room: room.id,
+            version: room.version,
+            selection,
+        };
+        let value = Arc::new(value);
+        let mut entries = self.lock();
+        make_room(&mut entries, key);
+        entries.insert(key, Arc::clone(&value));
+        value
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key<S>, Arc<V>>> {
+        // The map holds no invariant a panicking holder could break half-way.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The per-instance cache of room content, keyed by version.
 #[derive(Clone, Default)]
 pub struct ContentCache {
-    entries: Arc<Mutex<HashMap<Key, Arc<RoomContent>>>>,
+    entries: VersionCache<Selection, RoomContent>,
 }
 
 impl ContentCache {
@@ -238,32 +293,17 @@ impl ContentCache {
         room: &Room,
         selection: Selection,
     ) -> Result<Arc<RoomContent>, AppError> {
-        let key = Key {
-            room: room.id,
-            version: room.version,
-            selection,
-        };
-        if let Some(content) = self.lock().get(&key) {
-            return Ok(Arc::clone(content));
+        if let Some(content) = self.entries.get(room, selection) {
+            return Ok(content);
         }
-        // Read after the room row: the content is at least as new as `version`. If a change
-        // commits in between, the entry is filed under a version no later request will ask for.
-        let content = Arc::new(RoomContent::read(conn, room, selection).await?);
-        let mut entries = self.lock();
-        make_room(&mut entries, key);
-        entries.insert(key, Arc::clone(&content));
-        Ok(content)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<RoomContent>>> {
-        // The map holds no invariant a panicking holder could break half-way.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        let content = RoomContent::read(conn, room, selection).await?;
+        Ok(self.entries.keep(room, selection, content))
     }
 }
 
 /// Drops what `key` makes unreachable (older versions of the same room), then, if the cache is
 /// still full, any one entry.
-fn make_room<V>(entries: &mut HashMap<Key, V>, key: Key) {
+fn make_room<S: Copy + Eq + std::hash::Hash, V>(entries: &mut HashMap<Key<S>, V>, key: Key<S>) {
     entries.retain(|k, _| k.room != key.room || k.version >= key.version);
     if entries.len() >= CAPACITY
         && let Some(victim) = entries.keys().next().copied()
@@ -276,7 +316,7 @@ fn make_room<V>(entries: &mut HashMap<Key, V>, key: Key) {
 mod tests {
     use super::*;
 
-    fn key(room: i64, version: i64, before: Option<i64>) -> Key {
+    fn key(room: i64, version: i64, before: Option<i64>) -> Key<Selection> {
         Key {
             room,
             version,

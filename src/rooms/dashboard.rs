@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::model::{RoomStatus, Severity};
 use crate::AppState;
@@ -152,16 +152,21 @@ async fn rooms(
 
 /// What the dashboard shows changes when any of the viewer's rooms changes or time passes (the
 /// fingerprint *Needs you* keeps), and for an admin when any room changes.
-async fn fingerprint(
-    conn: &mut AnyConnection,
-    user: &CurrentUser,
-    now: Millis,
-) -> sqlx::Result<String> {
-    let mine = needs::fingerprint(conn, user.id, now).await?;
+async fn fingerprint(db: &AnyPool, user: &CurrentUser, now: Millis) -> sqlx::Result<String> {
+    let stamp = match user.needs_stamp {
+        Some(stamp) => stamp,
+        None => {
+            sqlx::query_scalar("SELECT needs_stamp FROM users WHERE id = $1")
+                .bind(user.id)
+                .fetch_one(db)
+                .await?
+        }
+    };
+    let mine = needs::Fingerprint::new(stamp, now);
     let others: i64 = match user.is_admin {
         true => {
             sqlx::query_scalar("SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM rooms")
-                .fetch_one(conn)
+                .fetch_one(db)
                 .await?
         }
         false => 0,
@@ -189,11 +194,11 @@ async fn live(
     Query(filter): Query<DashboardQuery>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let mut conn = state.db.reader().acquire().await?;
-    let seen = fingerprint(&mut conn, &user, now).await?;
+    let seen = fingerprint(state.db.reader(), &user, now).await?;
     if seen == filter.seen {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
+    let mut conn = state.db.reader().acquire().await?;
     let (mine, others, more) = room_lists(&mut conn, &user, &filter).await?;
     let filter = DashboardQuery { seen, ..filter };
     Ok(LiveParts {
@@ -309,7 +314,7 @@ async fn show(
     let mut conn = state.db.reader().acquire().await?;
     let (mine, others, more) = room_lists(&mut conn, &user, &filter).await?;
     let filter = DashboardQuery {
-        seen: fingerprint(&mut conn, &user, now).await?,
+        seen: fingerprint(state.db.reader(), &user, now).await?,
         ..filter
     };
     Ok(DashboardPage {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod change;
 pub mod content;
 pub mod dashboard;
+pub mod in_view;
 pub mod lifecycle;
 pub mod model;
 pub mod open;

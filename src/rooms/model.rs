@@ -128,7 +128,8 @@ impl Room {
     }
 }
 
-const COLUMNS: &str = "id, customer_id, title, problem, severity, escalated_by_contact_id, \
+/// The columns a [`Room`] is read from.
+pub(crate) const COLUMNS: &str = "id, customer_id, title, problem, severity, escalated_by_contact_id, \
      escalated_at, status, resolution, lead_user_id, communicator_user_id, \
      next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at, \
      version, customer_cadence_hours, leadership_cadence_hours";

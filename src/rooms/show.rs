@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/rooms/{id}", get(show))
         .route("/rooms/{id}/live", get(live))
+        .route_layer(axum::middleware::from_fn(crate::rooms::in_view::scope))
 }
 
 /// The filters of the room page, carried in its query string.

@@ -58,9 +58,10 @@ impl FromRequestParts<AppState> for Page {
         let fragment = parts.headers.contains_key("hx-request");
         let needs = match &user {
             Some(user) if !fragment => {
-                let mut conn = state.db.reader().acquire().await?;
                 let now = state.clock.now();
-                state.needs.count(&mut conn, user.id, now).await?
+                (state.needs)
+                    .count(state.db.reader(), user.id, user.needs_stamp, now)
+                    .await?
             }
             _ => 0,
         };

@@ -14,6 +14,7 @@ use tower_sessions::session_store::{Error, Result, SessionStore};
 
 use crate::accounts::{SESSION_USER_AT_LOAD, SESSION_USER_ID, UserAtLoad};
 use crate::db::Db;
+use crate::rooms::in_view;
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -80,6 +81,7 @@ fn user_at_load(row: &sqlx::any::AnyRow) -> sqlx::Result<Option<UserAtLoad>> {
         is_admin: row.try_get::<i64, _>(5)? == 1,
         is_active: row.try_get::<i64, _>(6)? == 1,
         time_zone: row.try_get(7)?,
+        needs_stamp: Some(row.try_get(8)?),
     }))
 }
 
@@ -124,22 +126,44 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let row = sqlx::query(
-            "SELECT s.data, s.expires_at, u.id, u.name, u.email, u.is_admin, u.is_active, \
-             u.time_zone FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
-             WHERE s.id = $1 AND s.expires_at > $2",
-        )
-        .bind(id.to_string())
-        .bind(chrono::Utc::now().timestamp_millis())
-        .fetch_optional(self.db.reader())
-        .await
-        .map_err(backend)?;
+        // A page about one room reads it here too: one statement proves session, user,
+        // membership and room version (`rooms::in_view`).
+        let room = in_view::requested();
+        let (room_columns, room_joins) = match room {
+            Some(_) => {
+                let (columns, joins) = in_view::select();
+                (format!(", {columns}"), joins)
+            }
+            None => (String::new(), ""),
+        };
+        let sql = format!(
+            "SELECT s.data, s.expires_at, u.id AS user_id_at_load, u.name AS user_name, \
+             u.email AS user_email, u.is_admin AS user_is_admin, u.is_active AS user_is_active, \
+             u.time_zone AS user_time_zone, u.needs_stamp AS user_needs_stamp{room_columns} \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id {room_joins} \
+             WHERE s.id = $1 AND s.expires_at > $2"
+        );
+        let query = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(chrono::Utc::now().timestamp_millis());
+        let query = match room {
+            Some(room_id) => query.bind(room_id),
+            None => query,
+        };
+        let row = query
+            .fetch_optional(self.db.reader())
+            .await
+            .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get(0).map_err(backend)?;
         let expires_at: i64 = row.try_get(1).map_err(backend)?;
         let mut data: HashMap<String, serde_json::Value> =
             serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
-        if let Some(user) = user_at_load(&row).map_err(backend)? {
+        let user = user_at_load(&row).map_err(backend)?;
+        if room.is_some() {
+            in_view::remember(user.as_ref().map(|u| u.id), &row).map_err(backend)?;
+        }
+        if let Some(user) = user {
             let user = serde_json::to_value(user).map_err(|e| Error::Encode(e.to_string()))?;
             data.insert(SESSION_USER_AT_LOAD.to_owned(), user);
         }

@@ -242,3 +242,45 @@ async fn the_top_bar_count_follows_every_change_at_once_on_every_instance() {
     );
     app.outbox_settled().await;
 }
+
+#[tokio::test]
+async fn joining_or_leaving_a_room_changes_the_count_on_the_next_page() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    team.dana
+        .0
+        .write_update(room, "on_track", "Forecast on track")
+        .await;
+    let olga = &team.outsider;
+    let (_, page) = olga.0.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 0, "not in the room yet");
+    let added = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/members"),
+            &[("user", olga.1.to_string().as_str()), ("kind", "pm")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let (_, page) = olga.0.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 1, "a new PM must align on the update");
+    let removed = team
+        .dana
+        .0
+        .post_form(&format!("/rooms/{room}/members/{}/removal", olga.1), &[])
+        .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let (_, page) = olga.0.page("/customers").await;
+    assert_eq!(
+        top_bar_count(&page),
+        0,
+        "a count remembered before leaving is not served after it"
+    );
+    assert_eq!(
+        olga.0.page(&format!("/rooms/{room}")).await.0,
+        StatusCode::NOT_FOUND,
+        "removal takes effect on the very next request"
+    );
+}

@@ -41,7 +41,7 @@ impl Fixture {
 const USERS: i64 = 40;
 /// The administrator's sign-in.
 pub const ADMIN: &str = "admin@accord.bench";
-const OWN_ROOMS: i64 = 50;
+pub const OWN_ROOMS: i64 = 50;
 const BIG_ROOM_EVENTS: i64 = 5_000;
 /// The room with many received messages, and how many.
 const INBOX_ROOM: i64 = 4;

@@ -135,6 +135,11 @@ pub async fn run(
             connection(addr, wire, next, deadline).await
         }));
     }
+    gather(tasks, started).await
+}
+
+/// The connections' stats as one, over the time since `started`.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Stats>>, started: Instant) -> Stats {
     let mut total = Stats::default();
     for task in tasks {
         if let Ok(stats) = task.await {
@@ -283,4 +288,102 @@ pub async fn once(
     let head = String::from_utf8_lossy(&buffer[..split]).into_owned();
     let body = String::from_utf8_lossy(&buffer[split..]).into_owned();
     Ok((status, head, body))
+}
+
+/// How often an open room page asks whether anything changed (its `hx-trigger="every 2s"`).
+pub const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// `watchers` open room pages, spread over `rooms`, each on its own keep-alive connection and
+/// polling its room's live check every two seconds as the page does: it starts from version 0
+/// (the first answer brings the page up to date) and follows the version each re-rendered part
+/// names, so a room that changes costs its watchers one re-render each, as in a browser.
+pub async fn watch(
+    addr: SocketAddr,
+    cookie: &str,
+    rooms: &[i64],
+    watchers: usize,
+    duration: Duration,
+) -> Stats {
+    let host = addr.to_string();
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for i in 0..watchers {
+        let (host, cookie) = (host.clone(), cookie.to_owned());
+        let room = rooms[i % rooms.len()];
+        // Pages were opened at different moments: their polls are spread over the interval.
+        let offset = POLL_EVERY.mul_f64(i as f64 / watchers as f64);
+        tasks.push(tokio::spawn(async move {
+            watcher(addr, &host, &cookie, room, started + offset, deadline).await
+        }));
+    }
+    gather(tasks, started).await
+}
+
+async fn watcher(
+    addr: SocketAddr,
+    host: &str,
+    cookie: &str,
+    room: i64,
+    first: Instant,
+    deadline: Instant,
+) -> Stats {
+    let mut stats = Stats::default();
+    let mut version = "0".to_owned();
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    tokio::time::sleep_until(first.into()).await;
+    let mut stream = match TcpStream::connect(addr).await {
+        Ok(stream) => stream,
+        Err(e) => {
+            stats.errors += 1;
+            stats.first_error = Some(format!("connect: {e}"));
+            return stats;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let mut tick = tokio::time::interval_at(first.into(), POLL_EVERY);
+    let mut opened = false;
+    loop {
+        tick.tick().await;
+        if Instant::now() >= deadline {
+            break;
+        }
+        let poll = Request::poll(format!("/rooms/{room}/live?version={version}"));
+        let sent = Instant::now();
+        let outcome = exchange(&mut stream, &poll.bytes(host, cookie), &mut buffer).await;
+        // The first answer renders the page's live part (opening it); the polls after it are
+        // what is measured.
+        if opened {
+            stats.requests += 1;
+            stats
+                .latencies_us
+                .push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        }
+        opened = true;
+        match outcome {
+            Ok(204) => {}
+            Ok(200) => {
+                let body = String::from_utf8_lossy(&buffer);
+                if let Some(seen) = body
+                    .split("live?version=")
+                    .nth(1)
+                    .and_then(|rest| rest.split(['"', '&']).next())
+                {
+                    version = seen.to_owned();
+                }
+            }
+            Ok(status) => {
+                stats.errors += 1;
+                stats
+                    .first_error
+                    .get_or_insert(format!("{status} for a live check"));
+            }
+            Err(e) => {
+                stats.errors += 1;
+                stats.first_error.get_or_insert(e);
+                break;
+            }
+        }
+    }
+    stats
 }
