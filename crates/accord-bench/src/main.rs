@@ -193,7 +193,7 @@ async fn main() -> anyhow::Result<()> {
                 "/rooms/{retrospective}/retrospective"
             ))],
         ),
-        (WRITE_MIX, write_mix(&fixture, &token)),
+        (WRITE_MIX, write_mix(&fixture, &token, Decisions::FromFirst)),
         ("inbound filing (HTTP)", inbound_mail(&fixture)),
     ];
     let selected = |name: &str| {
@@ -223,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
         let writes = load::run(
             server.addr,
             &cookie,
-            write_mix(&fixture, &token),
+            write_mix(&fixture, &token, Decisions::FromLast),
             args.connections,
             duration,
         );
@@ -355,7 +355,6 @@ Thanks, the forecast matches what we see.\r\n\r\nOn Monday, you wrote:\r\n> Our 
     requests
 }
 
-/// Approve a draft, edit a draft, log a touch, decide — round robin.
 /// A room the benchmark's member opens and closes through the web forms, so its retrospective is
 /// the one the product freezes at close; returns its id.
 async fn closed_room(addr: std::net::SocketAddr, cookie: &str, token: &str) -> anyhow::Result<i64> {
@@ -383,15 +382,28 @@ async fn closed_room(addr: std::net::SocketAddr, cookie: &str, token: &str) -> a
     Ok(room)
 }
 
-fn write_mix(f: &dataset::Fixture, token: &str) -> Vec<Request> {
+/// Which decisions a write mix decides: each is decided once, so a second run takes them from
+/// the other end of the pool.
+#[derive(Clone, Copy)]
+enum Decisions {
+    FromFirst,
+    FromLast,
+}
+
+/// Approve a draft, edit a draft, log a touch, decide — round robin.
+fn write_mix(f: &dataset::Fixture, token: &str, order: Decisions) -> Vec<Request> {
     let mut requests = Vec::new();
+    let decisions: Vec<&(i64, i64)> = match order {
+        Decisions::FromFirst => f.decisions.iter().collect(),
+        Decisions::FromLast => f.decisions.iter().rev().collect(),
+    };
     let contact = |room: i64| {
         f.contact_of_room
             .iter()
             .find(|(r, _)| *r == room)
             .map_or(0, |(_, c)| *c)
     };
-    for (i, (room, decision)) in f.decisions.iter().enumerate() {
+    for (i, (room, decision)) in decisions.into_iter().enumerate() {
         let (approve_room, approve_draft) = f.approve_drafts[i % f.approve_drafts.len()];
         let (edit_room, edit_draft) = f.edit_drafts[i % f.edit_drafts.len()];
         requests.push(Request::post(
