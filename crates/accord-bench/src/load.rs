@@ -293,23 +293,23 @@ pub async fn once(
 /// How often an open room page asks whether anything changed (its `hx-trigger="every 2s"`).
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
 
-/// `watchers` open room pages, spread over `rooms`, each on its own keep-alive connection and
-/// polling its room's live check every two seconds as the page does: it starts from version 0
+/// Open room pages, one per session in `cookies`, spread over `rooms`, each on its own keep-alive
+/// connection and polling its room's live check every two seconds as the page does: it starts from version 0
 /// (the first answer brings the page up to date) and follows the version each re-rendered part
 /// names, so a room that changes costs its watchers one re-render each, as in a browser.
 pub async fn watch(
     addr: SocketAddr,
-    cookie: &str,
+    cookies: &[String],
     rooms: &[i64],
-    watchers: usize,
     duration: Duration,
 ) -> Stats {
     let host = addr.to_string();
     let started = Instant::now();
     let deadline = started + duration;
+    let watchers = cookies.len();
     let mut tasks = Vec::new();
-    for i in 0..watchers {
-        let (host, cookie) = (host.clone(), cookie.to_owned());
+    for (i, cookie) in cookies.iter().enumerate() {
+        let (host, cookie) = (host.clone(), cookie.clone());
         let room = rooms[i % rooms.len()];
         // Pages were opened at different moments: their polls are spread over the interval.
         let offset = POLL_EVERY.mul_f64(i as f64 / watchers as f64);

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use accord::db::Db;
+
 use crate::load::{self, Request};
 
 pub struct Server {
@@ -119,4 +121,37 @@ fn csrf(html: &str) -> Option<String> {
     let marker = "\"X-CSRF-Token\": \"";
     let start = html.find(marker)? + marker.len();
     html.get(start..start + 64).map(str::to_owned)
+}
+
+/// `count` more sessions of the person signed in with `cookie`, as if they had signed in on as
+/// many devices (one password hash each would take minutes): copies of the session's row under
+/// new ids, each seen just now — as a team's sessions are, each refreshing its idle timeout once
+/// a minute, not all in the same second. Returns their cookies.
+pub async fn more_sessions(db: &Db, cookie: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let id = cookie
+        .strip_prefix("accord_session=")
+        .ok_or_else(|| anyhow::anyhow!("not a session cookie"))?;
+    let (data, user_id, expires_at): (String, i64, i64) =
+        sqlx::query_as("SELECT data, user_id, expires_at FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_one(db.reader())
+            .await?;
+    let mut data: serde_json::Value = serde_json::from_str(&data)?;
+    data["seen_at"] = chrono::Utc::now().timestamp_millis().into();
+    let data = data.to_string();
+    let mut tx = db.begin_write().await?;
+    let mut cookies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let copy = tower_sessions::session::Id::default().to_string();
+        sqlx::query("INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&copy)
+            .bind(user_id)
+            .bind(&data)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        cookies.push(format!("accord_session={copy}"));
+    }
+    tx.commit().await?;
+    Ok(cookies)
 }
