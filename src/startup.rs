@@ -50,8 +50,8 @@ pub struct AppState {
     pub room_content: ContentCache,
     /// Pre-read pages, shared per room version like the room content.
     pub pre_reads: crate::updates::pre_read::PreReadCache,
-    /// Each person's *Needs you* count, by the fingerprint of their rooms.
-    pub needs: crate::needs::CountCache,
+    /// Each person's *Needs you* list, by their stamp and the minute.
+    pub needs: crate::needs::NeedsCache,
     /// Each reader's `/insights`, until the record changes.
     pub insights: crate::measures::cache::InsightsCache,
     /// The OpenID Provider, discovered at start, when single sign-on is configured.
@@ -68,7 +68,7 @@ impl AppState {
             outbox: Wakeup::default(),
             room_content: ContentCache::default(),
             pre_reads: Default::default(),
-            needs: crate::needs::CountCache::default(),
+            needs: crate::needs::NeedsCache::default(),
             insights: crate::measures::cache::InsightsCache::default(),
             oidc: None,
         }

@@ -134,7 +134,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         if period < 1 {
             continue;
         }
-        let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+        let mut tx = RoomTx::begin(&state.db, [], now).await?;
         let people = members::list(&mut tx, c.room_id).await?;
         let (alignment, away) = standing(
             &mut tx,

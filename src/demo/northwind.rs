@@ -55,7 +55,7 @@ pub async fn load(db: &Db, people: &People, now: Millis) -> anyhow::Result<i64> 
     if let Some(room) = existing {
         return Ok(room);
     }
-    let (tx, room) = write_room(tx, people, now).await?;
+    let (tx, room) = write_room(db, tx, people, now).await?;
     tx.commit().await?;
     Ok(room)
 }
@@ -89,6 +89,7 @@ impl Story {
 }
 
 async fn write_room(
+    db: &Db,
     mut customer_tx: Transaction<'static, Any>,
     p: &People,
     now: Millis,
@@ -151,7 +152,7 @@ async fn write_room(
         next_leadership_update_due: Some(now + 2 * DAY),
         opened_by: p.lee,
     };
-    let (mut room_tx, room) = RoomTx::open(customer_tx, &new_room, opened).await?;
+    let (mut room_tx, room) = RoomTx::open(db, customer_tx, &new_room, opened).await?;
     let tx = &mut room_tx;
     let mut story = Story::default();
     for (user, kind) in [
@@ -872,7 +873,7 @@ On Mon, Sam Okafor wrote:\r\n\
         return Ok(());
     };
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [room], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [room], now).await?;
     let question: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM questions WHERE room_id = $1 AND status = 'open' \
          AND body = 'Which cluster grows fastest, and by how much a month?'",

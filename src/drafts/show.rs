@@ -23,7 +23,7 @@ use crate::clock::Millis;
 use crate::error::AppError;
 use crate::outbox::model::OutboxState;
 use crate::rooms::access::{Abilities, Viewer};
-use crate::rooms::change::read_room;
+use crate::rooms::change::{read_room, viewed_room};
 use crate::rooms::model::{Audience, Room, cadence_words};
 use crate::web::filters;
 use crate::web::live::Seen;
@@ -245,12 +245,12 @@ async fn live(
     Path((room_id, draft_id)): Path<(i64, i64)>,
     Query(seen): Query<Seen>,
 ) -> Result<Response, AppError> {
-    let mut conn = state.db.reader().acquire().await?;
     // Membership is checked on every poll: a removed member stops receiving anything at once.
-    let (room, viewer) = read_room(&mut conn, room_id, &user).await?;
+    let (room, viewer) = viewed_room(state.db.reader(), room_id, &user).await?;
     if seen.is_current(&room) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
+    let mut conn = state.db.reader().acquire().await?;
     let now = state.clock.now();
     let view = DraftView::load(&mut conn, room, viewer, draft_id, page.zone, now).await?;
     Ok(LiveFragment { page, view }.into_response())

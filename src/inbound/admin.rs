@@ -131,7 +131,7 @@ async fn file_into_room(
         .parse()
         .map_err(|_| AppError::Conflict("Give the number of the room to file it in.".into()))?;
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [room_id], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [room_id], now).await?;
     if !tx.is_locked(room_id) {
         return Err(AppError::Conflict(format!("There is no room {room_id}.")));
     }
@@ -193,7 +193,7 @@ async fn discard(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     if !model::discard(&mut tx, id, admin.0.id, now).await? {
         return Err(AppError::Conflict(
             "This message was already filed or discarded.".into(),

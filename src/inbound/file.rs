@@ -98,7 +98,7 @@ pub async fn file(
     let now = state.clock.now();
     let threading = (parsed.in_reply_to.join(" "), parsed.references.join(" "));
     let row = unmatched(&parsed, &key, raw, source, &threading);
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     let outcome = match &parsed.bounce {
         Some(bounce) => file_bounce(&mut tx, row, bounce, now).await?,
         None => file_message(state, &mut tx, &parsed, row, now).await?,
@@ -125,7 +125,7 @@ pub async fn keep_unreadable(
 ) -> anyhow::Result<Outcome> {
     let key = parse::dedupe_key("", raw);
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     let new = NewInbound {
         dedupe_key: &key,
         message_id: "",

@@ -61,7 +61,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         // Composed from reads alone (at 100k rooms that takes a while); the write transaction
         // below only claims the week and queues the email.
         let message = digest(state, &account, now).await?;
-        let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+        let mut tx = RoomTx::begin(&state.db, [], now).await?;
         let claimed = sqlx::query(
             "INSERT INTO digests (user_id, week, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )

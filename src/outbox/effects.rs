@@ -23,7 +23,7 @@ pub async fn claim(
 ) -> anyhow::Result<Vec<Claim>> {
     let now = state.clock.now();
     let backend = state.db.backend();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     let claims = model::claim_due(&mut tx, backend, worker, now, lease_ms, limit).await?;
     tx.commit().await?;
     Ok(claims)
@@ -36,7 +36,7 @@ pub async fn record(
 ) -> anyhow::Result<usize> {
     let now = state.clock.now();
     let rooms = outcomes.iter().filter_map(|(claim, ..)| claim.room_id);
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, rooms, now).await?;
+    let mut tx = RoomTx::begin(&state.db, rooms, now).await?;
     let mut lost = 0;
     for &(claim, next, error, retry_at) in outcomes {
         if !model::settle(&mut tx, claim, next, error, retry_at, now).await? {
@@ -54,7 +54,7 @@ pub async fn record(
 /// Extends the leases of every row `worker` is delivering.
 pub async fn renew_leases(state: &AppState, worker: &str, lease_ms: Millis) -> anyhow::Result<()> {
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     model::renew_leases(&mut tx, worker, now + lease_ms).await?;
     tx.commit().await?;
     Ok(())
@@ -66,7 +66,7 @@ pub async fn mark_handing_over(
     claims: &[(i64, i64)],
 ) -> anyhow::Result<Vec<i64>> {
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     let held = model::mark_handing_over(&mut tx, claims, now).await?;
     tx.commit().await?;
     Ok(held)
@@ -85,7 +85,7 @@ pub async fn recover_interrupted(state: &AppState) -> anyhow::Result<()> {
 
 async fn expire_before(state: &AppState, cutoff: Millis) -> anyhow::Result<()> {
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     let ids = model::expire_leases(&mut tx, now, cutoff).await?;
     for id in &ids {
         if let Some(owner) = model::owner(&mut tx, *id).await? {

@@ -46,7 +46,7 @@ async fn resolve(
 ) -> Result<Redirect, AppError> {
     let delivered = form.delivered()?;
     let now = state.clock.now();
-    let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+    let mut tx = RoomTx::begin(&state.db, [], now).await?;
     let entry = model::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if entry.kind == MessageKind::Customer {
         return Err(AppError::Conflict(

@@ -16,7 +16,7 @@ pub async fn reindex(db: &Db, now: Millis) -> anyhow::Result<usize> {
     drop(conn);
     let mut rebuilt = 0;
     for room_id in rooms {
-        let mut tx = RoomTx::lock(db.begin_write().await?, [room_id], now).await?;
+        let mut tx = RoomTx::begin(db, [room_id], now).await?;
         rebuilt += model::reindex_room(&mut tx, room_id).await?;
         tx.commit().await?;
     }

@@ -202,7 +202,10 @@ async fn live(
     let (mine, others, more) = room_lists(&mut conn, &user, &filter).await?;
     let filter = DashboardQuery { seen, ..filter };
     Ok(LiveParts {
-        needs: needs::of(&mut conn, user.id, now).await?,
+        needs: (state.needs)
+            .list(state.db.reader(), user.id, user.needs_stamp, now)
+            .await?
+            .to_vec(),
         user,
         filter,
         mine,
@@ -319,7 +322,10 @@ async fn show(
     };
     Ok(DashboardPage {
         page,
-        needs: needs::of(&mut conn, user.id, now).await?,
+        needs: (state.needs)
+            .list(state.db.reader(), user.id, user.needs_stamp, now)
+            .await?
+            .to_vec(),
         // Only the customers of the viewer's rooms: the list must not grow with the database.
         customers: customers::of_member(&mut *conn, user.id).await?,
         user,

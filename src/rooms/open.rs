@@ -21,6 +21,7 @@ use crate::accounts::user;
 use crate::clock::Millis;
 use crate::customers::model::{self as customers, Contact, Customer, parse_domain};
 use crate::customers::{ContactForm, DUPLICATE_CONTACT};
+use crate::db::Db;
 use crate::decisions;
 use crate::error::AppError;
 use crate::members::model as members;
@@ -334,7 +335,7 @@ pub async fn open(
         Err(errors) => return Ok(Err(errors)),
     };
     let tx = state.db.begin_write().await?;
-    match open_room(tx, &opening, user, now).await? {
+    match open_room(&state.db, tx, &opening, user, now).await? {
         Ok((tx, room_id)) => {
             tx.commit().await?;
             tracing::info!(room.id = room_id, "room opened");
@@ -350,6 +351,7 @@ type Stale<T> = Result<T, FieldErrors>;
 
 /// Writes the room and everything it opens with; the caller commits.
 async fn open_room(
+    db: &Db,
     mut customer_tx: Transaction<'static, Any>,
     opening: &Opening,
     opener: &CurrentUser,
@@ -388,7 +390,7 @@ async fn open_room(
         next_leadership_update_due: opening.next_leadership_update_due,
         opened_by: opener.id,
     };
-    let (mut room_tx, room_id) = RoomTx::open(customer_tx, &room, now).await?;
+    let (mut room_tx, room_id) = RoomTx::open(db, customer_tx, &room, now).await?;
     let tx = &mut room_tx;
     for (user_id, kind) in &opening.roles.members {
         members::insert(tx, room_id, *user_id, *kind, opener.id, now).await?;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sqlx::AnyConnection;
 
 use super::access::{Abilities, Viewer};
-use super::change::read_room;
+use super::change::{read_room, viewed_room};
 use super::content::{RoomContent, Selection};
 use super::model::Room;
 use crate::AppState;
@@ -327,12 +327,12 @@ async fn live(
     Path(id): Path<i64>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
-    let mut conn = state.db.reader().acquire().await?;
     // Membership is checked on every poll: a removed member stops receiving anything at once.
-    let (room, viewer) = read_room(&mut conn, id, &user).await?;
+    let (room, viewer) = viewed_room(state.db.reader(), id, &user).await?;
     if Some(room.version) == filters.version {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
+    let mut conn = state.db.reader().acquire().await?;
     let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
     Ok(LiveFragment { page, view }.into_response())
 }

@@ -45,7 +45,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     };
     let mut sent = 0;
     for (room_id, sync_at) in due {
-        let mut tx = RoomTx::lock(state.db.begin_write().await?, [], now).await?;
+        let mut tx = RoomTx::begin(&state.db, [], now).await?;
         let claimed = sqlx::query(
             "INSERT INTO sync_reminders (room_id, sync_at, sent_at) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",

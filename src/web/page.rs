@@ -2,6 +2,7 @@
 //! the CSRF token for forms, and a one-shot flash message.
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
@@ -20,9 +21,12 @@ pub struct Page {
     pub zone: Zone,
     pub csrf: String,
     pub flash: Option<String>,
-    /// How many items wait for the signed-in person (the top bar's *Needs you* count); not
-    /// counted for htmx fragments, which have no top bar.
-    pub needs: i64,
+    /// How many items wait for the signed-in person (the top bar's *Needs you* count). Not
+    /// counted for htmx fragments, which have no top bar, nor afresh for a form's answer: a
+    /// change just made makes every count in its room stale, and a form redirects unless it
+    /// was refused — a refused form's page shows the count only if it is known (`None`: not
+    /// shown).
+    pub needs: Option<i64>,
 }
 
 impl Page {
@@ -56,14 +60,17 @@ impl FromRequestParts<AppState> for Page {
             state.config.default_zone,
         );
         let fragment = parts.headers.contains_key("hx-request");
+        let reading = matches!(parts.method, Method::GET | Method::HEAD);
+        let now = state.clock.now();
         let needs = match &user {
-            Some(user) if !fragment => {
-                let now = state.clock.now();
+            Some(_) if fragment => None,
+            Some(user) if reading => Some(
                 (state.needs)
                     .count(state.db.reader(), user.id, user.needs_stamp, now)
-                    .await?
-            }
-            _ => 0,
+                    .await?,
+            ),
+            Some(user) => state.needs.known_count(user.id, user.needs_stamp, now),
+            None => None,
         };
         Ok(Page {
             needs,
