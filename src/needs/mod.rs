@@ -320,10 +320,11 @@ impl std::fmt::Display for Fingerprint {
 /// On SQLite this runs inside the transaction that changed them (its one writer is exclusive).
 /// On PostgreSQL it runs right after that transaction commits, and skips a person whose row
 /// another bump holds at that moment: that bump commits after this change did, so the stamp
-/// still moves past every list read before the change. Waiting instead made every write queue
-/// behind the rows of the people in many rooms (a director in every room): 215 against 921
-/// writes/s in the benchmark's write mix. A row held by something else (the person renaming
-/// themselves at that instant) also skips; the minute in the fingerprint bounds that to a minute.
+/// still moves past every list read before the change. Inside the transaction, or waiting,
+/// every write would hold or queue behind the rows of the people in many rooms (a director in
+/// every room), and multi-row updates deadlocked in the benchmark's write mix. A row held by
+/// something else (the person renaming themselves at that instant) also skips; the minute in
+/// the fingerprint bounds that to a minute.
 pub async fn stamp(
     conn: &mut AnyConnection,
     rooms: &BTreeSet<i64>,

@@ -119,10 +119,10 @@ impl RoomTx {
 
     /// Commits, and bumps the *Needs you* stamp of everyone in the rooms written (and of those
     /// who left one). On SQLite, whose one writer is exclusive anyway, the bump is part of the
-    /// transaction. On PostgreSQL it follows the commit as a statement of its own: inside, every
+    /// transaction. On PostgreSQL it follows the commit (see `needs::stamp`): inside, every
     /// change to rooms sharing a person (a director in every room) would hold that person's row
-    /// until its commit, and the writes would queue behind each other (measured: 193 against
-    /// ~1,000 writes/s). Either way no list older than the change is kept under the new stamp.
+    /// until its commit, and the writes would queue behind each other. Either way no list older
+    /// than the change is kept under the new stamp.
     pub async fn commit(mut self) -> sqlx::Result<()> {
         match self.db.backend() {
             Backend::Sqlite => {
