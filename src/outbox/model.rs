@@ -151,7 +151,9 @@ pub struct Claim {
 /// Claims up to `limit` of the oldest due rows under a lease, in one statement, and locks the
 /// rooms of the customer emails among them. PostgreSQL skips
 /// rows other workers hold (`FOR UPDATE SKIP LOCKED`); SQLite's single writer makes the statement
-/// atomic on its own.
+/// atomic on its own. The rows are picked once, in a materialized CTE: PostgreSQL may run a
+/// `WHERE id IN (SELECT … LIMIT n)` subquery more than once in one update, and claimed more than
+/// `limit` rows that way at 100k rooms.
 pub async fn claim_due(
     tx: &mut RoomTx,
     backend: Backend,
@@ -165,9 +167,11 @@ pub async fn claim_due(
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE outbox SET state = 'sending', lease_owner = $1, lease_until = $2, fence = fence + 1, \
-         attempts = attempts + 1, handed_over_at = NULL WHERE id IN (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
-         AND next_attempt_at <= $3 ORDER BY id LIMIT $4{lock}) AND state IN ('queued', 'retrying') \
+        "WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE state IN ('queued', 'retrying') \
+         AND next_attempt_at <= $3 ORDER BY id LIMIT $4{lock}) \
+         UPDATE outbox SET state = 'sending', lease_owner = $1, lease_until = $2, fence = fence + 1, \
+         attempts = attempts + 1, handed_over_at = NULL \
+         WHERE id IN (SELECT id FROM picked) AND state IN ('queued', 'retrying') \
          RETURNING id, fence, attempts, envelope_from, envelope_to, raw, \
          CASE WHEN kind = 'customer' THEN room_id END, kind"
     );

@@ -142,7 +142,7 @@ pub async fn run(state: AppState, wakeup: Wakeup, mut stop: watch::Receiver<bool
                 tracing::warn!(error = %error, "outbox: could not renew leases");
             }
         }
-        let room = CONCURRENCY - in_flight.len();
+        let room = CONCURRENCY.saturating_sub(in_flight.len());
         if room > 0 {
             match effects::claim(&state, &worker, lease, room as i64).await {
                 Ok(claims) => {
