@@ -97,6 +97,40 @@ const ROW_SELECT: &str = "SELECT r.id, r.title, c.name, r.severity, r.status, u.
      r.next_customer_update_due, r.next_leadership_update_due FROM rooms r \
      JOIN customers c ON c.id = r.customer_id JOIN users u ON u.id = r.lead_user_id";
 
+/// A value a set filter binds.
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+/// The filters that are set, as conditions numbered after the viewer's `$1`. A filter that is
+/// not set is left out of the statement rather than written `($2 = '' OR r.status = $2)`:
+/// PostgreSQL's generic plan for that form estimates one matching room, walks every room and
+/// took 7.5 ms for the benchmark member's 51 rooms, against 0.26 ms for the plain form (pgbench,
+/// 1k rooms).
+fn set_filters(filter: &DashboardQuery) -> (String, Vec<Bound>) {
+    let mut sql = String::new();
+    let mut bound = Vec::new();
+    let mut condition = |column: &str, operator: &str, value: Bound| {
+        bound.push(value);
+        sql.push_str(&format!(" AND r.{column} {operator} ${}", bound.len() + 1));
+    };
+    if let Some(status) = filter.status() {
+        condition("status", "=", Bound::Text(status.as_str().to_owned()));
+    }
+    if let Some(severity) = filter.severity() {
+        condition("severity", "=", Bound::Text(severity.as_str().to_owned()));
+    }
+    if let Some(customer) = filter.customer() {
+        condition("customer_id", "=", Bound::Int(customer));
+    }
+    let search = filter.q.trim().to_lowercase().replace(['%', '_'], "");
+    if !search.is_empty() {
+        condition("search_key", "LIKE", Bound::Text(format!("%{search}%")));
+    }
+    (sql, bound)
+}
+
 /// Rooms the user is a member of (`mine`), or rooms they are not a member of (admins only).
 async fn rooms(
     conn: &mut AnyConnection,
@@ -113,20 +147,21 @@ async fn rooms(
             "WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1)"
         }
     };
-    let search = filter.q.trim().to_lowercase();
+    let (conditions, bound) = set_filters(filter);
+    let limit = bound.len() + 2;
     let sql = format!(
-        "{ROW_SELECT} {scope} \
-         AND ($2 = '' OR r.status = $2) AND ($3 = '' OR r.severity = $3) AND ($4 = 0 OR r.customer_id = $4) \
-         AND ($5 = '' OR r.search_key LIKE $6) \
-         ORDER BY r.updated_at DESC, r.id DESC LIMIT $7 OFFSET $8"
+        "{ROW_SELECT} {scope}{conditions} \
+         ORDER BY r.updated_at DESC, r.id DESC LIMIT ${limit} OFFSET ${}",
+        limit + 1
     );
-    let rows = sqlx::query(&sql)
-        .bind(user_id)
-        .bind(filter.status().map_or("", RoomStatus::as_str))
-        .bind(filter.severity().map_or("", Severity::as_str))
-        .bind(filter.customer().unwrap_or(0))
-        .bind(&search)
-        .bind(format!("%{}%", search.replace(['%', '_'], "")))
+    let mut query = sqlx::query(&sql).bind(user_id);
+    for value in bound {
+        query = match value {
+            Bound::Text(text) => query.bind(text),
+            Bound::Int(int) => query.bind(int),
+        };
+    }
+    let rows = query
         .bind(PER_PAGE + 1)
         .bind(offset)
         .fetch_all(conn)

@@ -201,6 +201,35 @@ async fn an_admin_sees_every_room_and_a_member_sees_theirs_on_the_dashboard() {
     assert!(!missed.contains("Capacity monitoring"));
     let (_, closed_only) = team.ravi.0.page("/?status=closed").await;
     assert!(!closed_only.contains("Capacity monitoring"));
+
+    // Every filter at once, on the member's list and on the admin's other rooms.
+    let customer = count(
+        &app,
+        &format!("SELECT customer_id FROM rooms WHERE id = {room}"),
+    )
+    .await;
+    let all_set = format!("/?status=open&severity=S2&customer={customer}&q=capacity");
+    assert!(
+        team.ravi
+            .0
+            .page(&all_set)
+            .await
+            .1
+            .contains("Capacity monitoring")
+    );
+    let (_, others) = admin.page(&all_set).await;
+    assert!(others.contains("Capacity monitoring"));
+    let one_off = format!("/?status=open&severity=S1&customer={customer}&q=capacity");
+    assert!(
+        !team
+            .ravi
+            .0
+            .page(&one_off)
+            .await
+            .1
+            .contains("Capacity monitoring")
+    );
+    assert!(!admin.page(&one_off).await.1.contains("Capacity monitoring"));
 }
 
 #[tokio::test]
