@@ -315,16 +315,17 @@ impl std::fmt::Display for Fingerprint {
     }
 }
 
-/// Bumps the stamp of every member of `rooms` and of `also` (people who just left one).
-///
-/// On SQLite this runs inside the transaction that changed them (its one writer is exclusive).
-/// On PostgreSQL it runs right after that transaction commits, one person per statement. Inside
-/// the transaction every write held the rows of the people in many rooms (a director in every
-/// room) until its commit; statements that lock several rows, or lock one and then update it,
-/// deadlocked in the benchmark's write mix. A statement that updates one row holds nothing while
-/// it waits, so it cannot wait in a cycle. After the commit, no list older than the change is
-/// kept under the new stamp.
-pub async fn stamp(
+/// Ids as an SQL list; `IN ()` is not SQL, and no id is negative.
+fn id_list(ids: &BTreeSet<i64>) -> String {
+    match ids.is_empty() {
+        true => "-1".to_owned(),
+        false => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+    }
+}
+
+/// Bumps the stamp of every member of `rooms` and of `also` (people who just left one), in one
+/// statement inside the transaction that changed them: SQLite's one writer is exclusive anyway.
+pub async fn stamp_in_transaction(
     conn: &mut AnyConnection,
     rooms: &BTreeSet<i64>,
     also: &BTreeSet<i64>,
@@ -332,27 +333,37 @@ pub async fn stamp(
     if rooms.is_empty() && also.is_empty() {
         return Ok(());
     }
-    let list = |ids: &BTreeSet<i64>| match ids.is_empty() {
-        // `IN ()` is not SQL; no id is negative.
-        true => "-1".to_owned(),
-        false => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+    let sql = format!(
+        "UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id IN \
+         (SELECT user_id FROM members WHERE room_id IN ({})) OR id IN ({})",
+        id_list(rooms),
+        id_list(also)
+    );
+    sqlx::query(&sql).execute(conn).await?;
+    Ok(())
+}
+
+/// The same bump for PostgreSQL, right after the transaction commits, one person per statement.
+/// Inside the transaction every write held the rows of the people in many rooms (a director in
+/// every room) until its commit; statements that lock several rows, or lock one and then update
+/// it, deadlocked in the benchmark's write mix. A statement that updates one row holds nothing
+/// while it waits, so it cannot wait in a cycle. After the commit, no list older than the change
+/// is kept under the new stamp.
+pub async fn stamp_after_commit(
+    conn: &mut AnyConnection,
+    rooms: &BTreeSet<i64>,
+    also: &BTreeSet<i64>,
+) -> sqlx::Result<()> {
+    let members: Vec<i64> = match rooms.is_empty() {
+        true => Vec::new(),
+        false => {
+            let sql = format!(
+                "SELECT DISTINCT user_id FROM members WHERE room_id IN ({})",
+                id_list(rooms)
+            );
+            sqlx::query_scalar(&sql).fetch_all(&mut *conn).await?
+        }
     };
-    let rooms = list(rooms);
-    if conn.backend_name() != "PostgreSQL" {
-        let sql = format!(
-            "UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id IN \
-             (SELECT user_id FROM members WHERE room_id IN ({rooms})) OR id IN ({})",
-            list(also)
-        );
-        sqlx::query(&sql).execute(conn).await?;
-        return Ok(());
-    }
-    // One person per statement: a statement that touches one row cannot wait in a cycle.
-    let members: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT DISTINCT user_id FROM members WHERE room_id IN ({rooms})"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
     let people: BTreeSet<i64> = members.into_iter().chain(also.iter().copied()).collect();
     for person in people {
         sqlx::query("UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id = $1")

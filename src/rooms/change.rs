@@ -119,20 +119,20 @@ impl RoomTx {
 
     /// Commits, and bumps the *Needs you* stamp of everyone in the rooms written (and of those
     /// who left one). On SQLite, whose one writer is exclusive anyway, the bump is part of the
-    /// transaction. On PostgreSQL it follows the commit (see `needs::stamp`): inside, every
+    /// transaction. On PostgreSQL it follows the commit (see `needs::stamp_after_commit`): inside, every
     /// change to rooms sharing a person (a director in every room) would hold that person's row
     /// until its commit, and the writes would queue behind each other. Either way no list older
     /// than the change is kept under the new stamp.
     pub async fn commit(mut self) -> sqlx::Result<()> {
         match self.db.backend() {
             Backend::Sqlite => {
-                needs::stamp(&mut self.tx, &self.locked, &self.left).await?;
+                needs::stamp_in_transaction(&mut self.tx, &self.locked, &self.left).await?;
                 self.tx.commit().await
             }
             Backend::Postgres => {
                 self.tx.commit().await?;
                 let mut conn = self.db.writer().acquire().await?;
-                needs::stamp(&mut conn, &self.locked, &self.left).await
+                needs::stamp_after_commit(&mut conn, &self.locked, &self.left).await
             }
         }
     }

@@ -73,7 +73,8 @@ pub fn requested() -> Option<i64> {
         .flatten()
 }
 
-/// The columns [`select`] adds to the session's statement: the room as `rooms::model` reads it,
+/// The columns and joins the session's statement adds (built once, by the session store): the room
+/// as `rooms::model` reads it,
 /// and the viewer's membership. `$3` is the room, `s.user_id` the session's user.
 pub fn select() -> (String, &'static str) {
     let columns = model::COLUMNS

@@ -5,6 +5,7 @@
 //! the same query and hands it over under `SESSION_USER_AT_LOAD`, which is never stored.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -70,6 +71,29 @@ fn encode(record: &Record) -> Result<(String, Option<i64>)> {
 }
 
 /// The user columns of a session row (all NULL for a session nobody signed in to).
+/// The statement that loads a session with its user, and the one that also joins the room a
+/// page is about (`rooms::in_view`); each is built once.
+fn load_statement(room_in_view: bool) -> &'static str {
+    fn statement(room_columns: &str, room_joins: &str) -> String {
+        format!(
+            "SELECT s.data, s.expires_at, u.id AS user_id_at_load, u.name AS user_name, \
+             u.email AS user_email, u.is_admin AS user_is_admin, u.is_active AS user_is_active, \
+             u.time_zone AS user_time_zone, u.needs_stamp AS user_needs_stamp{room_columns} \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id {room_joins} \
+             WHERE s.id = $1 AND s.expires_at > $2"
+        )
+    }
+    static SESSION: LazyLock<String> = LazyLock::new(|| statement("", ""));
+    static SESSION_AND_ROOM: LazyLock<String> = LazyLock::new(|| {
+        let (columns, joins) = in_view::select();
+        statement(&format!(", {columns}"), joins)
+    });
+    match room_in_view {
+        true => &SESSION_AND_ROOM,
+        false => &SESSION,
+    }
+}
+
 fn user_at_load(row: &sqlx::any::AnyRow) -> sqlx::Result<Option<UserAtLoad>> {
     let Some(id) = row.try_get::<Option<i64>, _>(2)? else {
         return Ok(None);
@@ -129,21 +153,7 @@ impl SessionStore for DbSessionStore {
         // A page about one room reads it here too: one statement proves session, user,
         // membership and room version (`rooms::in_view`).
         let room = in_view::requested();
-        let (room_columns, room_joins) = match room {
-            Some(_) => {
-                let (columns, joins) = in_view::select();
-                (format!(", {columns}"), joins)
-            }
-            None => (String::new(), ""),
-        };
-        let sql = format!(
-            "SELECT s.data, s.expires_at, u.id AS user_id_at_load, u.name AS user_name, \
-             u.email AS user_email, u.is_admin AS user_is_admin, u.is_active AS user_is_active, \
-             u.time_zone AS user_time_zone, u.needs_stamp AS user_needs_stamp{room_columns} \
-             FROM sessions s LEFT JOIN users u ON u.id = s.user_id {room_joins} \
-             WHERE s.id = $1 AND s.expires_at > $2"
-        );
-        let query = sqlx::query(&sql)
+        let query = sqlx::query(load_statement(room.is_some()))
             .bind(id.to_string())
             .bind(chrono::Utc::now().timestamp_millis());
         let query = match room {

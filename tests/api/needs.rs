@@ -108,10 +108,7 @@ async fn leadership_updates_wait_for_the_pms_who_have_not_aligned() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    team.dana
-        .0
-        .write_update(room, "on_track", "Forecast on track")
-        .await;
+    app.written_update(&team, room, "Forecast on track").await;
     let sam = needs_of(&team.sam.0).await;
     assert!(
         sam.contains("Align on the leadership update “Forecast on track”"),
@@ -207,11 +204,7 @@ async fn the_top_bar_count_follows_every_change_at_once_on_every_instance() {
     let dana = team.dana.0.through(&other);
     let (_, page) = dana.page("/customers").await;
     assert_eq!(top_bar_count(&page), 0);
-    team.dana
-        .0
-        .write_update(room, "on_track", "Forecast on track")
-        .await;
-    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    let update = app.written_update(&team, room, "Forecast on track").await;
     let (_, page) = team.sam.0.page("/customers").await;
     assert_eq!(top_bar_count(&page), 1, "Sam must align");
     team.sam.0.align_update(room, update, 1).await;
@@ -248,10 +241,7 @@ async fn joining_or_leaving_a_room_changes_the_count_on_the_next_page() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    team.dana
-        .0
-        .write_update(room, "on_track", "Forecast on track")
-        .await;
+    app.written_update(&team, room, "Forecast on track").await;
     let olga = &team.outsider;
     let (_, page) = olga.0.page("/customers").await;
     assert_eq!(top_bar_count(&page), 0, "not in the room yet");

@@ -99,6 +99,12 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counts a failed request, keeping the first failure's words.
+    fn failed(&mut self, why: impl FnOnce() -> String) {
+        self.errors += 1;
+        self.first_error.get_or_insert_with(why);
+    }
+
     pub fn rps(&self) -> f64 {
         self.requests as f64 / self.seconds
     }
@@ -170,8 +176,7 @@ async fn connection(
                     stream = Some(s);
                 }
                 Err(e) => {
-                    stats.errors += 1;
-                    stats.first_error.get_or_insert(format!("connect: {e}"));
+                    stats.failed(|| format!("connect: {e}"));
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
@@ -187,20 +192,12 @@ async fn connection(
             .push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
         match outcome {
             Ok(status) if status < 400 => {}
-            Ok(status) => {
-                stats.errors += 1;
-                let path = String::from_utf8_lossy(&request[..request.len().min(80)])
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned();
-                stats
-                    .first_error
-                    .get_or_insert(format!("{status} for {path}"));
-            }
+            Ok(status) => stats.failed(|| {
+                let path = String::from_utf8_lossy(&request[..request.len().min(80)]);
+                format!("{status} for {}", path.lines().next().unwrap_or(""))
+            }),
             Err(e) => {
-                stats.errors += 1;
-                stats.first_error.get_or_insert(e);
+                stats.failed(|| e);
                 stream = None;
             }
         }
@@ -335,8 +332,7 @@ async fn watcher(
     let mut stream = match TcpStream::connect(addr).await {
         Ok(stream) => stream,
         Err(e) => {
-            stats.errors += 1;
-            stats.first_error = Some(format!("connect: {e}"));
+            stats.failed(|| format!("connect: {e}"));
             return stats;
         }
     };
@@ -363,27 +359,23 @@ async fn watcher(
         match outcome {
             Ok(204) => {}
             Ok(200) => {
-                let body = String::from_utf8_lossy(&buffer);
-                if let Some(seen) = body
-                    .split("live?version=")
-                    .nth(1)
-                    .and_then(|rest| rest.split(['"', '&']).next())
-                {
+                if let Some(seen) = live_version(&String::from_utf8_lossy(&buffer)) {
                     version = seen.to_owned();
                 }
             }
-            Ok(status) => {
-                stats.errors += 1;
-                stats
-                    .first_error
-                    .get_or_insert(format!("{status} for a live check"));
-            }
+            Ok(status) => stats.failed(|| format!("{status} for a live check")),
             Err(e) => {
-                stats.errors += 1;
-                stats.first_error.get_or_insert(e);
+                stats.failed(|| e);
                 break;
             }
         }
     }
     stats
+}
+
+/// The room version a room page or its live part names in the URL it polls next.
+pub fn live_version(body: &str) -> Option<&str> {
+    body.split("live?version=")
+        .nth(1)
+        .and_then(|rest| rest.split(['"', '&']).next())
 }

@@ -36,7 +36,7 @@ struct Args {
     /// Messages queued for the outbox scenario.
     #[arg(long, default_value_t = 2000)]
     emails: usize,
-    /// Keep the dataset's folder afterwards (its path is printed).
+    /// Keep the dataset afterwards: its folder, or its PostgreSQL database (either is printed).
     #[arg(long)]
     keep: bool,
     /// Run on this PostgreSQL server (a fresh database is created on it) instead of SQLite.
@@ -111,12 +111,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .map_err(anyhow::Error::msg)?;
-    let version = room_page
-        .split("live?version=")
-        .nth(1)
-        .and_then(|s| s.split(['"', '&']).next())
-        .unwrap_or("1")
-        .to_owned();
+    let version = load::live_version(&room_page).unwrap_or("1").to_owned();
     // The draft page and the dashboard poll too: each page names the URL it polls.
     let (draft_room, draft) = fixture.edit_drafts[0];
     let draft_page = format!("/rooms/{draft_room}/drafts/{draft}");
@@ -309,9 +304,16 @@ async fn main() -> anyhow::Result<()> {
     db.close().await;
     let errors: usize = rows.iter().map(|r| r.stats.errors).sum::<usize>()
         + outbox.as_ref().map_or(0, |o| o.errors);
-    match args.keep {
-        true => eprintln!("dataset kept in {}", data_dir.display()),
-        false => drop(std::fs::remove_dir_all(&data_dir)),
+    match (args.keep, &args.postgres) {
+        (true, None) => eprintln!("dataset kept in {}", data_dir.display()),
+        (true, Some(_)) => eprintln!("dataset kept in {database_url}"),
+        (false, postgres) => {
+            drop(server);
+            drop(std::fs::remove_dir_all(&data_dir));
+            if let Some(server) = postgres {
+                drop_postgres(server, &database_url).await?;
+            }
+        }
     }
     anyhow::ensure!(errors == 0, "{errors} requests failed");
     Ok(())
@@ -336,6 +338,20 @@ async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
     let mut url = url::Url::parse(server)?;
     url.set_path(&name);
     Ok(url.to_string())
+}
+
+/// Removes the database [`fresh_postgres`] created, once the server using it has stopped.
+async fn drop_postgres(server: &str, database_url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let name = url::Url::parse(database_url)?
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let mut admin = sqlx::PgConnection::connect(server).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
 }
 
 /// Distinct customer replies, each to one of the member's rooms by its reply address, from that

@@ -202,11 +202,16 @@ impl TestApp {
         state
     }
 
-    /// Dana writes an update, Sam aligns, Dana publishes. Returns the update id.
-    pub async fn published_update(&self, team: &Team, room: i64, headline: &str) -> i64 {
+    /// Dana writes an on-track update, which waits for Sam to align. Returns the update id.
+    pub async fn written_update(&self, team: &Team, room: i64, headline: &str) -> i64 {
         let written = team.dana.0.write_update(room, "on_track", headline).await;
         assert_eq!(written.status(), StatusCode::SEE_OTHER);
-        let update = count(self, "SELECT MAX(id) FROM leadership_updates").await;
+        count(self, "SELECT MAX(id) FROM leadership_updates").await
+    }
+
+    /// Dana writes an update, Sam aligns, Dana publishes. Returns the update id.
+    pub async fn published_update(&self, team: &Team, room: i64, headline: &str) -> i64 {
+        let update = self.written_update(team, room, headline).await;
         let aligned = team.sam.0.align_update(room, update, 1).await;
         assert_eq!(aligned.status(), StatusCode::SEE_OTHER);
         let published = team.dana.0.publish_update(room, update).await;

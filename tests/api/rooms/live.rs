@@ -133,11 +133,7 @@ async fn the_leadership_update_page_follows_alignments() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
-    team.dana
-        .0
-        .write_update(room, "on_track", "Forecast on track")
-        .await;
-    let update = count(&app, "SELECT MAX(id) FROM leadership_updates").await;
+    let update = app.written_update(&team, room, "Forecast on track").await;
     let (_, page) = team
         .dana
         .0
