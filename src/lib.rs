@@ -30,6 +30,7 @@ pub mod questions;
 pub mod retrospectives;
 pub mod rooms;
 pub mod secrets;
+pub mod stamped;
 pub mod startup;
 pub mod sweeps;
 pub mod syncs;

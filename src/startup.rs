@@ -52,6 +52,8 @@ pub struct AppState {
     pub pre_reads: crate::updates::pre_read::PreReadCache,
     /// Each person's *Needs you* list, by their stamp and the minute.
     pub needs: crate::needs::NeedsCache,
+    /// Each customer's contact activity, by its stamp and the minute.
+    pub contact_activity: crate::contact_log::model::ActivityCache,
     /// Each reader's `/insights`, until the record changes.
     pub insights: crate::measures::cache::InsightsCache,
     /// The OpenID Provider, discovered at start, when single sign-on is configured.
@@ -69,6 +71,7 @@ impl AppState {
             room_content: ContentCache::default(),
             pre_reads: Default::default(),
             needs: crate::needs::NeedsCache::default(),
+            contact_activity: Default::default(),
             insights: crate::measures::cache::InsightsCache::default(),
             oidc: None,
         }

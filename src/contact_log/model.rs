@@ -1,5 +1,7 @@
-//! The queries over `contact_touches`: each contact's week of touches (for the warnings), a
-//! room's recent touches, and writing one.
+//! The queries over `contact_touches`: each contact's week of touches (for the warnings, remembered
+//! per customer), a room's recent touches, and writing one.
+
+use std::sync::Arc;
 
 use sqlx::{AnyConnection, Row};
 
@@ -7,13 +9,58 @@ use super::rules::{self, Channel, ContactActivity, WEEK};
 use crate::clock::Millis;
 use crate::customers::model::Contact;
 use crate::rooms::change::RoomTx;
+use crate::stamped::StampedCache;
+
+/// Each contact of a customer with its touches of the last week.
+pub type Activity = Vec<(Contact, ContactActivity)>;
+
+/// Customers whose activity is remembered at most; past it, the cache starts over.
+const CACHED_CUSTOMERS: usize = 10_000;
+
+/// Each customer's [`Activity`], remembered by the customer's stamp (bumped in the transaction
+/// that records a touch or adds a contact) and the minute (touches leave the week as time passes).
+/// The room page reads the stamp with its session, so a touch logged in any room of the customer,
+/// on any instance, shows on the next view.
+#[derive(Clone)]
+pub struct ActivityCache {
+    customers: StampedCache<Activity>,
+}
+
+impl Default for ActivityCache {
+    fn default() -> Self {
+        ActivityCache {
+            customers: StampedCache::new(CACHED_CUSTOMERS),
+        }
+    }
+}
+
+impl ActivityCache {
+    /// The activity of `customer_id`, whose stamp read with the session is `stamp`: remembered
+    /// while it is unchanged, else read afresh (and always read when no stamp was read).
+    pub async fn get(
+        &self,
+        conn: &mut AnyConnection,
+        customer_id: i64,
+        stamp: Option<i64>,
+        now: Millis,
+    ) -> sqlx::Result<Arc<Activity>> {
+        let Some(stamp) = stamp else {
+            return Ok(Arc::new(activity(conn, customer_id, now).await?));
+        };
+        if let Some(known) = self.customers.get(customer_id, stamp, now) {
+            return Ok(known);
+        }
+        let read = activity(conn, customer_id, now).await?;
+        Ok(self.customers.put(customer_id, stamp, now, read))
+    }
+}
 
 /// How each contact of the customer has been touched lately, across all rooms.
 pub async fn activity(
     conn: &mut AnyConnection,
     customer_id: i64,
     now: Millis,
-) -> sqlx::Result<Vec<(Contact, ContactActivity)>> {
+) -> sqlx::Result<Activity> {
     // One round trip: each contact, with its touches of the last week (none: one row of NULLs).
     let rows = sqlx::query(
         "SELECT c.id, c.customer_id, c.name, c.email, c.title, \
@@ -170,6 +217,14 @@ pub async fn insert(tx: &mut RoomTx, touch: &NewTouch<'_>, now: Millis) -> sqlx:
         _ => None,
     })
     .bind(i64::from(touch.origin.is_uncoordinated()))
+    .execute(tx.room(touch.room_id))
+    .await?;
+    // Every room of this customer shows the touch: their remembered activity is stale now.
+    sqlx::query(
+        "UPDATE customers SET activity_stamp = activity_stamp + 1 \
+         WHERE id = (SELECT customer_id FROM contacts WHERE id = $1)",
+    )
+    .bind(touch.contact_id)
     .execute(tx.room(touch.room_id))
     .await?;
     Ok(())

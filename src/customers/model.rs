@@ -187,7 +187,7 @@ pub async fn insert_contact(
     contact: &NewContact,
     now: Millis,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    let inserted = sqlx::query_scalar(
         "INSERT INTO contacts (customer_id, name, email, title, time_zone, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING RETURNING id",
     )
@@ -197,8 +197,16 @@ pub async fn insert_contact(
     .bind(&contact.title)
     .bind(contact.time_zone.map_or("", |z| z.name()))
     .bind(now)
-    .fetch_optional(tx)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    if inserted.is_some() {
+        // The customer's rooms list their contacts with their activity.
+        sqlx::query("UPDATE customers SET activity_stamp = activity_stamp + 1 WHERE id = $1")
+            .bind(customer_id)
+            .execute(tx)
+            .await?;
+    }
+    Ok(inserted)
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@
 //! many rooms there are; the dashboard lists them and the top bar of every page counts them —
 //! through [`NeedsCache`], so a page pays for them only when one of the person's rooms changed.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::clock::Millis;
+use crate::stamped::StampedCache;
 use crate::web::time;
 
 /// The most items listed (and counted); beyond it the top bar says "100+".
@@ -290,31 +291,6 @@ pub async fn of(conn: &mut AnyConnection, user_id: i64, now: Millis) -> sqlx::Re
     Ok(needs)
 }
 
-/// What a person's count depends on: their stamp (bumped in the transaction of every change to
-/// one of their rooms, deliveries included, and when they join or leave a room — see [`stamp`])
-/// and the minute (items fall overdue and pauses end as time passes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fingerprint {
-    stamp: i64,
-    minute: i64,
-}
-
-impl Fingerprint {
-    /// The fingerprint of a person whose stamp, read with their session, is `stamp`.
-    pub fn new(stamp: i64, now: Millis) -> Fingerprint {
-        Fingerprint {
-            stamp,
-            minute: now / 60_000,
-        }
-    }
-}
-
-impl std::fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.stamp, self.minute)
-    }
-}
-
 /// Ids as an SQL list; `IN ()` is not SQL, and no id is negative.
 fn id_list(ids: &BTreeSet<i64>) -> String {
     match ids.is_empty() {
@@ -377,15 +353,21 @@ pub async fn stamp_after_commit(
 /// People remembered at most; past it, the cache starts over.
 const CACHED_PEOPLE: usize = 10_000;
 
-/// A person's list and the fingerprint it was read at.
-type Remembered = (Fingerprint, Arc<Vec<Need>>);
-
-/// Each person's list with the fingerprint it was read at, per instance. A list is reused only
-/// while the fingerprint is unchanged, so it is never staler than the rooms it describes, on any
-/// instance (the stamps live in the database). The top bar counts it; the dashboard shows it.
-#[derive(Clone, Default)]
+/// Each person's list with the stamp and minute it was read at, per instance (`stamped`): the
+/// stamp is bumped by every change to one of their rooms, deliveries included, and when they join
+/// or leave a room; items fall overdue and pauses end as the minutes pass. The top bar counts the
+/// list; the dashboard shows it.
+#[derive(Clone)]
 pub struct NeedsCache {
-    lists: Arc<Mutex<HashMap<i64, Remembered>>>,
+    lists: StampedCache<Vec<Need>>,
+}
+
+impl Default for NeedsCache {
+    fn default() -> Self {
+        NeedsCache {
+            lists: StampedCache::new(CACHED_PEOPLE),
+        }
+    }
 }
 
 impl NeedsCache {
@@ -402,19 +384,11 @@ impl NeedsCache {
             // Signed in during this request: no stamp was read, so nothing is remembered.
             return Ok(Arc::new(of(&mut *db.acquire().await?, user_id, now).await?));
         };
-        let seen = Fingerprint::new(stamp, now);
-        if let Some((at, list)) = self.lock().get(&user_id)
-            && *at == seen
-        {
-            return Ok(Arc::clone(list));
+        if let Some(list) = self.lists.get(user_id, stamp, now) {
+            return Ok(list);
         }
-        let list = Arc::new(of(&mut *db.acquire().await?, user_id, now).await?);
-        let mut lists = self.lock();
-        if lists.len() >= CACHED_PEOPLE {
-            lists.clear();
-        }
-        lists.insert(user_id, (seen, Arc::clone(&list)));
-        Ok(list)
+        let list = of(&mut *db.acquire().await?, user_id, now).await?;
+        Ok(self.lists.put(user_id, stamp, now, list))
     }
 
     /// How many items wait (at most [`LIMIT`]): the top bar's count.
@@ -430,16 +404,8 @@ impl NeedsCache {
 
     /// The count if this instance holds a list read at this very stamp and minute; never reads.
     pub fn known_count(&self, user_id: i64, stamp: Option<i64>, now: Millis) -> Option<i64> {
-        let seen = Fingerprint::new(stamp?, now);
-        match self.lock().get(&user_id) {
-            Some((at, list)) if *at == seen => Some(list.len() as i64),
-            _ => None,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Remembered>> {
-        // The map holds no invariant a panicking holder could break half-way.
-        self.lists.lock().unwrap_or_else(|e| e.into_inner())
+        let list = self.lists.get(user_id, stamp?, now)?;
+        Some(list.len() as i64)
     }
 }
 

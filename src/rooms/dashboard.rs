@@ -18,7 +18,8 @@ use crate::accounts::CurrentUser;
 use crate::clock::Millis;
 use crate::customers::model::{self as customers, Customer};
 use crate::error::AppError;
-use crate::needs::{self, Need};
+use crate::needs::Need;
+use crate::stamped;
 use crate::web::page::Page;
 use crate::web::time::{self, Int, OptionalInt};
 
@@ -197,7 +198,7 @@ async fn fingerprint(db: &AnyPool, user: &CurrentUser, now: Millis) -> sqlx::Res
                 .await?
         }
     };
-    let mine = needs::Fingerprint::new(stamp, now);
+    let mine = stamped::Fingerprint::new(stamp, now);
     let others: i64 = match user.is_admin {
         true => {
             sqlx::query_scalar("SELECT CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) FROM rooms")

@@ -10,7 +10,7 @@
 //! one statement more. Nothing read here outlives the request, so deactivation and removal take
 //! effect on the very next request on every instance.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::Request;
 use axum::http::Method;
@@ -25,6 +25,8 @@ use super::model::{self, Room};
 struct InView {
     room_id: i64,
     read: Mutex<Option<Read>>,
+    /// The stamp of the room's customer's contact activity (`contact_log::model::ActivityCache`).
+    activity_stamp: OnceLock<i64>,
 }
 
 /// What the session's statement read: for this user, the room (`None`: no such room) and their
@@ -49,6 +51,7 @@ pub async fn scope(request: Request, next: Next) -> Response {
             let in_view = Arc::new(InView {
                 room_id,
                 read: Mutex::new(None),
+                activity_stamp: OnceLock::new(),
             });
             IN_VIEW.scope(in_view, next.run(request)).await
         }
@@ -74,8 +77,8 @@ pub fn requested() -> Option<i64> {
 }
 
 /// The columns and joins the session's statement adds (built once, by the session store): the room
-/// as `rooms::model` reads it,
-/// and the viewer's membership. `$3` is the room, `s.user_id` the session's user.
+/// as `rooms::model` reads it, the viewer's membership, and the stamp of the customer's contact
+/// activity. `$3` is the room, `s.user_id` the session's user.
 pub fn select() -> (String, &'static str) {
     let columns = model::COLUMNS
         .split(',')
@@ -86,9 +89,13 @@ pub fn select() -> (String, &'static str) {
         .collect::<Vec<_>>()
         .join(", ");
     (
-        format!("r.id AS room_found, {columns}, m.kind AS viewer_kind"),
+        format!(
+            "r.id AS room_found, {columns}, m.kind AS viewer_kind, \
+             cu.activity_stamp AS customer_activity_stamp"
+        ),
         "LEFT JOIN rooms r ON r.id = $3 \
-         LEFT JOIN members m ON m.room_id = r.id AND m.user_id = s.user_id",
+         LEFT JOIN members m ON m.room_id = r.id AND m.user_id = s.user_id \
+         LEFT JOIN customers cu ON cu.id = r.customer_id",
     )
 }
 
@@ -101,11 +108,28 @@ pub fn remember(user_id: Option<i64>, row: &AnyRow) -> sqlx::Result<()> {
         Some(_) => Some((Room::from_row(row)?, row.try_get("viewer_kind")?)),
         None => None,
     };
+    let activity_stamp: Option<i64> = row.try_get("customer_activity_stamp")?;
     // Outside a scope there is nothing to keep it for.
     let _ = IN_VIEW.try_with(|in_view| {
         *lock(&in_view.read) = Some(Read { user_id, room });
+        if let Some(stamp) = activity_stamp {
+            let _ = in_view.activity_stamp.set(stamp);
+        }
     });
     Ok(())
+}
+
+/// The stamp of `room_id`'s customer's contact activity, as read with the session (`None`: it
+/// was not read with it).
+pub fn activity_stamp(room_id: i64) -> Option<i64> {
+    IN_VIEW
+        .try_with(|in_view| {
+            (in_view.room_id == room_id)
+                .then(|| in_view.activity_stamp.get().copied())
+                .flatten()
+        })
+        .ok()
+        .flatten()
 }
 
 /// What the session's statement read of `room_id` for `user_id`, once: `Some(None)` when the room
@@ -162,6 +186,7 @@ mod tests {
         let in_view = Arc::new(InView {
             room_id: 5,
             read: Mutex::new(None),
+            activity_stamp: OnceLock::new(),
         });
         IN_VIEW
             .scope(in_view, async {

@@ -22,9 +22,7 @@ use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::approvals::absence::Absence;
 use crate::clock::Millis;
-use crate::contact_log;
-use crate::contact_log::rules::ContactActivity;
-use crate::customers::model::Contact;
+use crate::contact_log::model::Activity;
 use crate::decisions::model::{Decision, DecisionStatus};
 use crate::engagements::model::Engagement;
 use crate::engagements::rules::{self, EngagementState};
@@ -90,7 +88,7 @@ pub struct RoomView {
     pub viewer: Viewer,
     pub can: Abilities,
     /// The customer's contacts and who touched them lately, in any room of this customer.
-    pub activity: Vec<(Contact, ContactActivity)>,
+    pub activity: Arc<Activity>,
     pub filters: Filters,
     pub categories: &'static [Category],
     pub touch_limit: i64,
@@ -122,7 +120,14 @@ impl RoomView {
         Ok(RoomView {
             can: Abilities::of(&viewer, &room),
             reply_address,
-            activity: contact_log::model::activity(conn, room.customer_id, now).await?,
+            activity: (state.contact_activity)
+                .get(
+                    conn,
+                    room.customer_id,
+                    super::in_view::activity_stamp(room.id),
+                    now,
+                )
+                .await?,
             content,
             categories: Category::ALL,
             touch_limit: state.config.contact_touch_limit,

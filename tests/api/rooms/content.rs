@@ -52,10 +52,15 @@ async fn a_pause_that_runs_out_leaves_the_page_though_the_room_did_not_change() 
 #[tokio::test]
 async fn a_touch_in_another_room_of_the_customer_shows_at_once() {
     let app = TestApp::spawn().await;
+    let other_instance = app.another_instance().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
     let (_, before) = team.sam.0.page(&format!("/rooms/{room}")).await;
     assert!(before.contains("0 touches in 7 days"));
+    // A second instance remembers the activity it read too.
+    let sam_there = team.sam.0.through(&other_instance);
+    let (_, there) = sam_there.page(&format!("/rooms/{room}")).await;
+    assert!(there.contains("0 touches in 7 days"));
 
     let customer = count(
         &app,
@@ -86,4 +91,19 @@ async fn a_touch_in_another_room_of_the_customer_shows_at_once() {
     );
     assert!(after.contains("1 touch in 7 days"));
     assert!(after.contains("Last: call by Sam Okafor"));
+    let (_, there) = sam_there.page(&format!("/rooms/{room}")).await;
+    assert!(there.contains("1 touch in 7 days"), "the other instance");
+
+    // A contact added to the customer is listed at once too, on either instance.
+    let added = team
+        .lee
+        .0
+        .post_form(
+            &format!("/customers/{customer}/contacts"),
+            &[("name", "Priya Shah"), ("email", "priya@northwind.example")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let (_, there) = sam_there.page(&format!("/rooms/{room}")).await;
+    assert!(there.contains("Priya Shah"));
 }

@@ -1,0 +1,117 @@
+//! Values remembered per id — a person's *Needs you*, a customer's contact activity — while the
+//! stamp the database keeps for that id, and the minute, are unchanged. Every write that changes
+//! such a value bumps its stamp, and a page reads the stamp with its session, so no instance
+//! serves a value older than the record; the minute bounds what depends on the time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::Millis;
+
+/// What a remembered value depends on: its stamp and the minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    stamp: i64,
+    minute: i64,
+}
+
+impl Fingerprint {
+    pub fn new(stamp: i64, now: Millis) -> Fingerprint {
+        Fingerprint {
+            stamp,
+            minute: now / 60_000,
+        }
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.stamp, self.minute)
+    }
+}
+
+type Entries<V> = HashMap<i64, (Fingerprint, Arc<V>)>;
+
+/// One value per id, each with the fingerprint it was read at. Past `capacity` ids it starts
+/// over: a bound, not an eviction policy, since reading a value again costs one statement.
+pub struct StampedCache<V> {
+    entries: Arc<Mutex<Entries<V>>>,
+    capacity: usize,
+}
+
+impl<V> Clone for StampedCache<V> {
+    fn clone(&self) -> Self {
+        StampedCache {
+            entries: Arc::clone(&self.entries),
+            capacity: self.capacity,
+        }
+    }
+}
+
+impl<V> StampedCache<V> {
+    pub fn new(capacity: usize) -> StampedCache<V> {
+        StampedCache {
+            entries: Arc::default(),
+            capacity,
+        }
+    }
+
+    /// The value remembered for `id` at exactly this stamp and minute.
+    pub fn get(&self, id: i64, stamp: i64, now: Millis) -> Option<Arc<V>> {
+        let seen = Fingerprint::new(stamp, now);
+        match self.lock().get(&id) {
+            Some((at, value)) if *at == seen => Some(Arc::clone(value)),
+            _ => None,
+        }
+    }
+
+    /// Remembers `value`, read at `stamp` and `now`, for `id`.
+    pub fn put(&self, id: i64, stamp: i64, now: Millis, value: V) -> Arc<V> {
+        let value = Arc::new(value);
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity {
+            entries.clear();
+        }
+        entries.insert(id, (Fingerprint::new(stamp, now), Arc::clone(&value)));
+        value
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries<V>> {
+        // The map holds no invariant a panicking holder could break half-way.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Millis = 60_000;
+
+    #[test]
+    fn a_value_is_served_only_at_its_stamp_and_within_its_minute() {
+        let cache = StampedCache::new(10);
+        cache.put(7, 3, 5 * MINUTE, "read at stamp 3");
+        assert_eq!(
+            cache.get(7, 3, 5 * MINUTE + 59_999).as_deref(),
+            Some(&"read at stamp 3")
+        );
+        assert_eq!(
+            cache.get(7, 4, 5 * MINUTE),
+            None,
+            "a write bumped the stamp"
+        );
+        assert_eq!(cache.get(7, 3, 6 * MINUTE), None, "the minute turned");
+        assert_eq!(cache.get(8, 3, 5 * MINUTE), None, "another id");
+    }
+
+    #[test]
+    fn past_its_capacity_the_cache_starts_over() {
+        let cache = StampedCache::new(2);
+        cache.put(1, 0, 0, 'a');
+        cache.put(2, 0, 0, 'b');
+        cache.put(3, 0, 0, 'c');
+        assert_eq!(cache.get(1, 0, 0), None);
+        assert_eq!(cache.get(3, 0, 0).as_deref(), Some(&'c'));
+    }
+}
