@@ -7,6 +7,12 @@ use accord::config::{Cli, Command, ConfigError};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+// mimalloc rather than glibc's malloc: Accord allocates on one thread (a SQLite connection's)
+// and frees on another (a request's), which glibc answers with contended arenas that keep what
+// they freed. Measured in the README's benchmark: see "Memory".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match cli.settings.validate() {

@@ -182,7 +182,7 @@ pub fn flags(rooms: &[RoomMeasures], decisions: &[DecisionRecord]) -> Vec<String
     for d in decisions {
         if let Some(at) = d.decided_at {
             per_room
-                .entry((d.type_name.as_str(), d.room_id))
+                .entry((d.type_name.as_ref(), d.room_id))
                 .or_default()
                 .push(at - d.proposed_at);
         }
@@ -202,7 +202,10 @@ pub fn flags(rooms: &[RoomMeasures], decisions: &[DecisionRecord]) -> Vec<String
     }
     let mut contested: BTreeMap<&str, HashSet<i64>> = BTreeMap::new();
     for d in decisions.iter().filter(|d| d.contested) {
-        contested.entry(&d.type_name).or_default().insert(d.room_id);
+        contested
+            .entry(d.type_name.as_ref())
+            .or_default()
+            .insert(d.room_id);
     }
     for (kind, rooms) in &contested {
         if rooms.len() >= 3 {
@@ -283,8 +286,8 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
         },
     };
     let reading = super::read(conn, scope, now).await?;
-    let by_type = velocity(&reading.decisions, |d| d.type_name.as_str());
-    let by_owner = velocity(&reading.decisions, |d| d.owner.as_str());
+    let by_type = velocity(&reading.decisions, |d| d.type_name.as_ref());
+    let by_owner = velocity(&reading.decisions, |d| d.owner.as_ref());
     let mut severities: BTreeMap<String, Vec<Millis>> = BTreeMap::new();
     for r in &reading.rooms {
         let entry = severities.entry(r.severity.label().to_owned()).or_default();

@@ -7,7 +7,8 @@ pub mod digest;
 pub mod formulas;
 pub mod insights;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
@@ -273,6 +274,15 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
     })
     .await?;
     let mut decisions = Vec::new();
+    let mut names: HashSet<Arc<str>> = HashSet::new();
+    let mut shared = |name: String| match names.get(name.as_str()) {
+        Some(known) => Arc::clone(known),
+        None => {
+            let name: Arc<str> = name.into();
+            names.insert(Arc::clone(&name));
+            name
+        }
+    };
     let sql = format!(
         "SELECT d.room_id, t.name, u.name, d.proposed_at, d.decided_at, d.status, d.contested_by, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM escalations e WHERE e.subject_kind = 'decision' \
@@ -287,8 +297,8 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         let contested: Option<i64> = row.try_get(6)?;
         decisions.push(DecisionRecord {
             room_id: row.try_get(0)?,
-            type_name: row.try_get(1)?,
-            owner: row.try_get(2)?,
+            type_name: shared(row.try_get(1)?),
+            owner: shared(row.try_get(2)?),
             proposed_at: row.try_get(3)?,
             decided_at: match status.as_str() {
                 "decided" | "superseded" => row.try_get(4)?,
