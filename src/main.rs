@@ -9,7 +9,8 @@ use tracing_subscriber::EnvFilter;
 
 // mimalloc rather than glibc's malloc: Accord allocates on one thread (a SQLite connection's)
 // and frees on another (a request's), which glibc answers with contended arenas that keep what
-// they freed. Measured in the README's benchmark: see "Memory".
+// they freed. Measured in the README's benchmark ("What changed for this table"): faster pages, and
+// a lower peak for a first `/insights` over 100k rooms.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

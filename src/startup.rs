@@ -52,6 +52,8 @@ pub struct AppState {
     pub pre_reads: crate::updates::pre_read::PreReadCache,
     /// Each person's *Needs you* list, by their stamp and the minute.
     pub needs: crate::needs::NeedsCache,
+    /// Each viewer's own rooms on the dashboard, by their *Needs you* stamp and the minute.
+    pub own_rooms: crate::rooms::dashboard::OwnRoomsCache,
     /// Each customer's contact activity, by its stamp and the minute.
     pub contact_activity: crate::contact_log::model::ActivityCache,
     /// Each reader's `/insights`, until the record changes.
@@ -72,6 +74,7 @@ impl AppState {
             pre_reads: Default::default(),
             needs: crate::needs::NeedsCache::default(),
             contact_activity: Default::default(),
+            own_rooms: crate::stamped::StampedCache::new(crate::rooms::dashboard::CACHED_VIEWERS),
             insights: crate::measures::cache::InsightsCache::default(),
             oidc: None,
         }

@@ -238,3 +238,41 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
     let response = app.client().get("/rooms/1").await;
     assert_eq!(location(&response), "/sign-in");
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_a_change_to_ones_rooms_at_once_on_every_instance() {
+    let app = TestApp::spawn().await;
+    let other_instance = app.another_instance().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    // Sam reads the dashboard through a second instance, which remembers his rooms.
+    let sam = team.sam.0.through(&other_instance);
+    let (_, before) = sam.page("/").await;
+    assert!(before.contains("Capacity monitoring does not say when to order"));
+    assert!(!before.contains("Another escalation"));
+    assert!(!before.contains("status-closed"));
+
+    let customer = count(
+        &app,
+        &format!("SELECT customer_id FROM rooms WHERE id = {room}"),
+    )
+    .await;
+    team.open_another_for(customer).await;
+    let (_, joined) = sam.page("/").await;
+    assert!(
+        joined.contains("Another escalation"),
+        "a room Sam was added to"
+    );
+
+    let closed = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{room}/closure"),
+            &[("summary", "Forecast shipped; Jordan confirmed.")],
+        )
+        .await;
+    assert_eq!(closed.status(), StatusCode::SEE_OTHER);
+    let (_, after) = sam.page("/").await;
+    assert!(after.contains("status-closed"), "the room Dana closed");
+}
