@@ -56,6 +56,25 @@ impl<V> StampedCache<V> {
         }
     }
 
+    /// The value for `id` whose stamp, read with the request, is `stamp`: remembered while the
+    /// stamp and the minute are unchanged, else `read` afresh and remembered. With no stamp (one
+    /// was not read with this request) it is read and not remembered.
+    pub async fn get_or_read<E>(
+        &self,
+        id: i64,
+        stamp: Option<i64>,
+        now: Millis,
+        read: impl Future<Output = Result<V, E>>,
+    ) -> Result<Arc<V>, E> {
+        let Some(stamp) = stamp else {
+            return Ok(Arc::new(read.await?));
+        };
+        if let Some(known) = self.get(id, stamp, now) {
+            return Ok(known);
+        }
+        Ok(self.put(id, stamp, now, read.await?))
+    }
+
     /// The value remembered for `id` at exactly this stamp and minute.
     pub fn get(&self, id: i64, stamp: i64, now: Millis) -> Option<Arc<V>> {
         let seen = Fingerprint::new(stamp, now);
@@ -103,6 +122,22 @@ mod tests {
         );
         assert_eq!(cache.get(7, 3, 6 * MINUTE), None, "the minute turned");
         assert_eq!(cache.get(8, 3, 5 * MINUTE), None, "another id");
+    }
+
+    #[tokio::test]
+    async fn a_value_is_read_once_per_stamp_and_never_remembered_without_one() {
+        let cache = StampedCache::new(10);
+        let reads = std::cell::Cell::new(0);
+        let read = || async {
+            reads.set(reads.get() + 1);
+            Ok::<_, ()>(reads.get())
+        };
+        assert_eq!(*cache.get_or_read(1, Some(3), 0, read()).await.unwrap(), 1);
+        assert_eq!(*cache.get_or_read(1, Some(3), 0, read()).await.unwrap(), 1);
+        assert_eq!(*cache.get_or_read(1, Some(4), 0, read()).await.unwrap(), 2);
+        assert_eq!(*cache.get_or_read(1, None, 0, read()).await.unwrap(), 3);
+        assert_eq!(*cache.get_or_read(1, None, 0, read()).await.unwrap(), 4);
+        assert_eq!(*cache.get_or_read(1, Some(4), 0, read()).await.unwrap(), 2);
     }
 
     #[test]

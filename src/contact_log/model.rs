@@ -44,14 +44,10 @@ impl ActivityCache {
         stamp: Option<i64>,
         now: Millis,
     ) -> sqlx::Result<Arc<Activity>> {
-        let Some(stamp) = stamp else {
-            return Ok(Arc::new(activity(conn, customer_id, now).await?));
-        };
-        if let Some(known) = self.customers.get(customer_id, stamp, now) {
-            return Ok(known);
-        }
-        let read = activity(conn, customer_id, now).await?;
-        Ok(self.customers.put(customer_id, stamp, now, read))
+        let read = activity(conn, customer_id, now);
+        self.customers
+            .get_or_read(customer_id, stamp, now, read)
+            .await
     }
 }
 

@@ -380,15 +380,9 @@ impl NeedsCache {
         stamp: Option<i64>,
         now: Millis,
     ) -> sqlx::Result<Arc<Vec<Need>>> {
-        let Some(stamp) = stamp else {
-            // Signed in during this request: no stamp was read, so nothing is remembered.
-            return Ok(Arc::new(of(&mut *db.acquire().await?, user_id, now).await?));
-        };
-        if let Some(list) = self.lists.get(user_id, stamp, now) {
-            return Ok(list);
-        }
-        let list = of(&mut *db.acquire().await?, user_id, now).await?;
-        Ok(self.lists.put(user_id, stamp, now, list))
+        // Signed in during this request: no stamp was read, so nothing is remembered.
+        let read = async { of(&mut *db.acquire().await?, user_id, now).await };
+        self.lists.get_or_read(user_id, stamp, now, read).await
     }
 
     /// How many items wait (at most [`LIMIT`]): the top bar's count.

@@ -279,19 +279,15 @@ async fn own_rooms(
     user: &CurrentUser,
     now: Millis,
 ) -> sqlx::Result<Arc<OwnRooms>> {
-    if let Some(stamp) = user.needs_stamp
-        && let Some(known) = state.own_rooms.get(user.id, stamp, now)
-    {
-        return Ok(known);
-    }
-    let own = OwnRooms {
-        first_page: rooms(conn, user.id, true, &DashboardQuery::default(), 0).await?,
-        customers: customers::of_member(&mut *conn, user.id).await?,
+    let read = async {
+        Ok(OwnRooms {
+            first_page: rooms(conn, user.id, true, &DashboardQuery::default(), 0).await?,
+            customers: customers::of_member(&mut *conn, user.id).await?,
+        })
     };
-    Ok(match user.needs_stamp {
-        Some(stamp) => state.own_rooms.put(user.id, stamp, now, own),
-        None => Arc::new(own),
-    })
+    (state.own_rooms)
+        .get_or_read(user.id, user.needs_stamp, now, read)
+        .await
 }
 
 async fn room_lists(
