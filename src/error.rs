@@ -34,6 +34,12 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<askama::Error> for AppError {
+    fn from(error: askama::Error) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
 impl From<tower_sessions::session::Error> for AppError {
     fn from(error: tower_sessions::session::Error) -> Self {
         AppError::Internal(error.into())

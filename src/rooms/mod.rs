@@ -7,6 +7,7 @@ pub mod content;
 pub mod dashboard;
 pub mod in_view;
 pub mod lifecycle;
+pub mod live_parts;
 pub mod model;
 pub mod open;
 pub mod picker;

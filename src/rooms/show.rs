@@ -1,6 +1,7 @@
 //! `/rooms/{id}`: the room page, and `/rooms/{id}/live`, which the page polls every two seconds:
-//! `204 No Content` after one version compare when nothing changed, the re-rendered live part of
-//! the page when something did (on any instance: the version lives in the database).
+//! `204 No Content` after one version compare when nothing changed, and when something did (on
+//! any instance: the version lives in the database), only the parts of the page that now read
+//! differently from what the page says it shows ([`super::live_parts`]).
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use sqlx::AnyConnection;
 use super::access::{Abilities, Viewer};
 use super::change::{read_room, viewed_room};
 use super::content::{RoomContent, Selection};
+use super::live_parts::{self, Fingerprint, Part};
 use super::model::Room;
 use crate::AppState;
 use crate::accounts::CurrentUser;
@@ -49,6 +51,8 @@ pub struct Filters {
     pub category: Option<String>,
     pub before: Option<i64>,
     pub version: Option<i64>,
+    /// What the polling page shows of each part ([`live_parts::encode`]).
+    pub parts: Option<String>,
 }
 
 impl Filters {
@@ -254,12 +258,15 @@ impl RoomView {
         self.viewer.is_pm() && self.can.contribute && decision.status == DecisionStatus::Proposed
     }
 
-    pub fn live_url(&self) -> String {
+    /// The live check's URL for a page that shows these parts.
+    fn live_url(&self, shown: &[Fingerprint]) -> String {
         let query = self.filters.query();
         let sep = if query.is_empty() { "" } else { "&" };
         format!(
-            "/rooms/{}/live?version={}{sep}{query}",
-            self.room.id, self.room.version
+            "/rooms/{}/live?version={}&parts={}{sep}{query}",
+            self.room.id,
+            self.room.version,
+            live_parts::encode(shown)
         )
     }
 
@@ -298,18 +305,55 @@ impl RoomView {
     }
 }
 
+/// One part of the room page, rendered on its own.
+#[derive(Template)]
+#[template(path = "rooms/room_part.html")]
+struct RoomPart<'a> {
+    page: &'a Page,
+    view: &'a RoomView,
+    part: Part,
+}
+
+/// Every part of the room page rendered, in [`Part::ALL`] order, with its fingerprint.
+struct RenderedParts(Vec<(String, Fingerprint)>);
+
+impl RenderedParts {
+    fn render(page: &Page, view: &RoomView) -> Result<RenderedParts, AppError> {
+        let mut parts = Vec::with_capacity(Part::ALL.len());
+        for part in Part::ALL {
+            let html = RoomPart { page, view, part }.render()?;
+            let fingerprint = Fingerprint::of(&html);
+            parts.push((html, fingerprint));
+        }
+        Ok(RenderedParts(parts))
+    }
+
+    fn fingerprints(&self) -> Vec<Fingerprint> {
+        self.0.iter().map(|(_, fingerprint)| *fingerprint).collect()
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "rooms/show.html")]
 struct ShowPage {
     page: Page,
     view: RoomView,
+    parts: RenderedParts,
+    live_url: String,
 }
 
+impl ShowPage {
+    fn part(&self, part: Part) -> &str {
+        &self.parts.0[part as usize].0
+    }
+}
+
+/// The live check's answer when the room changed: the URL to poll next, and the stale parts.
 #[derive(Template, WebTemplate)]
-#[template(path = "rooms/show.html", block = "live")]
-struct LiveFragment {
-    page: Page,
-    view: RoomView,
+#[template(path = "rooms/room_live.html")]
+struct LiveParts {
+    live_url: String,
+    sent: Vec<(Part, String)>,
 }
 
 async fn show(
@@ -322,7 +366,14 @@ async fn show(
     let mut conn = state.db.reader().acquire().await?;
     let (room, viewer) = read_room(&mut conn, id, &user).await?;
     let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
-    Ok(ShowPage { page, view })
+    let parts = RenderedParts::render(&page, &view)?;
+    let live_url = view.live_url(&parts.fingerprints());
+    Ok(ShowPage {
+        page,
+        view,
+        parts,
+        live_url,
+    })
 }
 
 async fn live(
@@ -337,7 +388,16 @@ async fn live(
     if Some(room.version) == filters.version {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
+    let seen = live_parts::decode(filters.parts.as_deref());
     let mut conn = state.db.reader().acquire().await?;
     let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
-    Ok(LiveFragment { page, view }.into_response())
+    let parts = RenderedParts::render(&page, &view)?;
+    let live_url = view.live_url(&parts.fingerprints());
+    let sent = Part::ALL
+        .into_iter()
+        .zip(parts.0)
+        .filter(|(part, (_, now))| live_parts::is_stale(&seen, *part, *now))
+        .map(|(part, (html, _))| (part, html))
+        .collect();
+    Ok(LiveParts { live_url, sent }.into_response())
 }

@@ -118,10 +118,19 @@ test('two PMs split the work and agree who decides what', async () => {
   await shoot(dana, 'members');
 });
 
-test('a change in one browser appears in another without a reload', async () => {
+test('a change in one browser appears in another without a reload, and a half-filled form stays', async () => {
   const elena = await as(ELENA);
   const sam = await as(SAM);
+  const dana = await as(DANA);
   await visit(elena, `/rooms/${room}`);
+  // Dana is half-way through setting herself away when Sam logs a touch: only the parts of her
+  // page that changed are swapped, so her open form keeps what she chose.
+  await visit(dana, `/rooms/${room}`);
+  await dana.getByText('Going away?').click();
+  const standIn = dana.getByLabel('Stand-in (aligns or objects for you)');
+  await standIn.selectOption({ index: 1 });
+  const chosen = await standIn.inputValue();
+  assert.notEqual(chosen, '');
   await visit(sam, `/rooms/${room}/touches/new`);
   await shoot(sam, 'log-touch');
   await sam.getByLabel('Contact').selectOption({ label: 'Maria Lopez (Head of logistics IT)' });
@@ -129,6 +138,10 @@ test('a change in one browser appears in another without a reload', async () => 
   await sam.getByLabel('What was discussed').fill('Told Maria we found the gap in the import job');
   await sam.getByRole('button', { name: 'Log touch' }).click();
   await assert.doesNotReject(elena.getByText('Told Maria we found the gap in the import job').first().waitFor({ timeout: 5000 }));
+  await assert.doesNotReject(dana.getByText('Told Maria we found the gap in the import job').first().waitFor({ timeout: 5000 }));
+  assert.equal(await standIn.inputValue(), chosen, 'the stand-in Dana chose is still chosen');
+  assert.equal(await dana.locator('details.away-form').evaluate((d) => d.open), true, 'her form is still open');
+  await accessible(dana);
 });
 
 test('the duplicate-question warning shows what the other PM already asked', async () => {

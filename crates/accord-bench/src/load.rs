@@ -96,6 +96,9 @@ pub struct Stats {
     pub latencies_us: Vec<u32>,
     pub seconds: f64,
     pub first_error: Option<String>,
+    /// Live checks answered with something to show (not `204`), and the bytes those answers took.
+    pub changed: usize,
+    pub changed_bytes: usize,
 }
 
 impl Stats {
@@ -153,6 +156,8 @@ async fn gather(tasks: Vec<tokio::task::JoinHandle<Stats>>, started: Instant) ->
             total.errors += stats.errors;
             total.latencies_us.extend(stats.latencies_us);
             total.first_error = total.first_error.or(stats.first_error);
+            total.changed += stats.changed;
+            total.changed_bytes += stats.changed_bytes;
         }
     }
     total.seconds = started.elapsed().as_secs_f64();
@@ -291,9 +296,9 @@ pub async fn once(
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
 
 /// Open room pages, one per session in `cookies`, spread over `rooms`, each on its own keep-alive
-/// connection and polling its room's live check every two seconds as the page does: it starts from version 0
-/// (the first answer brings the page up to date) and follows the version each re-rendered part
-/// names, so a room that changes costs its watchers one re-render each, as in a browser.
+/// connection and polling its room's live check every two seconds as the page does: it starts
+/// from version 0 and no parts (the first answer brings the whole page up to date) and follows
+/// the URL each answer names, with the version and the parts it now shows, as a browser does.
 pub async fn watch(
     addr: SocketAddr,
     cookies: &[String],
@@ -326,7 +331,7 @@ async fn watcher(
     deadline: Instant,
 ) -> Stats {
     let mut stats = Stats::default();
-    let mut version = "0".to_owned();
+    let mut poll_url = format!("/rooms/{room}/live?version=0");
     let mut buffer = Vec::with_capacity(64 * 1024);
     tokio::time::sleep_until(first.into()).await;
     let mut stream = match TcpStream::connect(addr).await {
@@ -344,7 +349,7 @@ async fn watcher(
         if Instant::now() >= deadline {
             break;
         }
-        let poll = Request::poll(format!("/rooms/{room}/live?version={version}"));
+        let poll = Request::poll(poll_url.clone());
         let sent = Instant::now();
         let outcome = exchange(&mut stream, &poll.bytes(host, cookie), &mut buffer).await;
         // The first answer renders the page's live part (opening it); the polls after it are
@@ -355,12 +360,17 @@ async fn watcher(
                 .latencies_us
                 .push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
         }
+        let measured = opened;
         opened = true;
         match outcome {
             Ok(204) => {}
             Ok(200) => {
-                if let Some(seen) = live_version(&String::from_utf8_lossy(&buffer)) {
-                    version = seen.to_owned();
+                if measured {
+                    stats.changed += 1;
+                    stats.changed_bytes += buffer.len();
+                }
+                if let Some(next) = poll_url_in(&String::from_utf8_lossy(&buffer), "/rooms/") {
+                    poll_url = next;
                 }
             }
             Ok(status) => stats.failed(|| format!("{status} for a live check")),
@@ -373,9 +383,12 @@ async fn watcher(
     stats
 }
 
-/// The room version a room page or its live part names in the URL it polls next.
-pub fn live_version(body: &str) -> Option<&str> {
-    body.split("live?version=")
-        .nth(1)
-        .and_then(|rest| rest.split(['"', '&']).next())
+/// The live check a page (or a live check's answer) names as the URL to poll next, as htmx reads
+/// it from the element's `hx-get`.
+pub fn poll_url_in(body: &str, prefix: &str) -> Option<String> {
+    body.split("hx-get=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|url| url.starts_with(prefix) && url.contains("/live"))
+        .map(|url| url.replace("&#38;", "&").replace("&amp;", "&"))
 }

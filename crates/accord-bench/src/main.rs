@@ -104,15 +104,14 @@ async fn main() -> anyhow::Result<()> {
     drop(server);
     let (server, ready_in) = start(&database_url, &data_dir, smtp_port, page.len()).await?;
     let (cookie, token) = sign_in(server.addr, &fixture.email, &fixture.password).await?;
-    let (_, _, room_page) = load::once(
+    // Each page names the URL it polls.
+    let room_poll = poll_url(
         server.addr,
-        &Request::get(format!("/rooms/{}", fixture.room)),
+        &format!("/rooms/{}", fixture.room),
         &cookie,
+        "/rooms/",
     )
-    .await
-    .map_err(anyhow::Error::msg)?;
-    let version = load::live_version(&room_page).unwrap_or("1").to_owned();
-    // The draft page and the dashboard poll too: each page names the URL it polls.
+    .await?;
     let (draft_room, draft) = fixture.edit_drafts[0];
     let draft_page = format!("/rooms/{draft_room}/drafts/{draft}");
     let draft_poll = poll_url(server.addr, &draft_page, &cookie, "/rooms/").await?;
@@ -138,9 +137,7 @@ async fn main() -> anyhow::Result<()> {
         ("settings", vec![Request::get("/settings")]),
         (
             "live check, nothing changed",
-            vec![Request::poll(format!(
-                "/rooms/{room}/live?version={version}"
-            ))],
+            vec![Request::poll(room_poll)],
         ),
         (
             "draft live check, nothing changed",
@@ -502,9 +499,12 @@ fn report(
         (stats(WATCHERS), stats(WRITE_MIX), stats(WRITES_WATCHED))
     {
         println!(
-            "watchers: live checks p99 {:.1} ms; writes at {:.2}x their rate alone",
+            "watchers: live checks p99 {:.1} ms; writes at {:.2}x their rate alone; {:.0}% of \
+             the checks brought changes, {:.1} KB each",
             watched.quantile_ms(0.99),
-            writes.rps() / alone.rps().max(1.0)
+            writes.rps() / alone.rps().max(1.0),
+            100.0 * watched.changed as f64 / watched.requests.max(1) as f64,
+            watched.changed_bytes as f64 / watched.changed.max(1) as f64 / 1024.0
         );
     }
     let (Some(ceiling), Some(room), Some(outbox)) = (stats(CEILING), stats(ROOM_PAGE), outbox)
@@ -574,10 +574,6 @@ async fn poll_url(
     let (_, _, page) = load::once(addr, &Request::get(path), cookie)
         .await
         .map_err(anyhow::Error::msg)?;
-    page.split("hx-get=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .find(|url| url.starts_with(prefix) && url.contains("live"))
-        .map(|url| url.replace("&#38;", "&").replace("&amp;", "&"))
+    load::poll_url_in(&page, prefix)
         .ok_or_else(|| anyhow::anyhow!("{path} does not poll {prefix}…"))
 }

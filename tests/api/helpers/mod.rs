@@ -643,6 +643,18 @@ impl Team {
 }
 
 /// The room version a page (or live fragment) polls with.
+/// The URL a page (or a live check's answer) polls next, as the browser reads its `hx-get`.
+pub fn room_poll_in(html: &str) -> String {
+    let start = html
+        .find("<div id=\"room-poll\" hx-get=\"")
+        .expect("the room page polls for changes")
+        + "<div id=\"room-poll\" hx-get=\"".len();
+    let url = &html[start..];
+    url[..url.find('"').unwrap()]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
 pub fn version_in(html: &str) -> i64 {
     let start = html
         .find("live?version=")

@@ -2,16 +2,17 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, count, version_in};
+use crate::helpers::{TestApp, count, room_poll_in, version_in};
 
 #[tokio::test]
-async fn an_unchanged_room_answers_204_and_a_change_sends_the_new_content() {
+async fn an_unchanged_room_answers_204_and_a_change_sends_only_the_parts_that_changed() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
     let room = team.open_northwind().await;
     let (_, page) = team.elena.0.page(&format!("/rooms/{room}")).await;
     let version = version_in(&page);
-    let poll = format!("/rooms/{room}/live?version={version}");
+    let poll = room_poll_in(&page);
+    assert!(poll.starts_with(&format!("/rooms/{room}/live?version={version}&parts=")));
     let unchanged = team.elena.0.get(&poll).await;
     assert_eq!(unchanged.status(), StatusCode::NO_CONTENT);
     assert!(unchanged.text().await.unwrap().is_empty());
@@ -31,13 +32,53 @@ async fn an_unchanged_room_answers_204_and_a_change_sends_the_new_content() {
     let changed = team.elena.0.get(&poll).await;
     assert_eq!(changed.status(), StatusCode::OK);
     let fragment = changed.text().await.unwrap();
-    assert!(fragment.contains("Forecast from telemetry"));
     assert!(
-        fragment.starts_with("\n<div id=\"room-live\"")
-            || fragment.trim_start().starts_with("<div id=\"room-live\"")
+        !fragment.contains("<html"),
+        "only parts of the page are sent"
     );
-    assert!(!fragment.contains("<html"), "only the live part is sent");
+    let sent = swapped_parts(&fragment);
+    // The new workstream, its event, and its topic's voice in the header's "Speaks to the
+    // customer"; nothing else reads differently.
+    assert_eq!(
+        sent,
+        ["room-header", "workstreams", "timeline"],
+        "{fragment}"
+    );
+    assert!(fragment.contains("Forecast from telemetry"));
+    // The next poll names the new version and what the page now shows: nothing more to send.
+    let next = room_poll_in(&fragment);
     assert!(version_in(&fragment) > version);
+    assert_eq!(
+        team.elena.0.get(&next).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // A page that names no parts (or parts it cannot have) is sent every part.
+    let blind = format!("/rooms/{room}/live?version={version}");
+    let mangled = format!("{blind}&parts=not-a-fingerprint");
+    for url in [blind, mangled] {
+        let answer = team.elena.0.get(&url).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{url}");
+        assert_eq!(
+            swapped_parts(&answer.text().await.unwrap()).len(),
+            11,
+            "{url}"
+        );
+    }
+}
+
+/// The ids of the page elements a live check's answer swaps the inside of, in order.
+fn swapped_parts(fragment: &str) -> Vec<&str> {
+    fragment
+        .split("<div id=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let tag = rest.split('>').next()?;
+            tag.contains("hx-swap-oob=\"innerHTML\"")
+                .then(|| rest.split('"').next())
+                .flatten()
+        })
+        .collect()
 }
 
 #[tokio::test]
