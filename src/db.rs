@@ -5,10 +5,13 @@
 //! WAL, a busy timeout and `BEGIN IMMEDIATE` for writes; readers have their own pool.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+
+use crate::rooms::write_queue::WriteQueues;
 
 /// Which database a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,12 +32,14 @@ impl Backend {
     }
 }
 
-/// Pools for reading and writing. On PostgreSQL both are the same pool.
+/// Pools for reading and writing (on PostgreSQL both are the same pool), and this instance's
+/// queues of writers waiting for a room.
 #[derive(Clone, Debug)]
 pub struct Db {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    write_queues: Arc<WriteQueues>,
 }
 
 /// How long a request waits for a connection before it gives up (the database is down).
@@ -57,6 +62,7 @@ impl Db {
                 write: sqlite_pool(1).connect_with(options.clone()).await?,
                 read: sqlite_pool(8).connect_with(options).await?,
                 backend,
+                write_queues: Arc::default(),
             },
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -68,6 +74,7 @@ impl Db {
                     read: pool.clone(),
                     write: pool,
                     backend,
+                    write_queues: Arc::default(),
                 }
             }
         };
@@ -99,6 +106,11 @@ impl Db {
     /// The pool for single-statement writes (autocommit).
     pub fn writer(&self) -> &AnyPool {
         &self.write
+    }
+
+    /// Where writers to one room wait their turn on this instance (see `RoomTx::begin`).
+    pub fn write_queues(&self) -> &WriteQueues {
+        &self.write_queues
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`),

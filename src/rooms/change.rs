@@ -16,6 +16,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use super::access::{Action, Refusal, Viewer, check};
 use super::in_view;
 use super::model::{self, Room};
+use super::write_queue::Turn;
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::clock::Millis;
@@ -26,6 +27,9 @@ use crate::{needs, timeline};
 /// A write transaction that has bumped the version of every room it writes to.
 pub struct RoomTx {
     tx: Transaction<'static, Any>,
+    /// This instance's turn at the rooms named up front, held until the transaction ends
+    /// (declared after `tx`, so it is released after it).
+    turn: Option<Turn>,
     db: Db,
     locked: BTreeSet<i64>,
     /// People who left a room in this transaction: their *Needs you* changes too.
@@ -35,14 +39,18 @@ pub struct RoomTx {
 
 impl RoomTx {
     /// Begins a write transaction on `db` and locks `rooms`, bumping each one's version. Rooms
-    /// that do not exist are skipped (see [`RoomTx::is_locked`]).
+    /// that do not exist are skipped (see [`RoomTx::is_locked`]). Writers to the same rooms on
+    /// this instance wait their turn first, holding no connection while they wait.
     pub async fn begin(
         db: &Db,
         rooms: impl IntoIterator<Item = i64>,
         now: Millis,
     ) -> sqlx::Result<RoomTx> {
+        let rooms: BTreeSet<i64> = rooms.into_iter().collect();
+        let turn = db.write_queues().turn(&rooms).await;
         let mut room_tx = RoomTx {
             tx: db.begin_write().await?,
+            turn: Some(turn),
             db: db.clone(),
             locked: BTreeSet::new(),
             left: BTreeSet::new(),
@@ -79,6 +87,7 @@ impl RoomTx {
         let id = model::insert(&mut tx, room, now).await?;
         let room_tx = RoomTx {
             tx,
+            turn: None,
             db: db.clone(),
             locked: BTreeSet::from([id]),
             left: BTreeSet::new(),
@@ -131,6 +140,7 @@ impl RoomTx {
             }
             Backend::Postgres => {
                 self.tx.commit().await?;
+                drop(self.turn.take());
                 let mut conn = self.db.writer().acquire().await?;
                 needs::stamp_after_commit(&mut conn, &self.locked, &self.left).await
             }

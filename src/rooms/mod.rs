@@ -13,6 +13,7 @@ pub mod open;
 pub mod picker;
 pub mod roles;
 pub mod show;
+pub mod write_queue;
 
 use axum::Router;
 
