@@ -99,20 +99,30 @@ async fn the_pipe_files_a_message_with_sysexits_codes() {
     let app = spawn_inbound(&[]).await;
     let (_team, room, email) = sent_to_jordan(&app).await;
     let sent_id = email.header("Message-ID").unwrap();
-    let pipe = |input: &[u8]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
-            .arg("inbound")
-            .env("ACCORD_DATA_DIR", app.data.dir.path())
-            .env("ACCORD_DATABASE_URL", &app.data.database_url)
-            .env("ACCORD_INBOUND_ADDRESS", INBOUND)
-            .env_remove("ACCORD_SMTP_URL")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
+    // The pipe waits off this runtime's thread: the test's server runs on it, and a change it
+    // has in flight (the outbox marking the first email sent) holds the room's lock until it is
+    // polled again. Blocking here while the pipe waits for that lock would wait forever.
+    let (data_dir, database_url) = (
+        app.data.dir.path().to_path_buf(),
+        app.data.database_url.clone(),
+    );
+    let pipe = |input: Vec<u8>| {
+        let (data_dir, database_url) = (data_dir.clone(), database_url.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
+                .arg("inbound")
+                .env("ACCORD_DATA_DIR", data_dir)
+                .env("ACCORD_DATABASE_URL", database_url)
+                .env("ACCORD_INBOUND_ADDRESS", INBOUND)
+                .env_remove("ACCORD_SMTP_URL")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(&input).unwrap();
+            child.wait_with_output().unwrap()
+        })
     };
     let reply = Mail {
         in_reply_to: Some(&sent_id),
@@ -120,14 +130,14 @@ async fn the_pipe_files_a_message_with_sysexits_codes() {
         ..Mail::default()
     }
     .raw();
-    let output = pipe(reply.as_bytes());
+    let output = pipe(reply.clone().into_bytes()).await.unwrap();
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(said.contains(&format!("in room {room}")), "{said}");
-    let again = pipe(reply.as_bytes());
+    let again = pipe(reply.into_bytes()).await.unwrap();
     assert_eq!(again.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&again.stdout).contains("Already filed"));
-    let unreadable = pipe(b"\r\n\r\n");
+    let unreadable = pipe(b"\r\n\r\n".to_vec()).await.unwrap();
     assert_eq!(unreadable.status.code(), Some(65), "{unreadable:?}");
     assert_eq!(
         count(
