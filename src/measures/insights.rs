@@ -293,12 +293,12 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
         let entry = severities.entry(r.severity.label().to_owned()).or_default();
         entry.extend(r.first_email);
     }
-    let voices = super::formulas::voices(&reading.touches);
     let voice_rows = [(1, "one voice"), (2, "two voices"), (3, "three or more")]
         .into_iter()
         .map(|(n, label)| {
-            let contacts = voices
-                .values()
+            let contacts = reading
+                .voices
+                .iter()
                 .filter(|v| if n == 3 { **v >= 3 } else { **v == n })
                 .count();
             (

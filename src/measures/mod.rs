@@ -38,18 +38,23 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The SQL condition on a room id column (it uses `$1` and `$2`, bound by [`rows`]).
+    /// The SQL condition on a room id column: in the scope, and among the rooms of one pass
+    /// (it uses `$1` to `$4`, bound by [`each_row`]). The pass's range is stated on the scope's
+    /// rooms too, so that what a pass reads grows with its rooms, not with all of them.
     fn rooms(&self, column: &str) -> String {
-        match self {
+        let scoped = match self {
             Scope::Readable { is_admin: true, .. } => format!(
-                "{column} IN (SELECT s.id FROM rooms s WHERE s.escalated_at >= $2 AND $1 = $1)"
+                "{column} IN (SELECT s.id FROM rooms s WHERE s.id BETWEEN $3 AND $4 \
+                 AND s.escalated_at >= $2 AND $1 = $1)"
             ),
             Scope::Readable { .. } => format!(
-                "{column} IN (SELECT s.id FROM rooms s WHERE s.escalated_at >= $2 AND s.id IN \
-                 (SELECT m.room_id FROM members m WHERE m.user_id = $1 AND m.kind = 'leadership'))"
+                "{column} IN (SELECT s.id FROM rooms s WHERE s.id BETWEEN $3 AND $4 \
+                 AND s.escalated_at >= $2 AND EXISTS (SELECT 1 FROM members m \
+                 WHERE m.room_id = s.id AND m.user_id = $1 AND m.kind = 'leadership'))"
             ),
             Scope::Room(_) => format!("{column} = $1 AND $2 = $2"),
-        }
+        };
+        format!("{column} BETWEEN $3 AND $4 AND {scoped}")
     }
 
     fn binds(&self) -> (i64, Millis) {
@@ -174,24 +179,45 @@ impl RoomMeasures {
     }
 }
 
-/// Everything `/insights` shows, read in a handful of statements whatever the number of rooms.
+/// Rooms read per pass. A pass holds its rooms' records (sends, touches, questions…) at once
+/// and keeps only their measures: read in one pass, the records of 100,000 rooms took the
+/// server's peak memory from ~34 to ~158 MB.
+const ROOMS_PER_PASS: i64 = 5_000;
+
+/// Everything `/insights` shows, read in a handful of statements per [`ROOMS_PER_PASS`] rooms.
+#[derive(Debug, Default)]
 pub struct Reading {
     pub rooms: Vec<RoomMeasures>,
+    /// The decisions decided, superseded or contested (the velocity charts and flags need each).
     pub decisions: Vec<DecisionRecord>,
-    pub touches: Vec<TouchRecord>,
+    /// For each contact of each room written to, how many members wrote to them.
+    pub voices: Vec<usize>,
 }
 
-/// Runs one statement over the scope's rooms (it binds `$1` and `$2` for the condition) and
-/// hands each row to `each` as it arrives. Held all at once, the rows of 100,000 rooms took about
-/// 500 MB; what `each` keeps of them is a few numbers per record.
+/// The room ids one pass covers.
+#[derive(Clone, Copy)]
+struct Pass {
+    first: i64,
+    last: i64,
+}
+
+/// Runs one statement over the scope's rooms in `pass` (it binds `$1` to `$4` for the condition)
+/// and hands each row to `each` as it arrives; what `each` keeps of them is a few numbers per
+/// record.
 async fn each_row(
     conn: &mut AnyConnection,
     scope: Scope,
+    pass: Pass,
     sql: String,
     mut each: impl FnMut(&AnyRow) -> sqlx::Result<()>,
 ) -> sqlx::Result<()> {
     let (first, second) = scope.binds();
-    let mut rows = sqlx::query(&sql).bind(first).bind(second).fetch(conn);
+    let mut rows = sqlx::query(&sql)
+        .bind(first)
+        .bind(second)
+        .bind(pass.first)
+        .bind(pass.last)
+        .fetch(conn);
     while let Some(row) = rows.try_next().await? {
         each(&row)?;
     }
@@ -208,14 +234,72 @@ struct RoomRecord {
     cadence_hours: Option<i64>,
 }
 
+/// The measures of every room in `scope`, read [`ROOMS_PER_PASS`] rooms at a time in id order.
 pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::Result<Reading> {
+    read_in_passes(conn, scope, now, ROOMS_PER_PASS).await
+}
+
+/// [`read`] in passes of `rooms_per_pass` rooms. What a reading holds does not depend on it: a
+/// test reads the same record in passes of one room and of all of them.
+pub async fn read_in_passes(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    now: Millis,
+    rooms_per_pass: i64,
+) -> sqlx::Result<Reading> {
+    let mut reading = Reading::default();
+    let mut names = Names::default();
+    let mut after = i64::MIN;
+    loop {
+        let rooms = next_rooms(conn, scope, after, rooms_per_pass).await?;
+        let (Some(first), Some(last)) = (rooms.first(), rooms.last()) else {
+            break;
+        };
+        let pass = Pass {
+            first: first.id,
+            last: last.id,
+        };
+        after = pass.last;
+        read_pass(conn, scope, pass, rooms, now, &mut names, &mut reading).await?;
+    }
+    Ok(reading)
+}
+
+/// Decision types' and owners' names, shared by every decision that names them.
+#[derive(Default)]
+struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    fn shared(&mut self, name: String) -> Arc<str> {
+        match self.0.get(name.as_str()) {
+            Some(known) => Arc::clone(known),
+            None => {
+                let name: Arc<str> = name.into();
+                self.0.insert(Arc::clone(&name));
+                name
+            }
+        }
+    }
+}
+
+/// The next `limit` rooms in `scope` after the room id `after`.
+async fn next_rooms(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<RoomRecord>> {
     let mut rooms = Vec::new();
     let sql = format!(
         "SELECT r.id, r.title, c.name, r.severity, r.escalated_at, r.customer_cadence_hours \
-         FROM rooms r JOIN customers c ON c.id = r.customer_id WHERE {} ORDER BY r.id",
-        scope.rooms("r.id")
+         FROM rooms r JOIN customers c ON c.id = r.customer_id WHERE {} ORDER BY r.id LIMIT {limit}",
+        scope.rooms("r.id"),
     );
-    each_row(conn, scope, sql, |row| {
+    let pass = Pass {
+        first: after.saturating_add(1),
+        last: i64::MAX,
+    };
+    each_row(conn, scope, pass, sql, |row| {
         let severity: String = row.try_get(3)?;
         rooms.push(RoomRecord {
             id: row.try_get(0)?,
@@ -228,6 +312,20 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         Ok(())
     })
     .await?;
+    Ok(rooms)
+}
+
+/// Reads the records of `rooms` (the scope's rooms in `pass`) and adds their measures to
+/// `reading`.
+async fn read_pass(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    pass: Pass,
+    rooms: Vec<RoomRecord>,
+    now: Millis,
+    names: &mut Names,
+    reading: &mut Reading,
+) -> sqlx::Result<()> {
     let mut sends_of: HashMap<i64, Vec<(Millis, Send)>> = HashMap::new();
     let sql = format!(
         "SELECT d.room_id, o.sent_at, d.current_revision, \
@@ -237,7 +335,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
          FROM drafts d JOIN outbox o ON o.id = d.outbox_id WHERE o.state = 'sent' AND {}",
         scope.rooms("d.room_id")
     );
-    each_row(conn, scope, sql, |row| {
+    each_row(conn, scope, pass, sql, |row| {
         let send = Send {
             first_revision_at: row.try_get::<Option<Millis>, _>(3)?.unwrap_or_default(),
             revision: row.try_get(2)?,
@@ -256,7 +354,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         "SELECT room_id, reasons FROM blocked_sends WHERE {}",
         scope.rooms("room_id")
     );
-    each_row(conn, scope, sql, |row| {
+    each_row(conn, scope, pass, sql, |row| {
         let reasons = row.try_get(1)?;
         blocked_of.entry(row.try_get(0)?).or_default().push(reasons);
         Ok(())
@@ -267,22 +365,14 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         "SELECT room_id, asked_question_id FROM similar_question_checks WHERE {}",
         scope.rooms("room_id")
     );
-    each_row(conn, scope, sql, |row| {
+    each_row(conn, scope, pass, sql, |row| {
         let asked = row.try_get(1)?;
         checks_of.entry(row.try_get(0)?).or_default().push(asked);
         Ok(())
     })
     .await?;
-    let mut decisions = Vec::new();
-    let mut names: HashSet<Arc<str>> = HashSet::new();
-    let mut shared = |name: String| match names.get(name.as_str()) {
-        Some(known) => Arc::clone(known),
-        None => {
-            let name: Arc<str> = name.into();
-            names.insert(Arc::clone(&name));
-            name
-        }
-    };
+    let decisions_before = reading.decisions.len();
+    let decisions = &mut reading.decisions;
     let sql = format!(
         "SELECT d.room_id, t.name, u.name, d.proposed_at, d.decided_at, d.status, d.contested_by, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM escalations e WHERE e.subject_kind = 'decision' \
@@ -292,13 +382,13 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
          WHERE (d.status <> 'proposed' OR d.contested_by IS NOT NULL) AND {}",
         scope.rooms("d.room_id")
     );
-    each_row(conn, scope, sql, |row| {
+    each_row(conn, scope, pass, sql, |row| {
         let status: String = row.try_get(5)?;
         let contested: Option<i64> = row.try_get(6)?;
         decisions.push(DecisionRecord {
             room_id: row.try_get(0)?,
-            type_name: shared(row.try_get(1)?),
-            owner: shared(row.try_get(2)?),
+            type_name: names.shared(row.try_get(1)?),
+            owner: names.shared(row.try_get(2)?),
             proposed_at: row.try_get(3)?,
             decided_at: match status.as_str() {
                 "decided" | "superseded" => row.try_get(4)?,
@@ -317,7 +407,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
          FROM contact_touches WHERE direction = 'outbound' AND {}",
         scope.rooms("room_id")
     );
-    each_row(conn, scope, sql, |row| {
+    each_row(conn, scope, pass, sql, |row| {
         let channel: String = row.try_get(4)?;
         touches.push(TouchRecord {
             room_id: row.try_get(0)?,
@@ -335,7 +425,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         "SELECT room_id, asked_at, answered_at, asked_despite FROM questions WHERE {}",
         scope.rooms("room_id")
     );
-    each_row(conn, scope, sql, |row| {
+    each_row(conn, scope, pass, sql, |row| {
         let despite: String = row.try_get(3)?;
         let question = QuestionRecord {
             asked_at: row.try_get(1)?,
@@ -355,7 +445,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
          WHERE state = 'granted' AND {}",
         scope.rooms("room_id")
     );
-    each_row(conn, scope, sql, |row| {
+    each_row(conn, scope, pass, sql, |row| {
         let pause = PauseRecord {
             from: row.try_get(1)?,
             ended_at: row.try_get(2)?,
@@ -365,21 +455,22 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         Ok(())
     })
     .await?;
-    // Each room's records, found in one pass (not one scan per room).
+    // Each room's records, found in one go (not one scan per room).
+    let pass_voices = voices(&touches);
+    reading.voices.extend(pass_voices.values());
     let mut max_voices: HashMap<i64, usize> = HashMap::new();
-    for ((room, _), n) in voices(&touches) {
+    for (&(room, _), &n) in &pass_voices {
         let most = max_voices.entry(room).or_default();
         *most = (*most).max(n);
     }
     let mut decisions_of: HashMap<i64, Vec<&DecisionRecord>> = HashMap::new();
-    for d in &decisions {
+    for d in &reading.decisions[decisions_before..] {
         decisions_of.entry(d.room_id).or_default().push(d);
     }
     let mut touches_of: HashMap<i64, Vec<TouchRecord>> = HashMap::new();
-    for t in &touches {
-        touches_of.entry(t.room_id).or_default().push(t.clone());
+    for t in touches {
+        touches_of.entry(t.room_id).or_default().push(t);
     }
-    let mut out = Vec::with_capacity(rooms.len());
     for room in rooms {
         let RoomRecord {
             id,
@@ -401,7 +492,7 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
         let room_touches = touches_of.remove(&id).unwrap_or_default();
         let questions = questions_of.remove(&id).unwrap_or_default();
         let blocked = blocked_of.remove(&id).unwrap_or_default();
-        out.push(RoomMeasures {
+        reading.rooms.push(RoomMeasures {
             id,
             title,
             customer,
@@ -430,9 +521,5 @@ pub async fn read(conn: &mut AnyConnection, scope: Scope, now: Millis) -> sqlx::
             paused: paused_time(&pauses_of.remove(&id).unwrap_or_default(), now),
         });
     }
-    Ok(Reading {
-        rooms: out,
-        decisions,
-        touches,
-    })
+    Ok(())
 }

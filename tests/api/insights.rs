@@ -244,3 +244,119 @@ async fn refused_sends_keep_their_reasons_and_a_question_not_asked_again_counts_
     }
     assert!(page.contains("2 (2 a pm had not aligned, 1 not the communicator)"));
 }
+
+#[tokio::test]
+async fn a_reading_is_the_same_whether_its_rooms_are_read_one_at_a_time_or_all_at_once() {
+    use accord::measures::{Scope, read_in_passes};
+
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let (drafted, draft) = app.room_with_draft(&team).await;
+    let customer = count(&app, "SELECT MAX(id) FROM customers").await;
+    let northwind = team.open_another_for(customer).await;
+    // A refused send, a question, touches by two people in two rooms and a decision decided:
+    // records of every kind a reading folds, spread over more than one room.
+    let refused = team.lee.0.send_draft(drafted, draft, 1).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let jordan = app.contact_id(JORDAN).await.to_string();
+    let asked = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{drafted}/questions"),
+            &[
+                ("body", "When do you plan to buy more capacity?"),
+                ("stakeholder", &format!("contact:{jordan}")),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    for room in [drafted, northwind] {
+        for (who, channel) in [(&team.sam.0, "email"), (&team.dana.0, "chat")] {
+            let logged = who
+                .post_form(
+                    &format!("/rooms/{room}/touches"),
+                    &[
+                        ("contact", jordan.as_str()),
+                        ("channel", channel),
+                        ("summary", "Wrote to Jordan"),
+                    ],
+                )
+                .await;
+            assert_eq!(logged.status(), StatusCode::SEE_OTHER, "room {room}");
+        }
+    }
+    let scope_type = count(
+        &app,
+        &format!(
+            "SELECT id FROM decision_types WHERE name = 'Product scope' AND room_id = {northwind}"
+        ),
+    )
+    .await;
+    let proposed = team
+        .ravi
+        .0
+        .post_form(
+            &format!("/rooms/{northwind}/decisions"),
+            &[
+                ("decision_type", &scope_type.to_string()),
+                ("title", "Forecast per cluster"),
+                ("rationale", ""),
+            ],
+        )
+        .await;
+    assert_eq!(proposed.status(), StatusCode::SEE_OTHER);
+    let decision = count(&app, "SELECT MAX(id) FROM decisions").await;
+    let decided = team
+        .dana
+        .0
+        .post_form(
+            &format!("/rooms/{northwind}/decisions/{decision}/outcome"),
+            &[("outcome", "decided")],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+
+    let now = app.clock.now();
+    let mut conn = app.state.db.reader().acquire().await.expect("a connection");
+    for scope in [
+        Scope::Readable {
+            user_id: team.elena.1,
+            is_admin: false,
+            since: i64::MIN,
+        },
+        Scope::Readable {
+            user_id: team.elena.1,
+            is_admin: true,
+            since: i64::MIN,
+        },
+        Scope::Room(northwind),
+    ] {
+        let mut one = read_in_passes(&mut conn, scope, now, 1)
+            .await
+            .expect("read one room at a time");
+        let mut all = read_in_passes(&mut conn, scope, now, 1_000)
+            .await
+            .expect("read all rooms at once");
+        assert!(!all.rooms.is_empty() && !all.decisions.is_empty() && !all.voices.is_empty());
+        one.voices.sort_unstable();
+        all.voices.sort_unstable();
+        assert_eq!(format!("{one:?}"), format!("{all:?}"), "{scope:?}");
+    }
+    let everything = read_in_passes(
+        &mut conn,
+        Scope::Readable {
+            user_id: team.elena.1,
+            is_admin: true,
+            since: i64::MIN,
+        },
+        now,
+        1,
+    )
+    .await
+    .expect("read");
+    let ids: Vec<i64> = everything.rooms.iter().map(|r| r.id).collect();
+    assert!(ids.contains(&drafted) && ids.contains(&northwind));
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order: {ids:?}");
+    assert_eq!(everything.voices.iter().filter(|v| **v == 2).count(), 2);
+}
