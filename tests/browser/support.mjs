@@ -73,8 +73,7 @@ export const INBOUND_SECRET = 'browser-inbound-secret-0123456789';
 
 /** The OpenID Provider of `tests/oidc` (the npm oidc-provider), with Accord's callback. */
 async function startProvider(redirectUri) {
-  const port = await freePort();
-  const provider = spawn('node', [join(root, 'tests', 'oidc', 'provider.mjs'), String(port), redirectUri], {
+  const provider = spawn('node', [join(root, 'tests', 'oidc', 'provider.mjs'), redirectUri], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const issuer = await new Promise((resolve, reject) => {

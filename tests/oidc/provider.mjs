@@ -5,11 +5,17 @@
 //   dana@example.com             email dana@example.com, verified
 //   unverified:dana@example.com  email dana@example.com, NOT verified
 //
-// The subject (`sub`) is the login as typed. Usage: node provider.mjs PORT REDIRECT_URI
+// The subject (`sub`) is the login as typed. Usage: node provider.mjs REDIRECT_URI
+//
+// It listens on a port the system chooses, and prints `ready ISSUER` once it listens: a port
+// chosen by the caller beforehand could be taken by another process in between.
+import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
-const [port, redirectUri] = process.argv.slice(2);
-const issuer = `http://127.0.0.1:${port}`;
+const [redirectUri] = process.argv.slice(2);
+const server = createServer();
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
 
 function claimsOf(login) {
   const unverified = login.startsWith('unverified:');
@@ -48,6 +54,5 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
-provider.listen(Number(port), '127.0.0.1', () => {
-  console.log(`ready ${issuer}`);
-});
+server.on('request', provider.callback());
+console.log(`ready ${issuer}`);

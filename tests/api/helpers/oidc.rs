@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use reqwest::header::LOCATION;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::Client;
@@ -25,30 +25,36 @@ impl OidcProvider {
     pub async fn start(redirect_uri: &str) -> OidcProvider {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
         install(&dir).await;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut node = Command::new("node")
             .arg(dir.join("provider.mjs"))
-            .arg(port.to_string())
             .arg(redirect_uri)
             .current_dir(&dir)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("node runs the test OpenID Provider");
         let mut lines = BufReader::new(node.stdout.take().unwrap()).lines();
-        let ready = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        let first = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
             .await
             .expect("the provider starts within 20 s")
-            .unwrap()
-            .expect("the provider says it is ready");
+            .unwrap();
+        let Some(ready) = first else {
+            let mut stderr = String::new();
+            let _ = node
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .await;
+            panic!("the test OpenID Provider ended before it was ready: {stderr}");
+        };
         let issuer = ready.strip_prefix("ready ").unwrap().to_owned();
-        // Keep reading: a closed pipe would end the provider at its next line of output.
+        // Keep reading both: a closed pipe would end the provider at its next line of output,
+        // and a full one would stall it.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut stderr = BufReader::new(node.stderr.take().unwrap()).lines();
+        tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
         OidcProvider {
             issuer,
             _node: node,
