@@ -24,6 +24,7 @@ use crate::error::AppError;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
+use crate::rooms::parts::Part;
 use crate::web::forms::{FieldErrors, Form, invalid, required_text};
 use crate::web::page::{Page, flash};
 use crate::web::time::Zone;
@@ -145,7 +146,9 @@ async fn create(
     Path(room_id): Path<i64>,
     Form(form): Form<TouchForm>,
 ) -> Result<Response, AppError> {
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let mut change =
+        RoomChange::begin_writing_only(&state, room_id, &user, Action::Contribute, Part::Touches)
+            .await?;
     let (customer_id, now) = (change.room.customer_id, change.now);
     let activity = activity(change.conn(), customer_id, now).await?;
     let logged = match form.parse(&activity, page.zone) {

@@ -20,6 +20,7 @@ use crate::members::rules::can_hold_work;
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
+use crate::rooms::parts::Part;
 use crate::web::forms::{FieldErrors, Form, invalid, optional_text, required_text};
 use crate::web::page::Page;
 use model::{Decision, DecisionStatus, DecisionType, NewDecision};
@@ -196,7 +197,9 @@ async fn propose(
     Path(room_id): Path<i64>,
     Form(form): Form<ProposeForm>,
 ) -> Result<Response, AppError> {
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let mut change =
+        RoomChange::begin_writing_only(&state, room_id, &user, Action::Contribute, Part::Decisions)
+            .await?;
     let types = model::types(change.conn(), room_id).await?;
     let superseded = match form.supersedes() {
         Some(id) => model::find(change.conn(), room_id, id).await?,
@@ -250,7 +253,9 @@ async fn settle(
     Form(form): Form<OutcomeForm>,
 ) -> Result<Redirect, AppError> {
     let outcome = form.parse()?;
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let mut change =
+        RoomChange::begin_writing_only(&state, room_id, &user, Action::Contribute, Part::Decisions)
+            .await?;
     settle_in(&mut change, decision_id, outcome).await?;
     change.commit().await?;
     Ok(Redirect::to(&format!("/rooms/{room_id}#decisions")))

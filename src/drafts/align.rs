@@ -14,6 +14,7 @@ use crate::approvals::{self, Stance, SubjectKind, approval_refusal};
 use crate::error::AppError;
 use crate::rooms::access::Action;
 use crate::rooms::change::RoomChange;
+use crate::rooms::parts::Part;
 use crate::web::forms::Form;
 use crate::web::page::Page;
 
@@ -91,7 +92,8 @@ pub async fn position_on(
     form: &PositionForm,
     stance: Stance,
 ) -> Result<Result<(), String>, AppError> {
-    let mut change = RoomChange::begin(state, room_id, user, Action::Read).await?;
+    let mut change =
+        RoomChange::begin_writing_only(state, room_id, user, Action::Read, Part::Email).await?;
     let (conn, room, now) = change.parts();
     let draft = DraftState::load(conn, room, draft_id, now).await?;
     // Checked against the revision that is current inside this transaction: a position racing
@@ -114,7 +116,9 @@ async fn withdraw(
     user: CurrentUser,
     Path((room_id, draft_id)): Path<(i64, i64)>,
 ) -> Result<Redirect, AppError> {
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let mut change =
+        RoomChange::begin_writing_only(&state, room_id, &user, Action::Contribute, Part::Email)
+            .await?;
     if !change.viewer.is_pm() {
         return Err(only_pms());
     }

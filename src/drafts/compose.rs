@@ -20,6 +20,7 @@ use crate::inbound::model::{self as inbound, Received};
 use crate::rooms::access::{Action, check};
 use crate::rooms::change::{RoomChange, read_room};
 use crate::rooms::model::Room;
+use crate::rooms::parts::Part;
 use crate::web::forms::{FieldErrors, Form, invalid};
 use crate::web::page::Page;
 use crate::web::time::Zone;
@@ -335,7 +336,9 @@ pub async fn save_revision(
         Ok(content) => content,
         Err(errors) => return Ok(Err(errors)),
     };
-    let mut change = RoomChange::begin(state, room_id, user, Action::Contribute).await?;
+    let mut change =
+        RoomChange::begin_writing_only(state, room_id, user, Action::Contribute, Part::Email)
+            .await?;
     if let Some(id) = draft_id {
         let (conn, room, now) = change.parts();
         let current = DraftState::load(conn, room, id, now).await?;
@@ -364,7 +367,9 @@ async fn create(
             );
         }
     };
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let mut change =
+        RoomChange::begin_writing_only(&state, room_id, &user, Action::Contribute, Part::Email)
+            .await?;
     let (draft_id, _) = save(&state, &mut change, None, &form, &content).await?;
     change.commit().await?;
     state.outbox.wake();
@@ -387,7 +392,9 @@ async fn revise(
             );
         }
     };
-    let mut change = RoomChange::begin(&state, room_id, &user, Action::Contribute).await?;
+    let mut change =
+        RoomChange::begin_writing_only(&state, room_id, &user, Action::Contribute, Part::Email)
+            .await?;
     let (conn, room, now) = change.parts();
     let current = DraftState::load(conn, room, draft_id, now).await?;
     if let Some(why) = revision_refusal(&current, form.base_revision) {

@@ -16,6 +16,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use super::access::{Action, Refusal, Viewer, check};
 use super::in_view;
 use super::model::{self, Room};
+use super::parts::{Part, Writes};
 use super::write_queue::Turn;
 use crate::AppState;
 use crate::accounts::CurrentUser;
@@ -46,6 +47,16 @@ impl RoomTx {
         rooms: impl IntoIterator<Item = i64>,
         now: Millis,
     ) -> sqlx::Result<RoomTx> {
+        RoomTx::begin_writing(db, rooms, now, Writes::Everything).await
+    }
+
+    /// [`RoomTx::begin`] for a change that `writes` only some parts of those rooms.
+    async fn begin_writing(
+        db: &Db,
+        rooms: impl IntoIterator<Item = i64>,
+        now: Millis,
+        writes: Writes,
+    ) -> sqlx::Result<RoomTx> {
         let rooms: BTreeSet<i64> = rooms.into_iter().collect();
         let turn = db.write_queues().turn(&rooms).await;
         let mut room_tx = RoomTx {
@@ -56,7 +67,7 @@ impl RoomTx {
             left: BTreeSet::new(),
             now,
         };
-        room_tx.lock_more(rooms).await?;
+        room_tx.lock(rooms, writes).await?;
         Ok(room_tx)
     }
 
@@ -64,12 +75,20 @@ impl RoomTx {
     /// claims). Each call locks in room id order, so two transactions never wait on each other
     /// in a cycle.
     pub async fn lock_more(&mut self, rooms: impl IntoIterator<Item = i64>) -> sqlx::Result<()> {
+        self.lock(rooms, Writes::Everything).await
+    }
+
+    async fn lock(
+        &mut self,
+        rooms: impl IntoIterator<Item = i64>,
+        writes: Writes,
+    ) -> sqlx::Result<()> {
         let new: BTreeSet<i64> = rooms
             .into_iter()
             .filter(|id| !self.locked.contains(id))
             .collect();
         for room_id in new {
-            if model::lock_for_change(&mut self.tx, room_id, self.now).await? {
+            if model::lock_for_change(&mut self.tx, room_id, self.now, writes).await? {
                 self.locked.insert(room_id);
             }
         }
@@ -188,8 +207,31 @@ impl RoomChange {
         user: &CurrentUser,
         action: Action,
     ) -> Result<RoomChange, AppError> {
+        RoomChange::begin_writing(state, room_id, user, action, Writes::Everything).await
+    }
+
+    /// [`RoomChange::begin`] for a change that writes only `part` of the room: the room page's
+    /// next read re-reads that part (and the timeline) and keeps the rest. Everything the change
+    /// writes must be in `part` (`rooms::parts` says which tables that is).
+    pub async fn begin_writing_only(
+        state: &AppState,
+        room_id: i64,
+        user: &CurrentUser,
+        action: Action,
+        part: Part,
+    ) -> Result<RoomChange, AppError> {
+        RoomChange::begin_writing(state, room_id, user, action, Writes::Only(part)).await
+    }
+
+    async fn begin_writing(
+        state: &AppState,
+        room_id: i64,
+        user: &CurrentUser,
+        action: Action,
+        writes: Writes,
+    ) -> Result<RoomChange, AppError> {
         let now = state.clock.now();
-        let mut tx = RoomTx::begin(&state.db, [room_id], now).await?;
+        let mut tx = RoomTx::begin_writing(&state.db, [room_id], now, writes).await?;
         if !tx.is_locked(room_id) {
             return Err(AppError::NotFound);
         }

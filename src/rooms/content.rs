@@ -2,7 +2,9 @@
 //! `RoomChange` can alter (every such change bumps the room's version in the same transaction).
 //! They are read once per version and filter set and shared by every viewer, so a team that
 //! keeps the page open, and reloads it when the live poll says something changed, costs one read
-//! of ~15 queries per change instead of one per person.
+//! per change instead of one per person. That read takes from the entry it replaces every group
+//! of parts the change did not write (`rooms::parts`): a touch re-reads the touches and the
+//! timeline (2 statements), not all 25.
 //!
 //! The cache is per instance but keyed by the version read from the database on every request,
 //! so an instance never serves content older than what another instance committed. What can
@@ -18,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::AnyConnection;
 
 use super::model::Room;
+use super::parts::{PartVersions, Stale};
 use crate::contact_log;
 use crate::contact_log::model::LoggedTouch;
 use crate::customers::model::{self as customers, Contact, Customer};
@@ -116,25 +119,41 @@ pub struct Selection {
     pub before: Option<i64>,
 }
 
-/// Everything on the room page that is the same for every viewer at one version.
+/// Everything on the room page that is the same for every viewer at one version, in the groups
+/// of `rooms::parts` (each re-read only when its version moves; the timeline at every version).
 pub struct RoomContent {
-    pub customer: Customer,
-    pub escalated_by: Option<Contact>,
-    pub members: Vec<Member>,
+    /// The versions of the groups this was read at.
+    parts: PartVersions,
+    pub rest: Arc<Rest>,
     pub types: Vec<DecisionType>,
-    pub workstreams: Vec<Workstream>,
     pub decisions: Vec<Decision>,
-    pub questions: Vec<Question>,
     pub touches: Vec<LoggedTouch>,
+    pub email: Arc<Email>,
+    pub events: Vec<Event>,
+    /// The id to page from when there are older events.
+    pub older_events: Option<i64>,
+}
+
+/// The room page's email: drafts, the conversation with the customer, the reply address.
+pub struct Email {
     /// The room's drafts with the state of their outgoing message.
     pub drafts: Vec<drafts::Summary>,
-    /// The pause not yet ended by anyone; whether it has run out is decided when shown.
-    pub unended_pause: Option<Pause>,
     pub unknown: Vec<outbox::Entry>,
     /// What we sent and what the customer wrote back, one conversation per thread.
     pub conversation: Vec<Thread>,
     /// The `+TOKEN` of the room's reply address, once it has one.
     pub reply_token: Option<String>,
+}
+
+/// Everything else on the room page that changes only through a change of the room.
+pub struct Rest {
+    pub customer: Customer,
+    pub escalated_by: Option<Contact>,
+    pub members: Vec<Member>,
+    pub workstreams: Vec<Workstream>,
+    pub questions: Vec<Question>,
+    /// The pause not yet ended by anyone; whether it has run out is decided when shown.
+    pub unended_pause: Option<Pause>,
     /// PMs away (until a time decided when shown), with their stand-ins.
     pub absences: Vec<crate::approvals::absence::Absence>,
     /// Calls and meetings planned or cleared (upcoming, or waiting for their outcome).
@@ -147,37 +166,86 @@ pub struct RoomContent {
     pub escalations: Vec<crate::escalations::model::Escalation>,
     pub update_in_progress: Option<updates::Update>,
     pub latest_pre_read: Option<updates::PreRead>,
-    pub events: Vec<Event>,
-    /// The id to page from when there are older events.
-    pub older_events: Option<i64>,
 }
 
 impl RoomContent {
+    /// Reads what `room` holds at its version, taking from `kept` (the same room and selection at
+    /// an older version) every group whose version has not moved since.
     async fn read(
         conn: &mut AnyConnection,
         room: &Room,
         selection: Selection,
+        kept: Option<&RoomContent>,
     ) -> Result<RoomContent, AppError> {
         let id = room.id;
-        let customer = customers::find(&mut *conn, room.customer_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let escalated_by = match room.escalated_by_contact_id {
-            Some(contact) => customers::find_contact(&mut *conn, contact).await?,
-            None => None,
+        let stale = kept.map_or(Stale::ALL, |kept| room.parts.stale_since(&kept.parts));
+        let kept_if = |stale: bool| kept.filter(|_| !stale);
+        let (events, older_events) = timeline_page(conn, id, selection).await?;
+        let (types, decisions) = match kept_if(stale.decisions) {
+            Some(kept) => (kept.types.clone(), kept.decisions.clone()),
+            None => (
+                decisions::types(conn, id).await?,
+                decisions::list(conn, id, selection.decision_type).await?,
+            ),
         };
-        let mut events = timeline::page(
-            conn,
-            id,
-            selection.category,
-            selection.before,
-            EVENTS_PER_PAGE + 1,
-        )
-        .await?;
-        let older_events = (events.len() as i64 > EVENTS_PER_PAGE).then(|| {
-            events.truncate(EVENTS_PER_PAGE as usize);
-            events.last().map_or(0, |e| e.id)
-        });
+        let touches = match kept_if(stale.touches) {
+            Some(kept) => kept.touches.clone(),
+            None => contact_log::model::recent_in_room(conn, id, 10).await?,
+        };
+        let email = match kept_if(stale.email) {
+            Some(kept) => kept.email.clone(),
+            None => Arc::new(Email::read(conn, id).await?),
+        };
+        let rest = match kept_if(stale.rest) {
+            Some(kept) => kept.rest.clone(),
+            None => Arc::new(Rest::read(conn, room).await?),
+        };
+        Ok(RoomContent {
+            parts: room.parts,
+            rest,
+            types,
+            decisions,
+            touches,
+            email,
+            events,
+            older_events,
+        })
+    }
+}
+
+/// Every flag up: nothing kept is reused.
+impl Stale {
+    const ALL: Stale = Stale {
+        decisions: true,
+        touches: true,
+        email: true,
+        rest: true,
+    };
+}
+
+/// One page of the timeline, and the id to page from when there are older events.
+async fn timeline_page(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    selection: Selection,
+) -> Result<(Vec<Event>, Option<i64>), AppError> {
+    let mut events = timeline::page(
+        conn,
+        room_id,
+        selection.category,
+        selection.before,
+        EVENTS_PER_PAGE + 1,
+    )
+    .await?;
+    let older_events = (events.len() as i64 > EVENTS_PER_PAGE).then(|| {
+        events.truncate(EVENTS_PER_PAGE as usize);
+        events.last().map_or(0, |e| e.id)
+    });
+    Ok((events, older_events))
+}
+
+impl Email {
+    async fn read(conn: &mut AnyConnection, id: i64) -> Result<Email, AppError> {
         let sent = outbox::for_room(conn, id, SENT_SHOWN).await?;
         let received = inbound::for_room(conn, id, RECEIVED_SHOWN).await?;
         let root = inbound::room_thread_root(conn, id).await?;
@@ -186,17 +254,8 @@ impl RoomContent {
                 .bind(id)
                 .fetch_one(&mut *conn)
                 .await?;
-        Ok(RoomContent {
-            customer,
-            escalated_by,
-            members: members::list(conn, id).await?,
-            types: decisions::types(conn, id).await?,
-            workstreams: workstreams::list(conn, id).await?,
-            decisions: decisions::list(conn, id, selection.decision_type).await?,
-            questions: questions::list(conn, id).await?,
-            touches: contact_log::model::recent_in_room(conn, id, 10).await?,
+        Ok(Email {
             drafts: drafts::for_room(conn, id).await?,
-            unended_pause: outreach::unended(conn, id).await?,
             unknown: sent
                 .iter()
                 .filter(|e| e.state == OutboxState::Unknown)
@@ -204,6 +263,27 @@ impl RoomContent {
                 .collect(),
             conversation: conversation::threads(sent, received, &root),
             reply_token,
+        })
+    }
+}
+
+impl Rest {
+    async fn read(conn: &mut AnyConnection, room: &Room) -> Result<Rest, AppError> {
+        let id = room.id;
+        let customer = customers::find(&mut *conn, room.customer_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let escalated_by = match room.escalated_by_contact_id {
+            Some(contact) => customers::find_contact(&mut *conn, contact).await?,
+            None => None,
+        };
+        Ok(Rest {
+            customer,
+            escalated_by,
+            members: members::list(conn, id).await?,
+            workstreams: workstreams::list(conn, id).await?,
+            questions: questions::list(conn, id).await?,
+            unended_pause: outreach::unended(conn, id).await?,
             absences: crate::approvals::absence::unended(conn, id).await?,
             escalations: crate::escalations::model::waiting_in_room(conn, id).await?,
             engagements: crate::engagements::model::open_in_room(conn, id).await?,
@@ -211,8 +291,6 @@ impl RoomContent {
             sync: crate::syncs::model::schedule(conn, id).await?,
             update_in_progress: updates::in_progress(conn, id).await?,
             latest_pre_read: updates::pre_read(conn, id, None).await?,
-            events,
-            older_events,
         })
     }
 }
@@ -258,6 +336,17 @@ impl<S: Copy + Eq + std::hash::Hash, V> VersionCache<S, V> {
         self.lock().get(&key).cloned()
     }
 
+    /// The newest entry kept for `room` and `selection` at a version older than the room's.
+    pub fn older(&self, room: &Room, selection: S) -> Option<Arc<V>> {
+        self.lock()
+            .iter()
+            .filter(|(key, _)| {
+                key.room == room.id && key.selection == selection && key.version < room.version
+            })
+            .max_by_key(|(key, _)| key.version)
+            .map(|(_, value)| Arc::clone(value))
+    }
+
     /// Keeps `value`, read after `room` was (so it is at least as new as its version). If a change
     /// committed in between, it is filed under a version no later request will ask for.
     pub fn keep(&self, room: &Room, selection: S, value: V) -> Arc<V> {
@@ -296,7 +385,8 @@ impl ContentCache {
         if let Some(content) = self.entries.get(room, selection) {
             return Ok(content);
         }
-        let content = RoomContent::read(conn, room, selection).await?;
+        let kept = self.entries.older(room, selection);
+        let content = RoomContent::read(conn, room, selection, kept.as_deref()).await?;
         Ok(self.entries.keep(room, selection, content))
     }
 }

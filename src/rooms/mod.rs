@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod live_parts;
 pub mod model;
 pub mod open;
+pub mod parts;
 pub mod picker;
 pub mod roles;
 pub mod show;

@@ -3,6 +3,7 @@
 use sqlx::{Any, AnyConnection, Executor, FromRow, Row};
 
 use super::change::RoomTx;
+use super::parts::{PartVersions, Writes};
 use crate::clock::Millis;
 use crate::text_enum::text_enum;
 
@@ -90,6 +91,9 @@ pub struct Room {
     pub customer_cadence_hours: Option<i64>,
     /// Hours between leadership updates; `None` follows the severity.
     pub leadership_cadence_hours: Option<i64>,
+    /// The version of each group of the room page's parts.
+    #[sqlx(flatten)]
+    pub parts: PartVersions,
 }
 
 impl Room {
@@ -132,7 +136,8 @@ impl Room {
 pub(crate) const COLUMNS: &str = "id, customer_id, title, problem, severity, escalated_by_contact_id, \
      escalated_at, status, resolution, lead_user_id, communicator_user_id, \
      next_customer_update_due, next_leadership_update_due, opened_by, opened_at, updated_at, \
-     version, customer_cadence_hours, leadership_cadence_hours";
+     version, customer_cadence_hours, leadership_cadence_hours, decisions_version, \
+     touches_version, email_version, rest_version";
 
 pub async fn find<'e>(
     db: impl Executor<'e, Database = Any>,
@@ -298,17 +303,22 @@ pub async fn set_next_leadership_update_due(
 
 /// Takes the room's write lock (a row lock on PostgreSQL; SQLite's writer is already exclusive)
 /// and announces a change to live pages. `false` when there is no such room.
+/// Locks the room for a change that `writes` some of its parts: bumps its version and moves
+/// those parts' versions to it.
 pub(super) async fn lock_for_change(
     tx: &mut AnyConnection,
     id: i64,
     now: Millis,
+    writes: Writes,
 ) -> sqlx::Result<bool> {
-    let result =
-        sqlx::query("UPDATE rooms SET version = version + 1, updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(tx)
-            .await?;
+    let parts = writes.set_clause();
+    let result = sqlx::query(&format!(
+        "UPDATE rooms SET version = version + 1, updated_at = $2, {parts} WHERE id = $1"
+    ))
+    .bind(id)
+    .bind(now)
+    .execute(tx)
+    .await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -411,6 +421,7 @@ pub(crate) mod tests {
             version: 1,
             customer_cadence_hours: None,
             leadership_cadence_hours: None,
+            parts: PartVersions::default(),
         }
     }
 

@@ -119,7 +119,7 @@ impl RoomView {
             .inbound
             .address
             .as_ref()
-            .zip(content.reply_token.as_deref())
+            .zip(content.email.reply_token.as_deref())
             .map(|(address, token)| address.with_token(token));
         Ok(RoomView {
             can: Abilities::of(&viewer, &room),
@@ -145,6 +145,7 @@ impl RoomView {
     /// The outreach pause in force now (one that ran out ends by itself).
     pub fn pause(&self) -> Option<&Pause> {
         self.content
+            .rest
             .unended_pause
             .as_ref()
             .filter(|pause| pause.is_active(self.now))
@@ -152,6 +153,7 @@ impl RoomView {
 
     pub fn name_of(&self, user_id: i64) -> &str {
         self.content
+            .rest
             .members
             .iter()
             .find(|m| m.user_id == user_id)
@@ -168,6 +170,7 @@ impl RoomView {
 
     pub fn members_of(&self, kind: &crate::members::model::MemberKind) -> Vec<&Member> {
         self.content
+            .rest
             .members
             .iter()
             .filter(|m| m.kind == *kind)
@@ -205,7 +208,7 @@ impl RoomView {
     /// The pause's resume condition holds: the lead sees "ready to resume".
     pub fn ready_to_resume(&self) -> bool {
         self.pause()
-            .is_some_and(|p| p.is_ready_to_resume(self.now, &self.content.workstreams))
+            .is_some_and(|p| p.is_ready_to_resume(self.now, &self.content.rest.workstreams))
     }
 
     /// Cleared engagements still ahead while outreach is paused: they are on hold too.
@@ -214,6 +217,7 @@ impl RoomView {
             None => Vec::new(),
             Some(_) => self
                 .content
+                .rest
                 .engagements
                 .iter()
                 .filter(|e| e.state == EngagementState::Cleared && e.starts_at > self.now)
@@ -228,6 +232,7 @@ impl RoomView {
     /// The PMs away now (an absence past its end has ended by itself).
     pub fn away(&self) -> Vec<&Absence> {
         self.content
+            .rest
             .absences
             .iter()
             .filter(|a| a.until > self.now)
@@ -247,6 +252,7 @@ impl RoomView {
     /// Who may stand in for the viewer: the room's other PMs and its leadership members.
     pub fn stand_in_choices(&self) -> Vec<&Member> {
         self.content
+            .rest
             .members
             .iter()
             .filter(|m| m.user_id != self.viewer.user_id && m.kind != MemberKind::Partner)

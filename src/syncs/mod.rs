@@ -62,18 +62,20 @@ async fn waiting(
     now: Millis,
 ) -> Result<Vec<Waiting>, AppError> {
     let pms: Vec<_> = content
+        .rest
         .members
         .iter()
         .filter(|m| m.kind == MemberKind::Pm)
         .cloned()
         .collect();
     let mut subjects: Vec<(SubjectKind, i64, String, i64)> = content
+        .email
         .drafts
         .iter()
         .filter(|d| d.state.is_none())
         .map(|d| (SubjectKind::Draft, d.id, d.subject.clone(), d.revision))
         .collect();
-    if let Some(update) = &content.update_in_progress {
+    if let Some(update) = &content.rest.update_in_progress {
         let headline: String = sqlx::query_scalar(
             "SELECT headline FROM update_revisions WHERE update_id = $1 AND number = $2",
         )
@@ -138,8 +140,8 @@ pub async fn build(
         zone,
         decisions: &content.decisions,
         waiting: &waiting,
-        workstreams: &content.workstreams,
-        questions: &content.questions,
+        workstreams: &content.rest.workstreams,
+        questions: &content.rest.questions,
         engagements: &open_engagements,
         contacts: &contacts,
         touch_limit: state.config.contact_touch_limit,
@@ -244,7 +246,7 @@ async fn show(
         schedule,
         past: model::past(&mut conn, room_id, PAST_SHOWN).await?,
         contacts: customers::contacts_of(&mut *conn, room.customer_id).await?,
-        workstreams: content.workstreams.clone(),
+        workstreams: content.rest.workstreams.clone(),
         statuses: WorkstreamStatus::ALL,
         types: content.types.clone(),
         mine_to_decide,
@@ -305,6 +307,7 @@ async fn minutes(
             .and_then(|(id, s)| Some((id.parse::<i64>().ok()?, WorkstreamStatus::parse(s)?)))
             .ok_or_else(|| AppError::Conflict("Choose a status for the workstream.".into()))?;
         let current = content
+            .rest
             .workstreams
             .iter()
             .find(|w| w.id == id)

@@ -21,6 +21,7 @@ mod openapi;
 mod outbox;
 mod outbox_crash;
 mod outreach;
+mod parts;
 mod questions;
 mod retrospectives;
 mod rooms;
