@@ -377,9 +377,9 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
                 .collect(),
         },
     ));
-    let mut customers: BTreeMap<String, Vec<&RoomMeasures>> = BTreeMap::new();
+    let mut customers: BTreeMap<&str, Vec<&RoomMeasures>> = BTreeMap::new();
     for r in &reading.rooms {
-        customers.entry(r.customer.clone()).or_default().push(r);
+        customers.entry(&r.customer).or_default().push(r);
     }
     let customers_total = customers.len();
     let mut by_customer: Vec<CustomerRow> = customers
@@ -387,7 +387,7 @@ pub async fn compute(conn: &mut AnyConnection, key: Key, now: Millis) -> sqlx::R
         .map(|(name, rooms)| {
             let firsts: Vec<Millis> = rooms.iter().filter_map(|r| r.first_email).collect();
             CustomerRow {
-                name,
+                name: name.to_owned(),
                 rooms: rooms.len(),
                 first_email: median(&firsts),
                 max_voices: rooms.iter().map(|r| r.max_voices).max().unwrap_or(0),

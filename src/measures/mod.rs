@@ -70,7 +70,8 @@ impl Scope {
 pub struct RoomMeasures {
     pub id: i64,
     pub title: String,
-    pub customer: String,
+    /// Shared by the customer's rooms.
+    pub customer: Arc<str>,
     pub severity: Severity,
     pub first_email: Option<Millis>,
     /// Customer updates sent, and promised by the cadence since the first.
@@ -248,6 +249,8 @@ pub async fn read_in_passes(
     rooms_per_pass: i64,
 ) -> sqlx::Result<Reading> {
     let mut reading = Reading::default();
+    // Grown pass by pass, the list of measures would hold up to twice its size while it moves.
+    reading.rooms.reserve_exact(count_rooms(conn, scope).await?);
     let mut names = Names::default();
     let mut after = i64::MIN;
     loop {
@@ -280,6 +283,22 @@ impl Names {
             }
         }
     }
+}
+
+/// How many rooms `scope` covers.
+async fn count_rooms(conn: &mut AnyConnection, scope: Scope) -> sqlx::Result<usize> {
+    let sql = format!("SELECT COUNT(*) FROM rooms r WHERE {}", scope.rooms("r.id"));
+    let every = Pass {
+        first: i64::MIN,
+        last: i64::MAX,
+    };
+    let mut count = 0;
+    each_row(conn, scope, every, sql, |row| {
+        count = row.try_get::<i64, _>(0)?;
+        Ok(())
+    })
+    .await?;
+    Ok(usize::try_from(count).unwrap_or_default())
 }
 
 /// The next `limit` rooms in `scope` after the room id `after`.
@@ -495,7 +514,7 @@ async fn read_pass(
         reading.rooms.push(RoomMeasures {
             id,
             title,
-            customer,
+            customer: names.shared(customer),
             severity,
             first_email: time_to_first_email(escalated_at, &sent_at),
             cadence: cadence_kept(&sent_at, every, now),
