@@ -178,7 +178,9 @@ impl RoomContent {
         kept: Option<&RoomContent>,
     ) -> Result<RoomContent, AppError> {
         let id = room.id;
-        let stale = kept.map_or(Stale::ALL, |kept| room.parts.stale_since(&kept.parts));
+        let stale = kept.map_or(Stale::EVERYTHING, |kept| {
+            room.parts.stale_since(&kept.parts)
+        });
         let kept_if = |stale: bool| kept.filter(|_| !stale);
         let (events, older_events) = timeline_page(conn, id, selection).await?;
         let (types, decisions) = match kept_if(stale.decisions) {
@@ -211,16 +213,6 @@ impl RoomContent {
             older_events,
         })
     }
-}
-
-/// Every flag up: nothing kept is reused.
-impl Stale {
-    const ALL: Stale = Stale {
-        decisions: true,
-        touches: true,
-        email: true,
-        rest: true,
-    };
 }
 
 /// One page of the timeline, and the id to page from when there are older events.

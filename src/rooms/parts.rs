@@ -80,6 +80,16 @@ pub struct Stale {
     pub rest: bool,
 }
 
+impl Stale {
+    /// Nothing kept is reused (there is nothing kept).
+    pub const EVERYTHING: Stale = Stale {
+        decisions: true,
+        touches: true,
+        email: true,
+        rest: true,
+    };
+}
+
 impl PartVersions {
     pub fn stale_since(&self, kept: &PartVersions) -> Stale {
         Stale {
