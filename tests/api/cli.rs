@@ -6,8 +6,11 @@ use reqwest::StatusCode;
 
 use crate::helpers::{Client, TestApp, TestData};
 
-fn accord(data: &TestData, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accord"))
+/// Runs `accord ARGS` on the test's data and waits for it without blocking the test's runtime:
+/// a `TestApp` on the same runtime keeps serving and finishing its own writes meanwhile (blocked,
+/// it could hold the database's write lock the command waits for).
+async fn accord(data: &TestData, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_accord"))
         .args(args)
         .env("ACCORD_DATA_DIR", data.dir.path())
         .env("ACCORD_DATABASE_URL", &data.database_url)
@@ -15,6 +18,7 @@ fn accord(data: &TestData, args: &[&str]) -> Output {
         .env_remove("ACCORD_BIND")
         .env_remove("ACCORD_BASE_URL")
         .output()
+        .await
         .unwrap()
 }
 
@@ -141,7 +145,8 @@ async fn user_add_prints_a_one_time_link_that_sets_the_password() {
             "Ravi Menon",
             "--admin",
         ],
-    );
+    )
+    .await;
     assert!(output.status.success(), "{}", stderr_of(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let path = &stdout[stdout.find("/password/").expect("a link is printed")..];
@@ -168,7 +173,8 @@ async fn user_add_prints_a_one_time_link_that_sets_the_password() {
             "--name",
             "Ravi",
         ],
-    );
+    )
+    .await;
     assert_eq!(again.status.code(), Some(1));
     assert!(stderr_of(&again).contains("already an account"));
 }
@@ -176,7 +182,7 @@ async fn user_add_prints_a_one_time_link_that_sets_the_password() {
 #[tokio::test]
 async fn demo_prints_credentials_that_sign_in() {
     let app = TestApp::spawn().await;
-    let output = accord(&app.data, &["demo"]);
+    let output = accord(&app.data, &["demo"]).await;
     assert!(output.status.success(), "{}", stderr_of(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("DEMO CREDENTIALS"));
@@ -243,7 +249,7 @@ async fn demo_prints_credentials_that_sign_in() {
         update.contains("Sam Okafor has not aligned on the current revision"),
         "the newer update waits for Sam"
     );
-    let again = accord(&app.data, &["demo"]);
+    let again = accord(&app.data, &["demo"]).await;
     assert!(
         again.status.success(),
         "a second `accord demo` works: {}",
@@ -275,9 +281,9 @@ async fn demo_prints_credentials_that_sign_in() {
 #[tokio::test]
 async fn reindex_rebuilds_every_question_and_says_how_many() {
     let data = TestData::new().await;
-    let demo = accord(&data, &["demo"]);
+    let demo = accord(&data, &["demo"]).await;
     assert!(demo.status.success(), "{}", stderr_of(&demo));
-    let output = accord(&data, &["reindex"]);
+    let output = accord(&data, &["reindex"]).await;
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
