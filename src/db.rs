@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use crate::rooms::write_queue::WriteQueues;
@@ -134,6 +135,62 @@ impl Db {
     }
 }
 
+/// A connection taken from a pool only when a statement first needs one. A page that this
+/// instance can serve from what it remembers takes none: every checkout costs a round trip when
+/// the connection goes back (sqlx pings it), to PostgreSQL or to a SQLite connection's thread.
+pub struct OnDemand<'c> {
+    source: Source<'c>,
+}
+
+enum Source<'c> {
+    Pool {
+        pool: &'c AnyPool,
+        taken: Option<PoolConnection<Any>>,
+    },
+    Held(&'c mut AnyConnection),
+}
+
+impl<'c> OnDemand<'c> {
+    /// Takes a connection from `pool` on first use.
+    pub fn new(pool: &'c AnyPool) -> OnDemand<'c> {
+        OnDemand {
+            source: Source::Pool { pool, taken: None },
+        }
+    }
+
+    /// The connection, taken now if it was not yet.
+    pub async fn get(&mut self) -> sqlx::Result<&mut AnyConnection> {
+        match &mut self.source {
+            Source::Held(conn) => Ok(&mut **conn),
+            Source::Pool { pool, taken } => {
+                let conn = match taken.take() {
+                    Some(conn) => conn,
+                    None => pool.acquire().await?,
+                };
+                Ok(&mut **taken.insert(conn))
+            }
+        }
+    }
+
+    /// Whether a connection was taken so far.
+    #[cfg(test)]
+    fn was_taken(&self) -> bool {
+        match &self.source {
+            Source::Held(_) => true,
+            Source::Pool { taken, .. } => taken.is_some(),
+        }
+    }
+}
+
+/// A connection the caller already holds (a transaction's, or one it took itself).
+impl<'c> From<&'c mut AnyConnection> for OnDemand<'c> {
+    fn from(conn: &'c mut AnyConnection) -> OnDemand<'c> {
+        OnDemand {
+            source: Source::Held(conn),
+        }
+    }
+}
+
 /// The cause of a database error in a few words, for the one line an operator reads.
 pub fn reason(error: &anyhow::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
@@ -177,6 +234,27 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_connection_is_taken_on_first_use_and_kept_until_dropped() {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPool::connect("sqlite::memory:").await.expect("a pool");
+        let mut conn = OnDemand::new(&pool);
+        assert!(!conn.was_taken());
+        // A temporary table lives on one connection only: the second use finds it.
+        let first = conn.get().await.expect("a connection");
+        sqlx::query("CREATE TEMP TABLE here (x BIGINT)")
+            .execute(&mut *first)
+            .await
+            .expect("created");
+        assert!(conn.was_taken());
+        let second = conn.get().await.expect("the same connection");
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM here")
+            .fetch_one(&mut *second)
+            .await
+            .expect("the table is there");
+        assert_eq!(rows, 0);
+    }
 
     #[test]
     fn backend_is_chosen_by_scheme() {

@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 use super::rules::{self, Channel, ContactActivity, WEEK};
 use crate::clock::Millis;
 use crate::customers::model::Contact;
+use crate::db::OnDemand;
 use crate::rooms::change::RoomTx;
 use crate::stamped::StampedCache;
 
@@ -39,12 +40,12 @@ impl ActivityCache {
     /// while it is unchanged, else read afresh (and always read when no stamp was read).
     pub async fn get(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut OnDemand<'_>,
         customer_id: i64,
         stamp: Option<i64>,
         now: Millis,
     ) -> sqlx::Result<Arc<Activity>> {
-        let read = activity(conn, customer_id, now);
+        let read = async { activity(conn.get().await?, customer_id, now).await };
         self.customers
             .get_or_read(customer_id, stamp, now, read)
             .await

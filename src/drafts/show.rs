@@ -20,6 +20,7 @@ use crate::accounts::CurrentUser;
 use crate::approvals::SubjectKind;
 use crate::approvals::panel::Panel;
 use crate::clock::Millis;
+use crate::db::OnDemand;
 use crate::error::AppError;
 use crate::outbox::model::OutboxState;
 use crate::rooms::access::{Abilities, Viewer};
@@ -246,13 +247,13 @@ async fn live(
     Query(seen): Query<Seen>,
 ) -> Result<Response, AppError> {
     // Membership is checked on every poll: a removed member stops receiving anything at once.
-    let (room, viewer) = viewed_room(state.db.reader(), room_id, &user).await?;
+    let mut conn = OnDemand::new(state.db.reader());
+    let (room, viewer) = viewed_room(&mut conn, room_id, &user).await?;
     if seen.is_current(&room) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let mut conn = state.db.reader().acquire().await?;
     let now = state.clock.now();
-    let view = DraftView::load(&mut conn, room, viewer, draft_id, page.zone, now).await?;
+    let view = DraftView::load(conn.get().await?, room, viewer, draft_id, page.zone, now).await?;
     Ok(LiveFragment { page, view }.into_response())
 }
 

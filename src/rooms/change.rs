@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 
-use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use super::access::{Action, Refusal, Viewer, check};
 use super::in_view;
@@ -21,6 +21,7 @@ use super::write_queue::Turn;
 use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::clock::Millis;
+use crate::db::OnDemand;
 use crate::db::{Backend, Db};
 use crate::error::AppError;
 use crate::{needs, timeline};
@@ -280,15 +281,16 @@ pub async fn read_room(
 }
 
 /// [`read_room`] for a handler that may need no connection at all (a live check that answers
-/// `204`): one is taken from `db` only when the room was not read with the session.
+/// `204`, a page served from what this instance remembers): `conn` is taken only when the room
+/// was not read with the session.
 pub async fn viewed_room(
-    db: &AnyPool,
+    conn: &mut OnDemand<'_>,
     room_id: i64,
     user: &CurrentUser,
 ) -> Result<(Room, Viewer), AppError> {
     match read_with_session(room_id, user) {
         Some(read) => read,
-        None => room_for(&mut *db.acquire().await?, room_id, user, Action::Read).await,
+        None => room_for(conn.get().await?, room_id, user, Action::Read).await,
     }
 }
 

@@ -24,6 +24,7 @@ use super::parts::{PartVersions, Stale};
 use crate::contact_log;
 use crate::contact_log::model::LoggedTouch;
 use crate::customers::model::{self as customers, Contact, Customer};
+use crate::db::OnDemand;
 use crate::decisions::model::{self as decisions, Decision, DecisionType};
 use crate::drafts::model as drafts;
 use crate::error::AppError;
@@ -370,7 +371,7 @@ impl ContentCache {
     /// The content of `room` at the version it was just read at, from the cache or the database.
     pub async fn get(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut OnDemand<'_>,
         room: &Room,
         selection: Selection,
     ) -> Result<Arc<RoomContent>, AppError> {
@@ -378,7 +379,8 @@ impl ContentCache {
             return Ok(content);
         }
         let kept = self.entries.older(room, selection);
-        let content = RoomContent::read(conn, room, selection, kept.as_deref()).await?;
+        let content =
+            RoomContent::read(conn.get().await?, room, selection, kept.as_deref()).await?;
         Ok(self.entries.keep(room, selection, content))
     }
 }

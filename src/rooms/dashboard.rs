@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::accounts::CurrentUser;
 use crate::clock::Millis;
 use crate::customers::model::{self as customers, Customer};
+use crate::db::OnDemand;
 use crate::error::AppError;
 use crate::needs::Need;
 use crate::stamped::{self, StampedCache};
@@ -237,7 +238,7 @@ async fn live(
     if seen == filter.seen {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let mut conn = state.db.reader().acquire().await?;
+    let mut conn = OnDemand::new(state.db.reader());
     let own = own_rooms(&state, &mut conn, &user, now).await?;
     let (mine, others, more) = room_lists(&mut conn, &user, &own, &filter).await?;
     let filter = DashboardQuery { seen, ..filter };
@@ -275,11 +276,12 @@ pub const CACHED_VIEWERS: usize = 10_000;
 
 async fn own_rooms(
     state: &AppState,
-    conn: &mut AnyConnection,
+    conn: &mut OnDemand<'_>,
     user: &CurrentUser,
     now: Millis,
 ) -> sqlx::Result<Arc<OwnRooms>> {
     let read = async {
+        let conn = conn.get().await?;
         Ok(OwnRooms {
             first_page: rooms(conn, user.id, true, &DashboardQuery::default(), 0).await?,
             customers: customers::of_member(&mut *conn, user.id).await?,
@@ -291,18 +293,18 @@ async fn own_rooms(
 }
 
 async fn room_lists(
-    conn: &mut AnyConnection,
+    conn: &mut OnDemand<'_>,
     user: &CurrentUser,
     own: &OwnRooms,
     filter: &DashboardQuery,
 ) -> sqlx::Result<(Vec<RoomRow>, Vec<RoomRow>, bool)> {
     let offset = (filter.page() - 1) * PER_PAGE;
     let mut mine = match filter.is_filtered() || offset > 0 {
-        true => rooms(conn, user.id, true, filter, offset).await?,
+        true => rooms(conn.get().await?, user.id, true, filter, offset).await?,
         false => own.first_page.clone(),
     };
     let mut others = match user.is_admin {
-        true => rooms(conn, user.id, false, filter, offset).await?,
+        true => rooms(conn.get().await?, user.id, false, filter, offset).await?,
         false => Vec::new(),
     };
     let more = mine.len() as i64 > PER_PAGE || others.len() as i64 > PER_PAGE;
@@ -392,7 +394,7 @@ async fn show(
     Query(filter): Query<DashboardQuery>,
 ) -> Result<DashboardPage, AppError> {
     let now = state.clock.now();
-    let mut conn = state.db.reader().acquire().await?;
+    let mut conn = OnDemand::new(state.db.reader());
     let own = own_rooms(&state, &mut conn, &user, now).await?;
     let (mine, others, more) = room_lists(&mut conn, &user, &own, &filter).await?;
     let filter = DashboardQuery {

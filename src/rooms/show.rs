@@ -13,10 +13,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use sqlx::AnyConnection;
 
 use super::access::{Abilities, Viewer};
-use super::change::{read_room, viewed_room};
+use super::change::viewed_room;
 use super::content::{RoomContent, Selection};
 use super::live_parts::{self, Fingerprint, Part};
 use super::model::Room;
@@ -25,6 +24,7 @@ use crate::accounts::CurrentUser;
 use crate::approvals::absence::Absence;
 use crate::clock::Millis;
 use crate::contact_log::model::Activity;
+use crate::db::OnDemand;
 use crate::decisions::model::{Decision, DecisionStatus};
 use crate::engagements::model::Engagement;
 use crate::engagements::rules::{self, EngagementState};
@@ -103,7 +103,7 @@ pub struct RoomView {
 
 impl RoomView {
     async fn load(
-        conn: &mut AnyConnection,
+        conn: &mut OnDemand<'_>,
         state: &AppState,
         room: Room,
         viewer: Viewer,
@@ -369,8 +369,8 @@ async fn show(
     Path(id): Path<i64>,
     Query(filters): Query<Filters>,
 ) -> Result<ShowPage, AppError> {
-    let mut conn = state.db.reader().acquire().await?;
-    let (room, viewer) = read_room(&mut conn, id, &user).await?;
+    let mut conn = OnDemand::new(state.db.reader());
+    let (room, viewer) = viewed_room(&mut conn, id, &user).await?;
     let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
     let parts = RenderedParts::render(&page, &view)?;
     let live_url = view.live_url(&parts.fingerprints());
@@ -390,12 +390,12 @@ async fn live(
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
     // Membership is checked on every poll: a removed member stops receiving anything at once.
-    let (room, viewer) = viewed_room(state.db.reader(), id, &user).await?;
+    let mut conn = OnDemand::new(state.db.reader());
+    let (room, viewer) = viewed_room(&mut conn, id, &user).await?;
     if Some(room.version) == filters.version {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let seen = live_parts::decode(filters.parts.as_deref());
-    let mut conn = state.db.reader().acquire().await?;
     let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
     let parts = RenderedParts::render(&page, &view)?;
     let live_url = view.live_url(&parts.fingerprints());

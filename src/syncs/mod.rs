@@ -25,6 +25,7 @@ use crate::approvals::{self, Alignment, SubjectKind};
 use crate::clock::Millis;
 use crate::contact_log;
 use crate::customers::model::{self as customers, Contact};
+use crate::db::OnDemand;
 use crate::decisions::model::{DecisionStatus, DecisionType};
 use crate::decisions::{Proposal, record_proposal, settle_in};
 use crate::engagements::model as engagements;
@@ -128,7 +129,11 @@ pub async fn build(
 ) -> Result<(Vec<Item>, std::sync::Arc<RoomContent>), AppError> {
     let content = state
         .room_content
-        .get(conn, room, crate::rooms::content::Selection::default())
+        .get(
+            &mut OnDemand::from(&mut *conn),
+            room,
+            crate::rooms::content::Selection::default(),
+        )
         .await?;
     let waiting = waiting(conn, room, &content, now).await?;
     let contacts = contact_log::model::activity(conn, room.customer_id, now).await?;

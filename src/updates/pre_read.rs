@@ -15,8 +15,9 @@ use super::model::{self, PreRead};
 use super::snapshot::{Snapshot, changes};
 use crate::AppState;
 use crate::accounts::CurrentUser;
+use crate::db::OnDemand;
 use crate::error::AppError;
-use crate::rooms::change::read_room;
+use crate::rooms::change::viewed_room;
 use crate::rooms::content::VersionCache;
 use crate::rooms::model::Room;
 use crate::web::filters;
@@ -97,12 +98,12 @@ async fn render(
     room_id: i64,
     version: Option<i64>,
 ) -> Result<PreReadPage, AppError> {
-    let mut conn = state.db.reader().acquire().await?;
-    let (room, _) = read_room(&mut conn, room_id, user).await?;
+    let mut conn = OnDemand::new(state.db.reader());
+    let (room, _) = viewed_room(&mut conn, room_id, user).await?;
     let content = match state.pre_reads.get(&room, version) {
         Some(content) => content,
         None => {
-            let content = PreReadContent::read(&mut conn, room_id, version).await?;
+            let content = PreReadContent::read(conn.get().await?, room_id, version).await?;
             state.pre_reads.keep(&room, version, content)
         }
     };
