@@ -274,10 +274,7 @@ pub async fn read_room(
     room_id: i64,
     user: &CurrentUser,
 ) -> Result<(Room, Viewer), AppError> {
-    match read_with_session(room_id, user) {
-        Some(read) => read,
-        None => room_for(conn, room_id, user, Action::Read).await,
-    }
+    viewed_room(&mut OnDemand::from(conn), room_id, user).await
 }
 
 /// [`read_room`] for a handler that may need no connection at all (a live check that answers
