@@ -153,15 +153,20 @@ impl SessionStore for DbSessionStore {
         // A page about one room reads it here too: one statement proves session, user,
         // membership and room version (`rooms::in_view`).
         let room = in_view::requested();
-        let query = sqlx::query(load_statement(room.is_some()))
-            .bind(id.to_string())
-            .bind(chrono::Utc::now().timestamp_millis());
-        let query = match room {
-            Some(room_id) => query.bind(room_id),
-            None => query,
+        let now = chrono::Utc::now().timestamp_millis();
+        let query = || {
+            let query = sqlx::query(load_statement(room.is_some()))
+                .bind(id.to_string())
+                .bind(now);
+            match room {
+                Some(room_id) => query.bind(room_id),
+                None => query,
+            }
         };
-        let row = query
-            .fetch_optional(self.db.reader())
+        let row = self
+            .db
+            .lanes()
+            .fetch_optional(query)
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };

@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use sqlx::Connection;
 
 use crate::helpers::{TestApp, count};
 
@@ -201,6 +202,31 @@ async fn readiness_follows_the_database_going_away_and_coming_back() {
     crate::helpers::rename_database(&server, &hidden, &name).await;
     assert_eq!(client.page("/readyz").await.0, StatusCode::OK);
     assert!(client.is_signed_in().await);
+}
+
+#[tokio::test]
+async fn a_page_asked_for_right_after_the_database_cut_every_connection_is_served() {
+    let app = TestApp::spawn().await;
+    if !app.data.is_postgres() {
+        return; // an embedded SQLite file has no server to restart
+    }
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let path = format!("/rooms/{room}");
+    for _ in 0..8 {
+        assert_eq!(team.dana.0.page(&path).await.0, StatusCode::OK);
+    }
+    let server = std::env::var("ACCORD_TEST_POSTGRES_URL").unwrap();
+    let name = url::Url::parse(&app.data.database_url).unwrap().path()[1..].to_owned();
+    let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+    crate::helpers::cut_connections(&mut admin, &name).await;
+    // Every connection the instance held is dead now; the first page must not be an error.
+    let (status, page) = team.dana.0.page(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Northwind"),
+        "the room itself, not a sign-in page"
+    );
 }
 
 #[tokio::test]

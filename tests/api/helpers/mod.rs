@@ -517,14 +517,38 @@ pub fn location(response: &reqwest::Response) -> &str {
 
 /// Renames a PostgreSQL database, first ending every connection to it (as a server restart
 /// would). Retries while the application's pool races to reconnect.
+/// Ends every server process connected to the PostgreSQL database `name` (what a database
+/// restart or a failover does to an instance's connections).
+pub async fn cut_connections(admin: &mut sqlx::PgConnection, name: &str) {
+    let cut: Vec<(i32, bool)> = sqlx::query_as(
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+    )
+    .bind(name)
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap();
+    let cut: Vec<i32> = cut.into_iter().map(|(pid, _)| pid).collect();
+    // Terminating is asynchronous: wait until those processes are gone (the instance may well
+    // have opened new ones meanwhile).
+    for _ in 0..250 {
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ANY($1)")
+                .bind(&cut)
+                .fetch_one(&mut *admin)
+                .await
+                .unwrap();
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the connections to {name} did not end");
+}
+
 pub async fn rename_database(server: &str, from: &str, to: &str) {
     let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
     for _ in 0..100 {
-        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-            .bind(from)
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        cut_connections(&mut admin, from).await;
         let renamed = sqlx::query(&format!("ALTER DATABASE {from} RENAME TO {to}"))
             .execute(&mut admin)
             .await;

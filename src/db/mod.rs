@@ -4,6 +4,8 @@
 //! BIGINT ids, epoch-millisecond timestamps, 0/1 flags). SQLite gets a single writer connection,
 //! WAL, a busy timeout and `BEGIN IMMEDIATE` for writes; readers have their own pool.
 
+pub mod lanes;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use crate::rooms::write_queue::WriteQueues;
+use lanes::Lanes;
 
 /// Which database a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +44,12 @@ pub struct Db {
     write: AnyPool,
     backend: Backend,
     write_queues: Arc<WriteQueues>,
+    lanes: Arc<Lanes>,
 }
+
+/// How many connections are kept out of the read pool for the statement every view runs. Each
+/// runs one statement at a time in well under a millisecond, so a few serve a whole instance.
+const LANES: usize = 4;
 
 /// How long a request waits for a connection before it gives up (the database is down).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -59,12 +67,16 @@ impl Db {
             AnyConnection::connect_with(&options).await?.close().await?;
         }
         let db = match backend {
-            Backend::Sqlite => Db {
-                write: sqlite_pool(1).connect_with(options.clone()).await?,
-                read: sqlite_pool(8).connect_with(options).await?,
-                backend,
-                write_queues: Arc::default(),
-            },
+            Backend::Sqlite => {
+                let read = sqlite_pool(8).connect_with(options.clone()).await?;
+                Db {
+                    write: sqlite_pool(1).connect_with(options).await?,
+                    lanes: Arc::new(Lanes::new(read.clone(), LANES)),
+                    read,
+                    backend,
+                    write_queues: Arc::default(),
+                }
+            }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
@@ -72,6 +84,7 @@ impl Db {
                     .connect_with(options)
                     .await?;
                 Db {
+                    lanes: Arc::new(Lanes::new(pool.clone(), LANES)),
                     read: pool.clone(),
                     write: pool,
                     backend,
@@ -104,6 +117,11 @@ impl Db {
         &self.read
     }
 
+    /// Connections kept for the statement every signed-in view runs (see `lanes`).
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
+    }
+
     /// The pool for single-statement writes (autocommit).
     pub fn writer(&self) -> &AnyPool {
         &self.write
@@ -130,6 +148,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        self.lanes.close();
         self.read.close().await;
         self.write.close().await;
     }
