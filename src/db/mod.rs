@@ -51,6 +51,11 @@ pub struct Db {
 /// runs one statement at a time in well under a millisecond, so a few serve a whole instance.
 const LANES: usize = 4;
 
+/// SQLite read connections in all, lanes included. Each holds its own page cache (up to 2 MB),
+/// so the lanes come out of this number rather than on top of it: the read pool opens a
+/// replacement for each connection a lane detaches from it.
+const SQLITE_READERS: usize = 8;
+
 /// How long a request waits for a connection before it gives up (the database is down).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -68,7 +73,9 @@ impl Db {
         }
         let db = match backend {
             Backend::Sqlite => {
-                let read = sqlite_pool(8).connect_with(options.clone()).await?;
+                let read = sqlite_pool(SQLITE_READERS - LANES)
+                    .connect_with(options.clone())
+                    .await?;
                 Db {
                     write: sqlite_pool(1).connect_with(options).await?,
                     lanes: Arc::new(Lanes::new(read.clone(), LANES)),
@@ -226,9 +233,9 @@ pub fn reason(error: &anyhow::Error) -> String {
     format!("{error:#}")
 }
 
-fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
+fn sqlite_pool(max_connections: usize) -> AnyPoolOptions {
     AnyPoolOptions::new()
-        .max_connections(max_connections)
+        .max_connections(max_connections as u32)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         // A connection to a local file does not go stale, and the ping sqlx sends before handing
         // one out is a round trip to the connection's thread: 15% of a live check (measured).
