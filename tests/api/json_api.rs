@@ -206,6 +206,7 @@ async fn each_role_can_do_through_the_api_exactly_what_it_can_do_on_the_pages() 
         count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'customer'").await,
         1
     );
+    app.outbox_settled().await;
 }
 
 #[tokio::test]

@@ -182,6 +182,13 @@ async fn a_receiver_that_fails_twice_gets_the_event_once_more_with_the_same_id_a
     })
     .await;
     for expected in [2, 3] {
+        // The failure is recorded (with its retry time, from the clock) before the clock moves:
+        // moved first, the retry would be scheduled a minute after the moved clock.
+        let sql = "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'retrying'";
+        eventually("the failure recorded", || async {
+            count(&app, sql).await == 1
+        })
+        .await;
         app.clock.advance(Duration::from_secs(60));
         eventually("the next attempt", || async {
             receiver.requests().len() == expected
