@@ -105,13 +105,19 @@ mod tests {
         sqlx::query("SELECT COUNT(*) FROM temp.sqlite_master WHERE name = 'marked'")
     }
 
-    #[tokio::test]
-    async fn a_lane_keeps_its_connection_between_statements() {
+    /// One lane whose connection is marked with a temporary table.
+    async fn one_marked_lane() -> Lanes {
         let lanes = Lanes::new(pool().await, 1);
         lanes
             .fetch_optional(|| sqlx::query("CREATE TEMP TABLE marked (x BIGINT)"))
             .await
             .expect("created");
+        lanes
+    }
+
+    #[tokio::test]
+    async fn a_lane_keeps_its_connection_between_statements() {
+        let lanes = one_marked_lane().await;
         let row = lanes.fetch_optional(connection_id).await.expect("read");
         let marked: i64 = row.expect("one row").get(0);
         assert_eq!(
@@ -122,11 +128,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_statement_runs_again_through_the_pool_and_the_lane_is_replaced() {
-        let lanes = Lanes::new(pool().await, 1);
-        lanes
-            .fetch_optional(|| sqlx::query("CREATE TEMP TABLE marked (x BIGINT)"))
-            .await
-            .expect("created");
+        let lanes = one_marked_lane().await;
         let failed = lanes
             .fetch_optional(|| sqlx::query("SELECT * FROM no_such_table"))
             .await;

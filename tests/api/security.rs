@@ -183,12 +183,10 @@ async fn health_and_readiness_answer() {
 async fn readiness_follows_the_database_going_away_and_coming_back() {
     let app = TestApp::spawn().await;
     assert_eq!(app.client().page("/readyz").await.0, StatusCode::OK);
-    if !app.data.is_postgres() {
+    let Some((server, name)) = app.data.postgres_database() else {
         return; // an embedded SQLite file cannot go away like a server
-    }
+    };
     let (client, _) = app.signed_in("dana@example.com", "Dana", false).await;
-    let server = std::env::var("ACCORD_TEST_POSTGRES_URL").unwrap();
-    let name = url::Url::parse(&app.data.database_url).unwrap().path()[1..].to_owned();
     let hidden = format!("{name}_away");
     crate::helpers::rename_database(&server, &name, &hidden).await;
     assert_eq!(
@@ -207,17 +205,15 @@ async fn readiness_follows_the_database_going_away_and_coming_back() {
 #[tokio::test]
 async fn a_page_asked_for_right_after_the_database_cut_every_connection_is_served() {
     let app = TestApp::spawn().await;
-    if !app.data.is_postgres() {
+    let Some((server, name)) = app.data.postgres_database() else {
         return; // an embedded SQLite file has no server to restart
-    }
+    };
     let team = app.team().await;
     let room = team.open_northwind().await;
     let path = format!("/rooms/{room}");
     for _ in 0..8 {
         assert_eq!(team.dana.0.page(&path).await.0, StatusCode::OK);
     }
-    let server = std::env::var("ACCORD_TEST_POSTGRES_URL").unwrap();
-    let name = url::Url::parse(&app.data.database_url).unwrap().path()[1..].to_owned();
     let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
     crate::helpers::cut_connections(&mut admin, &name).await;
     // Every connection the instance held is dead now; the first page must not be an error.

@@ -65,6 +65,14 @@ impl TestData {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+
+    /// On PostgreSQL, the server's URL and this test's database name on it.
+    pub fn postgres_database(&self) -> Option<(String, String)> {
+        let server = std::env::var("ACCORD_TEST_POSTGRES_URL").ok()?;
+        let url = url::Url::parse(&self.database_url).ok()?;
+        self.is_postgres()
+            .then(|| (server, url.path()[1..].to_owned()))
+    }
 }
 
 /// The end of a test's data: a test that leaves mail undelivered (queued, sending or retrying)
@@ -515,8 +523,6 @@ pub fn location(response: &reqwest::Response) -> &str {
     response.headers()[LOCATION].to_str().unwrap()
 }
 
-/// Renames a PostgreSQL database, first ending every connection to it (as a server restart
-/// would). Retries while the application's pool races to reconnect.
 /// Ends every server process connected to the PostgreSQL database `name` (what a database
 /// restart or a failover does to an instance's connections).
 pub async fn cut_connections(admin: &mut sqlx::PgConnection, name: &str) {
@@ -545,6 +551,8 @@ pub async fn cut_connections(admin: &mut sqlx::PgConnection, name: &str) {
     panic!("the connections to {name} did not end");
 }
 
+/// Renames a PostgreSQL database, first ending every connection to it (as a server restart
+/// would). Retries while the application's pool races to reconnect.
 pub async fn rename_database(server: &str, from: &str, to: &str) {
     let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
     for _ in 0..100 {
