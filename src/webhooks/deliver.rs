@@ -71,12 +71,18 @@ async fn claim(state: &AppState, now: Millis) -> sqlx::Result<Option<Claimed>> {
                OR (d.state = 'delivering' AND d.lease_until < $1)";
     let sql = format!(
         "UPDATE webhook_deliveries SET state = 'delivering', lease_until = $2, attempts = attempts + 1 \
-         WHERE id = (SELECT d.id FROM webhook_deliveries d WHERE {due} ORDER BY d.id LIMIT 1) \
+         WHERE id = (SELECT d.id FROM webhook_deliveries d \
+         WHERE d.state IN ('queued', 'retrying', 'delivering') AND ({due}) ORDER BY d.id LIMIT 1) \
          AND ({}) RETURNING id",
         due.replace("d.", "")
     );
     let mut tx = state.db.begin_write().await?;
+    // The first condition names the rows of `webhook_deliveries_waiting` (migration 0023), so
+    // the oldest is found there rather than by walking every delivery ever made in id order;
+    // and the statement is planned on every run, as the outbox's claim is
+    // (`outbox::model::claim_due`).
     let Some(id): Option<i64> = sqlx::query_scalar(&sql)
+        .persistent(false)
         .bind(now)
         .bind(now + LEASE)
         .fetch_optional(&mut *tx)
