@@ -7,6 +7,7 @@
 
 pub mod lanes;
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,9 +78,14 @@ impl Db {
                 let read = sqlite_pool(SQLITE_READERS - LANES)
                     .connect_with(options.clone())
                     .await?;
+                // A lane opens its connection on first use, once the pools made the file.
+                let lanes = match sqlite_file(url) {
+                    Some(file) => Lanes::on_sqlite_file(read.clone(), file, LANES),
+                    None => Lanes::detached(read.clone(), LANES),
+                };
                 Db {
                     write: sqlite_pool(1).connect_with(options).await?,
-                    lanes: Arc::new(Lanes::new(read.clone(), LANES)),
+                    lanes: Arc::new(lanes),
                     read,
                     backend,
                     write_queues: Arc::default(),
@@ -92,7 +98,7 @@ impl Db {
                     .connect_with(options)
                     .await?;
                 Db {
-                    lanes: Arc::new(Lanes::new(pool.clone(), LANES)),
+                    lanes: Arc::new(Lanes::detached(pool.clone(), LANES)),
                     read: pool.clone(),
                     write: pool,
                     backend,
@@ -232,6 +238,14 @@ pub fn reason(error: &anyhow::Error) -> String {
         source = cause.source();
     }
     format!("{error:#}")
+}
+
+/// The file a SQLite URL opens (`None` for an in-memory database, whose every connection sees a
+/// database of its own).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let url = crate::config::DatabaseUrl::parse(url).ok()?;
+    let in_memory = url.as_str().contains("mode=memory");
+    url.sqlite_file().filter(|_| !in_memory)
 }
 
 fn sqlite_pool(max_connections: usize) -> AnyPoolOptions {

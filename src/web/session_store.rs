@@ -15,6 +15,7 @@ use tower_sessions::session_store::{Error, Result, SessionStore};
 
 use crate::accounts::{SESSION_USER_AT_LOAD, SESSION_USER_ID, UserAtLoad};
 use crate::db::Db;
+use crate::db::lanes::Param;
 use crate::rooms::in_view;
 
 #[derive(Clone, Debug)]
@@ -154,19 +155,12 @@ impl SessionStore for DbSessionStore {
         // membership and room version (`rooms::in_view`).
         let room = in_view::requested();
         let now = chrono::Utc::now().timestamp_millis();
-        let query = || {
-            let query = sqlx::query(load_statement(room.is_some()))
-                .bind(id.to_string())
-                .bind(now);
-            match room {
-                Some(room_id) => query.bind(room_id),
-                None => query,
-            }
-        };
+        let mut params = vec![Param::Text(id.to_string()), Param::Int(now)];
+        params.extend(room.map(Param::Int));
         let row = self
             .db
             .lanes()
-            .fetch_optional(query)
+            .fetch_optional(load_statement(room.is_some()), &params)
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
