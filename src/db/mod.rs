@@ -3,7 +3,8 @@
 //! Every query in Accord is written once, in the dialect both backends accept (`$1` placeholders,
 //! BIGINT ids, epoch-millisecond timestamps, 0/1 flags). SQLite gets a single writer connection,
 //! WAL, a busy timeout and `BEGIN IMMEDIATE` for writes; readers have their own pool, and the
-//! statement every signed-in view runs has a few connections of its own (`lanes`).
+//! statement every signed-in view runs has a few connections of its own (`lanes`; on a SQLite
+//! file they run it on the request's own thread).
 
 pub mod lanes;
 
