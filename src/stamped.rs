@@ -32,10 +32,14 @@ impl std::fmt::Display for Fingerprint {
 
 type Entries<V> = HashMap<i64, (Fingerprint, Arc<V>)>;
 
+/// The ids being read now, each with the lock its readers take turns on.
+type Reads = HashMap<i64, Arc<tokio::sync::Mutex<()>>>;
+
 /// One value per id, each with the fingerprint it was read at. Past `capacity` ids it starts
 /// over: a bound, not an eviction policy, since reading a value again costs one statement.
 pub struct StampedCache<V> {
     entries: Arc<Mutex<Entries<V>>>,
+    reads: Arc<Mutex<Reads>>,
     capacity: usize,
 }
 
@@ -43,6 +47,7 @@ impl<V> Clone for StampedCache<V> {
     fn clone(&self) -> Self {
         StampedCache {
             entries: Arc::clone(&self.entries),
+            reads: Arc::clone(&self.reads),
             capacity: self.capacity,
         }
     }
@@ -52,6 +57,7 @@ impl<V> StampedCache<V> {
     pub fn new(capacity: usize) -> StampedCache<V> {
         StampedCache {
             entries: Arc::default(),
+            reads: Arc::default(),
             capacity,
         }
     }
@@ -59,6 +65,10 @@ impl<V> StampedCache<V> {
     /// The value for `id` whose stamp, read with the request, is `stamp`: remembered while the
     /// stamp and the minute are unchanged, else `read` afresh and remembered. With no stamp (one
     /// was not read with this request) it is read and not remembered.
+    ///
+    /// Requests that miss the same id at once read it one at a time, and each looks again before
+    /// it reads: when the minute turns, a person's open pages read their list once, not once
+    /// each. Different ids are read side by side.
     pub async fn get_or_read<E>(
         &self,
         id: i64,
@@ -69,6 +79,11 @@ impl<V> StampedCache<V> {
         let Some(stamp) = stamp else {
             return Ok(Arc::new(read.await?));
         };
+        if let Some(known) = self.get(id, stamp, now) {
+            return Ok(known);
+        }
+        let turn = Turn::take(&self.reads, id);
+        let _reading = turn.lock.lock().await;
         if let Some(known) = self.get(id, stamp, now) {
             return Ok(known);
         }
@@ -96,9 +111,37 @@ impl<V> StampedCache<V> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Entries<V>> {
-        // The map holds no invariant a panicking holder could break half-way.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        locked(&self.entries)
     }
+}
+
+/// A place in the line of requests reading one id; the last to leave removes the line.
+struct Turn<'c> {
+    reads: &'c Mutex<Reads>,
+    id: i64,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'c> Turn<'c> {
+    fn take(reads: &'c Mutex<Reads>, id: i64) -> Turn<'c> {
+        let lock = Arc::clone(locked(reads).entry(id).or_default());
+        Turn { reads, id, lock }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut reads = locked(self.reads);
+        // Turns are taken and left under this lock: two references are the line's and ours.
+        if Arc::strong_count(&self.lock) == 2 {
+            reads.remove(&self.id);
+        }
+    }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The maps hold no invariant a panicking holder could break half-way.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
@@ -138,6 +181,76 @@ mod tests {
         assert_eq!(*cache.get_or_read(1, None, 0, read()).await.unwrap(), 3);
         assert_eq!(*cache.get_or_read(1, None, 0, read()).await.unwrap(), 4);
         assert_eq!(*cache.get_or_read(1, Some(4), 0, read()).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn requests_that_miss_one_id_together_read_it_once() {
+        let cache = StampedCache::new(10);
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // No read finishes until the test lets them all.
+        let release = Arc::new(tokio::sync::Semaphore::new(0));
+        let requests: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, reads, release) = (cache.clone(), reads.clone(), release.clone());
+                tokio::spawn(async move {
+                    let read = async {
+                        reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let _ = release.acquire().await;
+                        Ok::<_, ()>("the list")
+                    };
+                    cache.get_or_read(1, Some(3), 0, read).await
+                })
+            })
+            .collect();
+        // Every request has missed and all but the first wait for its read.
+        while reads.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        release.add_permits(8);
+        for request in requests {
+            assert_eq!(*request.await.unwrap().unwrap(), "the list");
+        }
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(locked(&cache.reads).is_empty(), "the line is gone");
+    }
+
+    #[tokio::test]
+    async fn different_ids_are_read_side_by_side() {
+        let cache = StampedCache::new(10);
+        // Each read waits for the other to start: read one at a time, they would never finish.
+        let both = Arc::new(tokio::sync::Barrier::new(2));
+        let read = |id: i64| {
+            let (cache, both) = (cache.clone(), both.clone());
+            tokio::spawn(async move {
+                let read = async {
+                    both.wait().await;
+                    Ok::<_, ()>(id)
+                };
+                cache.get_or_read(id, Some(1), 0, read).await
+            })
+        };
+        let (one, two) = (read(1), read(2));
+        let finished = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            (*one.await.unwrap().unwrap(), *two.await.unwrap().unwrap())
+        });
+        assert_eq!(finished.await.expect("both read at once"), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn a_read_that_fails_leaves_the_next_request_to_read_again() {
+        let cache = StampedCache::<i64>::new(10);
+        let failed = cache
+            .get_or_read(1, Some(1), 0, async { Err("down") })
+            .await;
+        assert_eq!(failed.err(), Some("down"));
+        let read = cache
+            .get_or_read(1, Some(1), 0, async { Ok::<_, &str>(5) })
+            .await;
+        assert_eq!(*read.unwrap(), 5);
+        assert!(locked(&cache.reads).is_empty());
     }
 
     #[test]
