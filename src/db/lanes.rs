@@ -204,6 +204,7 @@ mod tests {
             .expect("answered through the pool");
         assert_eq!(row.expect("a row").get::<i64, _>(0), 2);
     }
+
     #[tokio::test]
     async fn closed_lanes_still_answer_through_the_pool() {
         let lanes = Lanes::detached(pool().await, 2);
