@@ -4,7 +4,6 @@
 //! reason) stays as it is.
 
 use std::fmt::Write as _;
-use std::hash::{DefaultHasher, Hasher};
 
 /// One part of the room page, in page order (`part as usize` is its place in [`Part::ALL`]).
 /// Each is the content of one element of the page, found by its `id`, so the live check swaps
@@ -58,15 +57,15 @@ impl Part {
 }
 
 /// What one rendered part looks like, in 48 bits: equal fingerprints mean the page already
-/// shows that part as it would be sent.
+/// shows that part as it would be sent. XXH3 is specified, so every instance and every release
+/// computes the same fingerprint for the same HTML (std's `DefaultHasher` promises neither),
+/// and it reads the page's 17 KB at several GB/s where SipHash took 2% of a room view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fingerprint(u64);
 
 impl Fingerprint {
     pub fn of(html: &str) -> Fingerprint {
-        let mut hasher = DefaultHasher::new();
-        hasher.write(html.as_bytes());
-        Fingerprint(hasher.finish() & 0xFFFF_FFFF_FFFF)
+        Fingerprint(xxhash_rust::xxh3::xxh3_64(html.as_bytes()) & 0xFFFF_FFFF_FFFF)
     }
 }
 
@@ -180,6 +179,13 @@ mod tests {
         let encoded = encode(&[a, b]);
         assert_eq!(encoded.len(), 12 + 1 + 12);
         assert!(encoded.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn fingerprints_are_the_same_on_every_instance_and_release() {
+        // XXH3-64 of the empty input is 2d06800538d394c2 (the specification's test vector); a
+        // fingerprint is its low 48 bits.
+        assert_eq!(encode(&[Fingerprint::of("")]), "800538d394c2");
     }
 
     #[test]
