@@ -4,13 +4,14 @@
 //! differently from what the page says it shows ([`super::live_parts`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -323,11 +324,25 @@ struct RoomPart<'a> {
 /// Every part of the room page rendered, in [`Part::ALL`] order, with its fingerprint.
 struct RenderedParts(Vec<(String, Fingerprint)>);
 
+/// How long each part came out the last time it was rendered (on any room), up to
+/// [`SIZE_REMEMBERED`]: the next render of that part starts with room for as much. Parts are
+/// much the same size from one view to the next, and a `String` grown by doubling from
+/// askama's estimate copies itself several times on the way.
+static PART_SIZES: [AtomicUsize; Part::ALL.len()] =
+    [const { AtomicUsize::new(0) }; Part::ALL.len()];
+
+/// The most a render reserves ahead: one room's 5,000-event timeline must not make every view
+/// of every other room reserve that much.
+const SIZE_REMEMBERED: usize = 64 * 1024;
+
 impl RenderedParts {
     fn render(page: &Page, view: &RoomView) -> Result<RenderedParts, AppError> {
         let mut parts = Vec::with_capacity(Part::ALL.len());
         for part in Part::ALL {
-            let html = RoomPart { page, view, part }.render()?;
+            let last_size = &PART_SIZES[part as usize];
+            let mut html = String::with_capacity(last_size.load(Ordering::Relaxed));
+            RoomPart { page, view, part }.render_into(&mut html)?;
+            last_size.store(html.len().min(SIZE_REMEMBERED), Ordering::Relaxed);
             let fingerprint = Fingerprint::of(&html);
             parts.push((html, fingerprint));
         }
@@ -337,9 +352,14 @@ impl RenderedParts {
     fn fingerprints(&self) -> Vec<Fingerprint> {
         self.0.iter().map(|(_, fingerprint)| *fingerprint).collect()
     }
+
+    /// The length of every part together.
+    fn len(&self) -> usize {
+        self.0.iter().map(|(html, _)| html.len()).sum()
+    }
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "rooms/show.html")]
 struct ShowPage {
     page: Page,
@@ -352,7 +372,17 @@ impl ShowPage {
     fn part(&self, part: Part) -> &str {
         &self.parts.0[part as usize].0
     }
+
+    /// The whole page, written into one buffer sized for its parts and the layout around them.
+    fn into_html(self) -> Result<Html<String>, AppError> {
+        let mut html = String::with_capacity(self.parts.len() + LAYOUT_SIZE);
+        self.render_into(&mut html)?;
+        Ok(Html(html))
+    }
 }
+
+/// Room enough for the layout around the parts: the head, the top bar and the footer.
+const LAYOUT_SIZE: usize = 8 * 1024;
 
 /// The live check's answer when the room changed: the URL to poll next, and the stale parts.
 #[derive(Template, WebTemplate)]
@@ -368,18 +398,19 @@ async fn show(
     page: Page,
     Path(id): Path<i64>,
     Query(filters): Query<Filters>,
-) -> Result<ShowPage, AppError> {
+) -> Result<Html<String>, AppError> {
     let mut conn = OnDemand::new(state.db.reader());
     let (room, viewer) = viewed_room(&mut conn, id, &user).await?;
     let view = RoomView::load(&mut conn, &state, room, viewer, filters).await?;
     let parts = RenderedParts::render(&page, &view)?;
     let live_url = view.live_url(&parts.fingerprints());
-    Ok(ShowPage {
+    ShowPage {
         page,
         view,
         parts,
         live_url,
-    })
+    }
+    .into_html()
 }
 
 async fn live(
