@@ -7,7 +7,7 @@ use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc, Weekday};
-use chrono_tz::Tz;
+use chrono_tz::{OffsetName, Tz};
 
 use crate::clock::Millis;
 
@@ -77,12 +77,16 @@ impl Zone {
     /// "09:10 Tue": someone's wall clock at `at`.
     pub fn clock(&self, at: Millis) -> String {
         match self.local(at) {
-            Some(local) => format!(
-                "{:02}:{:02} {}",
-                local.hour(),
-                local.minute(),
-                WEEKDAYS[local.weekday().num_days_from_monday() as usize]
-            ),
+            Some(local) => {
+                let wall = local.naive_local();
+                let mut out = String::with_capacity(9);
+                push_two_digits(&mut out, wall.hour());
+                out.push(':');
+                push_two_digits(&mut out, wall.minute());
+                out.push(' ');
+                out.push_str(WEEKDAYS[wall.weekday().num_days_from_monday() as usize]);
+                out
+            }
             None => String::new(),
         }
     }
@@ -138,27 +142,45 @@ enum Year {
 
 /// "Tue 1 Dec, 09:51 CET" (or "Tue 1 Dec 2026, 09:51 CET"), written field by field: what
 /// chrono's `format("%a %-d %b, %H:%M %Z")` writes, without parsing the pattern on every call
-/// (that parse and its formatting were 6% of a room view, which shows a few dozen times).
+/// or going through `fmt` for each field (that was 6% of a room view, which shows a few dozen
+/// times).
 fn written(local: &DateTime<Tz>, year: Year) -> String {
+    let wall = local.naive_local();
     let mut out = String::with_capacity(28);
-    let _ = write!(
-        out,
-        "{} {} {}",
-        WEEKDAYS[local.weekday().num_days_from_monday() as usize],
-        local.day(),
-        MONTHS[local.month0() as usize]
-    );
-    if let Year::Shown = year {
-        let _ = write!(out, " {}", local.year());
+    out.push_str(WEEKDAYS[wall.weekday().num_days_from_monday() as usize]);
+    out.push(' ');
+    if wall.day() >= 10 {
+        out.push(digit(wall.day() / 10));
     }
-    let _ = write!(
-        out,
-        ", {:02}:{:02} {}",
-        local.hour(),
-        local.minute(),
-        local.offset()
-    );
+    out.push(digit(wall.day() % 10));
+    out.push(' ');
+    out.push_str(MONTHS[wall.month0() as usize]);
+    if let Year::Shown = year {
+        let _ = write!(out, " {}", wall.year());
+    }
+    out.push_str(", ");
+    push_two_digits(&mut out, wall.hour());
+    out.push(':');
+    push_two_digits(&mut out, wall.minute());
+    out.push(' ');
+    match local.offset().abbreviation() {
+        Some(abbreviation) => out.push_str(abbreviation),
+        // Zones without a name for their offset are shown as the offset ("+0330").
+        None => {
+            let _ = write!(out, "{}", local.offset());
+        }
+    }
     out
+}
+
+fn push_two_digits(out: &mut String, n: u32) {
+    out.push(digit(n / 10));
+    out.push(digit(n % 10));
+}
+
+/// The digit for `n`, a number below ten.
+fn digit(n: u32) -> char {
+    char::from_digit(n, 10).unwrap_or('?')
 }
 
 /// The askama filters every template formats times with: `{{ at|when(page.zone) }}`,
@@ -218,32 +240,48 @@ impl<T: OptionalInt + ?Sized> OptionalInt for &T {
 
 /// A span of time in the largest sensible unit: "5 minutes", "3 hours", "2 days".
 pub fn span(millis: Millis) -> String {
+    let mut out = String::with_capacity(20);
+    push_span(&mut out, millis);
+    out
+}
+
+fn push_span(out: &mut String, millis: Millis) {
     let minutes = millis.abs() / 60_000;
     let (n, unit) = match minutes {
-        0 => return "less than a minute".to_owned(),
+        0 => return out.push_str("less than a minute"),
         1..=89 => (minutes, "minute"),
         90..=2159 => ((minutes + 30) / 60, "hour"),
         _ => ((minutes + 720) / 1440, "day"),
     };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    let _ = write!(out, "{n} {unit}{}", if n == 1 { "" } else { "s" });
+}
+
+/// `before`, the span, then `after`: one allocation for the whole phrase (a room view writes a
+/// few dozen of them).
+fn phrase(before: &str, millis: Millis, after: &str) -> String {
+    let mut out = String::with_capacity(32);
+    out.push_str(before);
+    push_span(&mut out, millis);
+    out.push_str(after);
+    out
 }
 
 /// "3 hours ago" or "in 3 hours".
 pub fn relative(at: impl Int, now: impl Int) -> String {
     let (at, now) = (at.int(), now.int());
     if at <= now {
-        format!("{} ago", span(now - at))
+        phrase("", now - at, " ago")
     } else {
-        format!("in {}", span(at - now))
+        phrase("in ", at - now, "")
     }
 }
 
 /// A due date in words: "due in 2 days" or "overdue by 3 hours".
 pub fn due(at: Millis, now: Millis) -> String {
     if at < now {
-        format!("overdue by {}", span(now - at))
+        phrase("overdue by ", now - at, "")
     } else {
-        format!("due in {}", span(at - now))
+        phrase("due in ", at - now, "")
     }
 }
 
