@@ -451,8 +451,11 @@ impl DatabaseUrl {
             .url
             .strip_prefix("sqlite://")
             .or_else(|| self.url.strip_prefix("sqlite:"))?;
-        let path = rest.split('?').next().unwrap_or_default();
-        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let in_memory = path.is_empty()
+            || path == ":memory:"
+            || query.split('&').any(|pair| pair == "mode=memory");
+        (!in_memory).then(|| PathBuf::from(path))
     }
 
     pub fn backend(&self) -> Backend {
@@ -819,6 +822,19 @@ mod tests {
         assert_eq!(plain.as_str(), "sqlite://data/a.db?mode=rwc");
         let read_only = DatabaseUrl::parse("sqlite://data/a.db?mode=ro").unwrap();
         assert_eq!(read_only.as_str(), "sqlite://data/a.db?mode=ro");
+    }
+
+    #[test]
+    fn only_a_url_naming_a_file_has_a_sqlite_file() {
+        let file = |url: &str| DatabaseUrl::parse(url).unwrap().sqlite_file();
+        assert_eq!(file("sqlite://data/a.db"), Some(PathBuf::from("data/a.db")));
+        assert_eq!(
+            file("sqlite://data/a.db?mode=ro"),
+            Some(PathBuf::from("data/a.db"))
+        );
+        assert_eq!(file("sqlite://:memory:"), None);
+        assert_eq!(file("sqlite://shared.db?mode=memory&cache=shared"), None);
+        assert_eq!(file("postgres://db/accord"), None);
     }
 
     #[test]

@@ -244,9 +244,7 @@ pub fn reason(error: &anyhow::Error) -> String {
 /// The file a SQLite URL opens (`None` for an in-memory database, whose every connection sees a
 /// database of its own).
 fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let url = crate::config::DatabaseUrl::parse(url).ok()?;
-    let in_memory = url.as_str().contains("mode=memory");
-    url.sqlite_file().filter(|_| !in_memory)
+    crate::config::DatabaseUrl::parse(url).ok()?.sqlite_file()
 }
 
 fn sqlite_pool(max_connections: usize) -> AnyPoolOptions {
