@@ -24,6 +24,14 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// Whether a value read at `self` is newer than one read at `other` in every respect: a
+    /// later stamp, and not an earlier minute.
+    fn supersedes(&self, other: &Fingerprint) -> bool {
+        self.stamp > other.stamp && self.minute >= other.minute
+    }
+}
+
 impl std::fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.stamp, self.minute)
@@ -99,14 +107,24 @@ impl<V> StampedCache<V> {
         }
     }
 
-    /// Remembers `value`, read at `stamp` and `now`, for `id`.
+    /// Remembers `value`, read at `stamp` and `now`, for `id`, unless a newer one is already
+    /// remembered: a request that read its stamp before a change may finish its read after a
+    /// request that read after it, and must not put the older list back. It is returned either
+    /// way (its request shows what its stamp named).
     pub fn put(&self, id: i64, stamp: i64, now: Millis, value: V) -> Arc<V> {
         let value = Arc::new(value);
+        let read_at = Fingerprint::new(stamp, now);
         let mut entries = self.lock();
+        if entries
+            .get(&id)
+            .is_some_and(|(kept, _)| kept.supersedes(&read_at))
+        {
+            return value;
+        }
         if entries.len() >= self.capacity {
             entries.clear();
         }
-        entries.insert(id, (Fingerprint::new(stamp, now), Arc::clone(&value)));
+        entries.insert(id, (read_at, Arc::clone(&value)));
         value
     }
 
@@ -165,6 +183,29 @@ mod tests {
         );
         assert_eq!(cache.get(7, 3, 6 * MINUTE), None, "the minute turned");
         assert_eq!(cache.get(8, 3, 5 * MINUTE), None, "another id");
+    }
+
+    #[test]
+    fn a_read_that_finishes_late_does_not_replace_a_newer_value() {
+        let cache = StampedCache::new(10);
+        cache.put(7, 5, 5 * MINUTE, "read after the change");
+        let late = cache.put(7, 4, 5 * MINUTE, "read before it");
+        assert_eq!(*late, "read before it", "its own request still shows it");
+        assert_eq!(
+            cache.get(7, 5, 5 * MINUTE).as_deref(),
+            Some(&"read after the change")
+        );
+        assert_eq!(cache.get(7, 4, 5 * MINUTE), None);
+        // A newer value from a minute that has passed is no use to anyone: a later minute's
+        // value replaces it, whatever its stamp.
+        cache.put(7, 4, 6 * MINUTE, "read in the next minute");
+        assert_eq!(
+            cache.get(7, 4, 6 * MINUTE).as_deref(),
+            Some(&"read in the next minute")
+        );
+        // The same stamp read again within its minute replaces it as before.
+        cache.put(7, 4, 6 * MINUTE, "read again");
+        assert_eq!(cache.get(7, 4, 6 * MINUTE).as_deref(), Some(&"read again"));
     }
 
     #[tokio::test]
