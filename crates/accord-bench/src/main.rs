@@ -5,6 +5,7 @@
 //! `cargo build --release --bins && target/release/accord-bench --rooms 10000`
 
 mod bulk;
+mod cpu;
 mod dataset;
 mod load;
 mod outbox;
@@ -19,7 +20,7 @@ use accord::db::Db;
 use clap::Parser;
 use load::{Request, Stats};
 use outbox::{OutboxResult, outbox_scenario};
-use server::{sign_in, start};
+use server::{Server, sign_in, start};
 
 /// Load benchmark for Accord.
 #[derive(Parser, Debug)]
@@ -67,6 +68,34 @@ struct Row {
     name: &'static str,
     stats: Stats,
     rss: f64,
+    /// What the row's window cost in CPU time.
+    cpu: cpu::Spent,
+    /// Whether another row was measured in the same window (the watchers and the writes under
+    /// them): its CPU time is theirs together, not per request of either.
+    shared_window: bool,
+}
+
+impl Row {
+    /// Runs one scenario: `requests` on `connections` keep-alive connections for `duration`,
+    /// as `cookie`'s session.
+    async fn measure(
+        server: &Server,
+        name: &'static str,
+        cookie: &str,
+        requests: Vec<Request>,
+        connections: usize,
+        duration: Duration,
+    ) -> Row {
+        let before = server.cpu();
+        let stats = load::run(server.addr, cookie, requests, connections, duration).await;
+        Row {
+            name,
+            cpu: before.until(&server.cpu()),
+            rss: server.peak_rss_mb(),
+            stats,
+            shared_window: false,
+        }
+    }
 }
 
 #[tokio::main]
@@ -199,12 +228,7 @@ async fn main() -> anyhow::Result<()> {
             let poll = poll_url(server.addr, "/", &cookie, "/dashboard/live?").await?;
             requests = vec![Request::poll(poll)];
         }
-        let stats = load::run(server.addr, &cookie, requests, args.connections, duration).await;
-        rows.push(Row {
-            name,
-            rss: server.peak_rss_mb(),
-            stats,
-        });
+        rows.push(Row::measure(&server, name, &cookie, requests, args.connections, duration).await);
     }
     if selected(WATCHERS) {
         // The write mix again, now while 2,000 open room pages poll: the live checks' latency
@@ -226,17 +250,18 @@ async fn main() -> anyhow::Result<()> {
             let writing = duration.saturating_sub(load::POLL_EVERY);
             load::run(server.addr, &cookie, requests, args.connections, writing).await
         };
+        let before = server.cpu();
         let (watchers, writes) = tokio::join!(watchers, writes);
-        rows.push(Row {
-            name: WATCHERS,
-            rss: server.peak_rss_mb(),
-            stats: watchers,
-        });
-        rows.push(Row {
-            name: WRITES_WATCHED,
-            rss: server.peak_rss_mb(),
-            stats: writes,
-        });
+        let cpu = before.until(&server.cpu());
+        for (name, stats) in [(WATCHERS, watchers), (WRITES_WATCHED, writes)] {
+            rows.push(Row {
+                name,
+                rss: server.peak_rss_mb(),
+                stats,
+                cpu,
+                shared_window: true,
+            });
+        }
     }
     // A director's view: member 40 is the leadership member of every room.
     const INSIGHTS: &str = "insights (leadership member of every room)";
@@ -256,33 +281,48 @@ async fn main() -> anyhow::Result<()> {
             "insights: first view (computed) in {} ms",
             started.elapsed().as_millis()
         );
-        let stats = load::run(server.addr, &director, requests, args.connections, duration).await;
-        rows.push(Row {
-            name: INSIGHTS,
-            rss: server.peak_rss_mb(),
-            stats,
-        });
+        rows.push(
+            Row::measure(
+                &server,
+                INSIGHTS,
+                &director,
+                requests,
+                args.connections,
+                duration,
+            )
+            .await,
+        );
         // An administrator in no room: the same reading (every room), a top bar of no rooms.
         let (admin, _) = sign_in(server.addr, dataset::ADMIN, &fixture.password).await?;
         let requests = vec![Request::get("/insights?days=0")];
         load::once(server.addr, &requests[0], &admin)
             .await
             .map_err(anyhow::Error::msg)?;
-        let stats = load::run(server.addr, &admin, requests, args.connections, duration).await;
-        rows.push(Row {
-            name: ADMIN_INSIGHTS,
-            rss: server.peak_rss_mb(),
-            stats,
-        });
+        rows.push(
+            Row::measure(
+                &server,
+                ADMIN_INSIGHTS,
+                &admin,
+                requests,
+                args.connections,
+                duration,
+            )
+            .await,
+        );
         // The same person on a page that reads nothing of theirs but the top bar: what every
         // page costs someone who is in every room (the *Needs you* count's fingerprint).
         let requests = vec![Request::get("/settings")];
-        let stats = load::run(server.addr, &director, requests, args.connections, duration).await;
-        rows.push(Row {
-            name: DIRECTOR_SETTINGS,
-            rss: server.peak_rss_mb(),
-            stats,
-        });
+        rows.push(
+            Row::measure(
+                &server,
+                DIRECTOR_SETTINGS,
+                &director,
+                requests,
+                args.connections,
+                duration,
+            )
+            .await,
+        );
     }
     let outbox = match selected("outbox") {
         true => Some(
@@ -468,22 +508,32 @@ fn report(
     let stats = |name: &str| rows.iter().find(|r| r.name == name).map(|r| &r.stats);
     let ceiling_rps = stats(CEILING).map(Stats::rps);
     println!(
-        "{:<44} {:>10} {:>8} {:>9} {:>9} {:>7} {:>9}",
-        "scenario", "req/s", "ceiling", "p50 ms", "p99 ms", "errors", "RSS MB"
+        "{:<44} {:>10} {:>8} {:>9} {:>9} {:>7} {:>9} {:>14} {:>16}",
+        "scenario",
+        "req/s",
+        "ceiling",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "RSS MB",
+        "CPU µs/req",
+        "cores busy"
     );
     for row in rows {
         let vs_ceiling = ceiling_rps
             .map(|c| format!("{:.2}x", row.stats.rps() / c.max(1.0)))
             .unwrap_or_default();
         println!(
-            "{:<44} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7} {:>9.1}",
+            "{:<44} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7} {:>9.1} {:>14} {:>16}",
             row.name,
             row.stats.rps(),
             vs_ceiling,
             row.stats.quantile_ms(0.5),
             row.stats.quantile_ms(0.99),
             row.stats.errors,
-            row.rss
+            row.rss,
+            cpu_per_request(row),
+            cores_busy(&row.cpu)
         );
         if let Some(error) = &row.stats.first_error {
             println!("    first error: {error}");
@@ -517,13 +567,14 @@ fn report(
         .iter()
         .map(|r| {
             format!(
-                r#"{{"name":"{}","rps":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"errors":{},"peak_rss_mb":{:.1}}}"#,
+                r#"{{"name":"{}","rps":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"errors":{},"peak_rss_mb":{:.1},"cpu":{}}}"#,
                 r.name,
                 r.stats.rps(),
                 r.stats.quantile_ms(0.5),
                 r.stats.quantile_ms(0.99),
                 r.stats.errors,
-                r.rss
+                r.rss,
+                cpu_json(r)
             )
         })
         .collect();
@@ -551,6 +602,41 @@ fn report(
         outbox.errors,
         peak_rss
     );
+}
+
+/// The server's CPU microseconds per request, plus the database server's when it runs here
+/// ("accord+database"); blank for rows that share their window with another.
+fn cpu_per_request(row: &Row) -> String {
+    if row.shared_window {
+        return String::new();
+    }
+    match row.cpu.per_request(row.stats.requests) {
+        (server, Some(database)) => format!("{server:.0}+{database:.0}"),
+        (server, None) => format!("{server:.0}"),
+    }
+}
+
+/// The cores the server, the database server (when here) and the load generator kept busy.
+fn cores_busy(spent: &cpu::Spent) -> String {
+    match spent.cores() {
+        (server, Some(database), generator) => {
+            format!("{server:.2}/{database:.2}/{generator:.2}")
+        }
+        (server, None, generator) => format!("{server:.2}/-/{generator:.2}"),
+    }
+}
+
+fn cpu_json(row: &Row) -> String {
+    let (server, database, generator) = row.cpu.cores();
+    let (server_us, database_us) = row.cpu.per_request(row.stats.requests);
+    let or_null = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.2}"));
+    format!(
+        r#"{{"server_cores":{server:.2},"database_cores":{},"generator_cores":{generator:.2},"server_us_per_request":{},"database_us_per_request":{},"shared_window":{}}}"#,
+        or_null(database),
+        or_null((!row.shared_window).then_some(server_us)),
+        or_null(database_us.filter(|_| !row.shared_window)),
+        row.shared_window
+    )
 }
 
 /// Waits for the next minute when `duration` would not fit in what is left of this one.

@@ -13,6 +13,8 @@ use crate::load::{self, Request};
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// Whether the database is a server of its own (PostgreSQL), whose CPU time is read too.
+    database_server: bool,
 }
 
 impl Drop for Server {
@@ -23,6 +25,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The CPU time the server, the database server and the load generator have used so far.
+    pub fn cpu(&self) -> crate::cpu::Reading {
+        crate::cpu::Reading::now(self.child.id(), self.database_server)
+    }
+
     /// Peak resident memory of the server so far (VmHWM), in MB.
     pub fn peak_rss_mb(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -69,7 +76,11 @@ pub async fn start(
         .env("ACCORD_INBOUND_SECRET", crate::INBOUND_SECRET)
         .stdout(Stdio::null())
         .spawn()?;
-    let server = Server { child, addr };
+    let server = Server {
+        child,
+        addr,
+        database_server: !database_url.starts_with("sqlite:"),
+    };
     loop {
         if let Ok((200, _, _)) = load::once(addr, &Request::get("/readyz"), "").await {
             return Ok((server, started.elapsed()));
