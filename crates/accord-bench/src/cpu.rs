@@ -16,6 +16,15 @@ pub struct Reading {
     server: Duration,
     database: Option<Duration>,
     generator: Duration,
+    machine: Machine,
+}
+
+/// The whole machine's idle time and the time the hypervisor gave its cores to someone else
+/// (`steal`), from `/proc/stat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Machine {
+    idle: Duration,
+    stolen: Duration,
 }
 
 /// What one scenario's window cost: each party's CPU time, and how long the window was.
@@ -26,6 +35,9 @@ pub struct Spent {
     /// `None` when no database server runs on this machine (SQLite, or a remote PostgreSQL).
     pub database: Option<Duration>,
     pub generator: Duration,
+    /// Cores' time nobody used, and time the hypervisor took for other machines.
+    pub idle: Duration,
+    pub stolen: Duration,
 }
 
 impl Reading {
@@ -37,6 +49,10 @@ impl Reading {
             server: process_cpu(server).unwrap_or_default(),
             database: database_server.then(postgres_cpu).flatten(),
             generator: process_cpu(std::process::id()).unwrap_or_default(),
+            machine: std::fs::read_to_string("/proc/stat")
+                .ok()
+                .and_then(|stat| machine_in(&stat))
+                .unwrap_or_default(),
         }
     }
 
@@ -50,6 +66,8 @@ impl Reading {
                 _ => None,
             },
             generator: later.generator.saturating_sub(self.generator),
+            idle: later.machine.idle.saturating_sub(self.machine.idle),
+            stolen: later.machine.stolen.saturating_sub(self.machine.stolen),
         }
     }
 }
@@ -63,13 +81,20 @@ impl Spent {
 
     /// How many cores each party kept busy on average: server, database, load generator.
     pub fn cores(&self) -> (f64, Option<f64>, f64) {
-        let wall = self.wall.as_secs_f64().max(1e-9);
-        let cores = |d: Duration| d.as_secs_f64() / wall;
         (
-            cores(self.server),
-            self.database.map(cores),
-            cores(self.generator),
+            self.cores_of(self.server),
+            self.database.map(|d| self.cores_of(d)),
+            self.cores_of(self.generator),
         )
+    }
+
+    /// How many cores were idle, and how many the hypervisor took, on average.
+    pub fn cores_left(&self) -> (f64, f64) {
+        (self.cores_of(self.idle), self.cores_of(self.stolen))
+    }
+
+    fn cores_of(&self, spent: Duration) -> f64 {
+        spent.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
     }
 }
 
@@ -93,6 +118,22 @@ fn times_in(stat: &str) -> Option<Duration> {
         .sum::<Result<u64, _>>()
         .ok()?;
     Some(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
+}
+
+/// The machine's idle (with I/O wait) and stolen time in `/proc/stat`'s first line:
+/// `cpu user nice system idle iowait irq softirq steal …`.
+fn machine_in(stat: &str) -> Option<Machine> {
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let time = |t: u64| Duration::from_millis(t * 1000 / TICKS_PER_SECOND);
+    Some(Machine {
+        idle: time(ticks.get(3)? + ticks.get(4)?),
+        stolen: time(*ticks.get(7)?),
+    })
 }
 
 /// The command name in one `/proc/<pid>/stat` line.
@@ -135,6 +176,19 @@ mod tests {
     }
 
     #[test]
+    fn idle_and_stolen_time_are_read_from_the_machines_line() {
+        let stat = "cpu  283049 0 61620 666936 14365 0 14012 1942 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n";
+        assert_eq!(
+            machine_in(stat),
+            Some(Machine {
+                idle: Duration::from_millis(6_813_010),
+                stolen: Duration::from_millis(19_420),
+            })
+        );
+        assert_eq!(machine_in("cpu0 1 2 3\n"), None);
+    }
+
+    #[test]
     fn this_process_has_a_cpu_time_and_a_busy_loop_adds_to_it() {
         let before = process_cpu(std::process::id()).expect("this process");
         let started = Instant::now();
@@ -153,9 +207,12 @@ mod tests {
             server: Duration::from_millis(1_000),
             database: Some(Duration::from_millis(3_000)),
             generator: Duration::from_millis(500),
+            idle: Duration::from_millis(200),
+            stolen: Duration::from_millis(100),
         };
         assert_eq!(spent.per_request(10_000), (100.0, Some(300.0)));
         assert_eq!(spent.cores(), (0.5, Some(1.5), 0.25));
+        assert_eq!(spent.cores_left(), (0.1, 0.05));
         let sqlite = Spent {
             database: None,
             ..spent

@@ -77,24 +77,24 @@ struct Row {
 
 impl Row {
     /// Runs one scenario: `requests` on `connections` keep-alive connections for `duration`,
-    /// as `cookie`'s session.
+    /// as `cookie`'s session, once the outbox has delivered what earlier scenarios queued.
     async fn measure(
-        server: &Server,
+        (db, server): (&Db, &Server),
         name: &'static str,
         cookie: &str,
         requests: Vec<Request>,
-        connections: usize,
-        duration: Duration,
-    ) -> Row {
+        (connections, duration): (usize, Duration),
+    ) -> anyhow::Result<Row> {
+        outbox::settle(db).await?;
         let before = server.cpu();
         let stats = load::run(server.addr, cookie, requests, connections, duration).await;
-        Row {
+        Ok(Row {
             name,
             cpu: before.until(&server.cpu()),
             rss: server.peak_rss_mb(),
             stats,
             shared_window: false,
-        }
+        })
     }
 }
 
@@ -228,7 +228,16 @@ async fn main() -> anyhow::Result<()> {
             let poll = poll_url(server.addr, "/", &cookie, "/dashboard/live?").await?;
             requests = vec![Request::poll(poll)];
         }
-        rows.push(Row::measure(&server, name, &cookie, requests, args.connections, duration).await);
+        rows.push(
+            Row::measure(
+                (&db, &server),
+                name,
+                &cookie,
+                requests,
+                (args.connections, duration),
+            )
+            .await?,
+        );
     }
     if selected(WATCHERS) {
         // The write mix again, now while 2,000 open room pages poll: the live checks' latency
@@ -250,6 +259,7 @@ async fn main() -> anyhow::Result<()> {
             let writing = duration.saturating_sub(load::POLL_EVERY);
             load::run(server.addr, &cookie, requests, args.connections, writing).await
         };
+        outbox::settle(&db).await?;
         let before = server.cpu();
         let (watchers, writes) = tokio::join!(watchers, writes);
         let cpu = before.until(&server.cpu());
@@ -283,14 +293,13 @@ async fn main() -> anyhow::Result<()> {
         );
         rows.push(
             Row::measure(
-                &server,
+                (&db, &server),
                 INSIGHTS,
                 &director,
                 requests,
-                args.connections,
-                duration,
+                (args.connections, duration),
             )
-            .await,
+            .await?,
         );
         // An administrator in no room: the same reading (every room), a top bar of no rooms.
         let (admin, _) = sign_in(server.addr, dataset::ADMIN, &fixture.password).await?;
@@ -300,28 +309,26 @@ async fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?;
         rows.push(
             Row::measure(
-                &server,
+                (&db, &server),
                 ADMIN_INSIGHTS,
                 &admin,
                 requests,
-                args.connections,
-                duration,
+                (args.connections, duration),
             )
-            .await,
+            .await?,
         );
         // The same person on a page that reads nothing of theirs but the top bar: what every
         // page costs someone who is in every room (the *Needs you* count's fingerprint).
         let requests = vec![Request::get("/settings")];
         rows.push(
             Row::measure(
-                &server,
+                (&db, &server),
                 DIRECTOR_SETTINGS,
                 &director,
                 requests,
-                args.connections,
-                duration,
+                (args.connections, duration),
             )
-            .await,
+            .await?,
         );
     }
     let outbox = match selected("outbox") {
@@ -508,7 +515,7 @@ fn report(
     let stats = |name: &str| rows.iter().find(|r| r.name == name).map(|r| &r.stats);
     let ceiling_rps = stats(CEILING).map(Stats::rps);
     println!(
-        "{:<44} {:>10} {:>8} {:>9} {:>9} {:>7} {:>9} {:>14} {:>16}",
+        "{:<44} {:>10} {:>8} {:>9} {:>9} {:>7} {:>9} {:>14} {:>16} {:>12}",
         "scenario",
         "req/s",
         "ceiling",
@@ -517,14 +524,15 @@ fn report(
         "errors",
         "RSS MB",
         "CPU µs/req",
-        "cores busy"
+        "cores busy",
+        "idle/stolen"
     );
     for row in rows {
         let vs_ceiling = ceiling_rps
             .map(|c| format!("{:.2}x", row.stats.rps() / c.max(1.0)))
             .unwrap_or_default();
         println!(
-            "{:<44} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7} {:>9.1} {:>14} {:>16}",
+            "{:<44} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7} {:>9.1} {:>14} {:>16} {:>12}",
             row.name,
             row.stats.rps(),
             vs_ceiling,
@@ -533,7 +541,8 @@ fn report(
             row.stats.errors,
             row.rss,
             cpu_per_request(row),
-            cores_busy(&row.cpu)
+            cores_busy(&row.cpu),
+            cores_left(&row.cpu)
         );
         if let Some(error) = &row.stats.first_error {
             println!("    first error: {error}");
@@ -626,12 +635,19 @@ fn cores_busy(spent: &cpu::Spent) -> String {
     }
 }
 
+/// The cores left idle, and those the hypervisor took, during the window.
+fn cores_left(spent: &cpu::Spent) -> String {
+    let (idle, stolen) = spent.cores_left();
+    format!("{idle:.2}/{stolen:.2}")
+}
+
 fn cpu_json(row: &Row) -> String {
     let (server, database, generator) = row.cpu.cores();
+    let (idle, stolen) = row.cpu.cores_left();
     let (server_us, database_us) = row.cpu.per_request(row.stats.requests);
     let or_null = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.2}"));
     format!(
-        r#"{{"server_cores":{server:.2},"database_cores":{},"generator_cores":{generator:.2},"server_us_per_request":{},"database_us_per_request":{},"shared_window":{}}}"#,
+        r#"{{"server_cores":{server:.2},"database_cores":{},"generator_cores":{generator:.2},"idle_cores":{idle:.2},"stolen_cores":{stolen:.2},"server_us_per_request":{},"database_us_per_request":{},"shared_window":{}}}"#,
         or_null(database),
         or_null((!row.shared_window).then_some(server_us)),
         or_null(database_us.filter(|_| !row.shared_window)),

@@ -34,12 +34,8 @@ pub async fn outbox_scenario(
     let config = accord::config::Cli::try_parse_from(["accord"])?
         .settings
         .validate()?;
-    // Let the outbox finish what earlier scenarios queued (the write mix's notifications), so the
-    // rate counts only this scenario's messages.
-    let settling = Instant::now();
-    while pending(db).await? > 0 && settling.elapsed() < Duration::from_secs(120) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The rate counts only this scenario's messages.
+    settle(db).await?;
     let already = sink.count();
     let mut tx = db.begin_write().await?;
     let now = chrono::Utc::now().timestamp_millis();
@@ -110,6 +106,19 @@ async fn explain_undelivered(db: &Db) -> anyhow::Result<()> {
         eprintln!("outbox: {count} message(s) {state}: {error}");
     }
     Ok(())
+}
+
+/// Waits (at most two minutes) until the outbox has delivered what earlier scenarios queued —
+/// the write mix's emails, a notification per PM for each customer reply filed — so that the
+/// next scenario measures its own load, not the deliveries still running behind it. Returns how
+/// many messages were waiting.
+pub async fn settle(db: &Db) -> anyhow::Result<i64> {
+    let waiting = pending(db).await?;
+    let settling = Instant::now();
+    while pending(db).await? > 0 && settling.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(waiting)
 }
 
 /// Messages the outbox has yet to deliver.
