@@ -75,19 +75,34 @@ struct Row {
     shared_window: bool,
 }
 
-impl Row {
-    /// Runs one scenario: `requests` on `connections` keep-alive connections for `duration`,
-    /// as `cookie`'s session, once the outbox has delivered what earlier scenarios queued.
+/// Where each scenario runs, on how many connections, and for how long.
+struct Scenarios<'a> {
+    db: &'a Db,
+    server: &'a Server,
+    connections: usize,
+    duration: Duration,
+}
+
+impl Scenarios<'_> {
+    /// Runs one scenario, `requests` on keep-alive connections as `cookie`'s session, once the
+    /// outbox has delivered what earlier scenarios queued.
     async fn measure(
-        (db, server): (&Db, &Server),
+        &self,
         name: &'static str,
         cookie: &str,
         requests: Vec<Request>,
-        (connections, duration): (usize, Duration),
     ) -> anyhow::Result<Row> {
-        outbox::settle(db).await?;
+        outbox::settle(self.db).await?;
+        let server = self.server;
         let before = server.cpu();
-        let stats = load::run(server.addr, cookie, requests, connections, duration).await;
+        let stats = load::run(
+            server.addr,
+            cookie,
+            requests,
+            self.connections,
+            self.duration,
+        )
+        .await;
         Ok(Row {
             name,
             cpu: before.until(&server.cpu()),
@@ -149,7 +164,13 @@ async fn main() -> anyhow::Result<()> {
     let retrospective = closed_room(server.addr, &cookie, &token).await?;
     let duration = Duration::from_secs(args.seconds);
     let room = fixture.room;
-    let scenarios: Vec<(&'static str, Vec<Request>)> = vec![
+    let scenarios = Scenarios {
+        db: &db,
+        server: &server,
+        connections: args.connections,
+        duration,
+    };
+    let every: Vec<(&'static str, Vec<Request>)> = vec![
         (CEILING, vec![Request::get("/bench/ceiling")]),
         ("dashboard", vec![Request::get("/")]),
         (ROOM_PAGE, vec![Request::get(format!("/rooms/{room}"))]),
@@ -221,23 +242,14 @@ async fn main() -> anyhow::Result<()> {
         (args.only.as_deref()).is_none_or(|only| only.split(',').any(|o| name.contains(o)))
     };
     let mut rows = Vec::new();
-    for (name, mut requests) in scenarios.into_iter().filter(|(name, _)| selected(name)) {
+    for (name, mut requests) in every.into_iter().filter(|(name, _)| selected(name)) {
         if name == DASHBOARD_LIVE {
             // Its fingerprint names the minute: measured within one minute, fetched in it.
             pin_minute(duration).await;
             let poll = poll_url(server.addr, "/", &cookie, "/dashboard/live?").await?;
             requests = vec![Request::poll(poll)];
         }
-        rows.push(
-            Row::measure(
-                (&db, &server),
-                name,
-                &cookie,
-                requests,
-                (args.connections, duration),
-            )
-            .await?,
-        );
+        rows.push(scenarios.measure(name, &cookie, requests).await?);
     }
     if selected(WATCHERS) {
         // The write mix again, now while 2,000 open room pages poll: the live checks' latency
@@ -291,44 +303,21 @@ async fn main() -> anyhow::Result<()> {
             "insights: first view (computed) in {} ms",
             started.elapsed().as_millis()
         );
-        rows.push(
-            Row::measure(
-                (&db, &server),
-                INSIGHTS,
-                &director,
-                requests,
-                (args.connections, duration),
-            )
-            .await?,
-        );
+        rows.push(scenarios.measure(INSIGHTS, &director, requests).await?);
         // An administrator in no room: the same reading (every room), a top bar of no rooms.
         let (admin, _) = sign_in(server.addr, dataset::ADMIN, &fixture.password).await?;
         let requests = vec![Request::get("/insights?days=0")];
         load::once(server.addr, &requests[0], &admin)
             .await
             .map_err(anyhow::Error::msg)?;
-        rows.push(
-            Row::measure(
-                (&db, &server),
-                ADMIN_INSIGHTS,
-                &admin,
-                requests,
-                (args.connections, duration),
-            )
-            .await?,
-        );
+        rows.push(scenarios.measure(ADMIN_INSIGHTS, &admin, requests).await?);
         // The same person on a page that reads nothing of theirs but the top bar: what every
         // page costs someone who is in every room (the *Needs you* count's fingerprint).
         let requests = vec![Request::get("/settings")];
         rows.push(
-            Row::measure(
-                (&db, &server),
-                DIRECTOR_SETTINGS,
-                &director,
-                requests,
-                (args.connections, duration),
-            )
-            .await?,
+            scenarios
+                .measure(DIRECTOR_SETTINGS, &director, requests)
+                .await?,
         );
     }
     let outbox = match selected("outbox") {
