@@ -370,6 +370,30 @@ async fn the_index_puts_overdue_and_troubled_rooms_first() {
 }
 
 #[tokio::test]
+async fn the_index_shows_each_rooms_latest_pre_read() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    let customer = count(&app, "SELECT id FROM customers").await;
+    let other = team.open_another_for(customer).await;
+    app.published_update(&team, room, "First headline").await;
+    app.published_update(&team, room, "Second headline").await;
+    app.published_update(&team, other, "Another headline").await;
+
+    let (_, index) = team.elena.0.page("/pre-reads").await;
+    assert!(index.contains("Second headline"), "{index}");
+    assert!(index.contains("Another headline"), "{index}");
+    assert!(
+        !index.contains("First headline"),
+        "only the latest pre-read"
+    );
+    let lines_of = |id: i64| index.matches(&format!("/rooms/{id}/pre-read")).count();
+    assert!(lines_of(other) > 0);
+    assert_eq!(lines_of(room), lines_of(other), "one line per room");
+    app.outbox_settled().await;
+}
+
+#[tokio::test]
 async fn the_pre_read_shows_what_the_customer_was_told_since_the_previous_one() {
     let app = TestApp::spawn().await;
     let team = app.team().await;
