@@ -527,7 +527,7 @@ fn report(
     let stats = |name: &str| rows.iter().find(|r| r.name == name).map(|r| &r.stats);
     let ceiling_rps = stats(CEILING).map(Stats::rps);
     println!(
-        "{:<44} {:>10} {:>8} {:>9} {:>9} {:>7} {:>9} {:>14} {:>16} {:>12}",
+        "{:<52} {:>10} {:>8} {:>9} {:>9} {:>7} {:>9} {:>14} {:>16} {:>12}",
         "scenario",
         "req/s",
         "ceiling",
@@ -544,7 +544,7 @@ fn report(
             .map(|c| format!("{:.2}x", row.stats.rps() / c.max(1.0)))
             .unwrap_or_default();
         println!(
-            "{:<44} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7} {:>9.1} {:>14} {:>16} {:>12}",
+            "{:<52} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>7} {:>9.1} {:>14} {:>16} {:>12}",
             row.name,
             row.stats.rps(),
             vs_ceiling,
