@@ -393,6 +393,72 @@ async fn the_index_shows_each_rooms_latest_pre_read() {
     app.outbox_settled().await;
 }
 
+/// A director in thousands of rooms has the index walked in due order (`updates::index`): it
+/// shows the 500 soonest due, overdue first, each with its latest pre-read.
+#[tokio::test]
+async fn a_director_in_thousands_of_rooms_sees_the_soonest_due_first() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let room = team.open_northwind().await;
+    app.published_update(&team, room, "First headline").await;
+    app.published_update(&team, room, "Second headline").await;
+    let elena = team.elena.1;
+    let db = app.db().await;
+    let statements = [
+        // 5,000 more open rooms like Northwind's, due one second apart after it.
+        format!(
+            "INSERT INTO rooms (customer_id, title, search_key, problem, severity, escalated_at, \
+             lead_user_id, communicator_user_id, opened_by, opened_at, updated_at, \
+             next_leadership_update_due) \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+             SELECT customer_id, 'Copied room', search_key, problem, severity, escalated_at, \
+             lead_user_id, communicator_user_id, opened_by, opened_at, updated_at, \
+             2000000000000 + n.i * 1000 FROM rooms, n WHERE rooms.id = {room}"
+        ),
+        format!(
+            "INSERT INTO members (room_id, user_id, kind, added_by, added_at) \
+             SELECT id, {elena}, 'leadership', {elena}, 0 FROM rooms WHERE id <> {room}"
+        ),
+        // Northwind's update is overdue; a closed room is not shown however soon it is due.
+        format!("UPDATE rooms SET next_leadership_update_due = 1 WHERE id = {room}"),
+        "UPDATE rooms SET status = 'closed', next_leadership_update_due = 2 \
+         WHERE id = (SELECT MAX(id) FROM rooms)"
+            .to_owned(),
+    ];
+    for sql in statements {
+        sqlx::query(&sql).execute(db.writer()).await.unwrap();
+    }
+    db.close().await;
+    // The copy due `i` seconds after the first.
+    let copy = |i: i64| {
+        format!(
+            "SELECT id FROM rooms WHERE next_leadership_update_due = 2000000000000 + {i} * 1000"
+        )
+    };
+    let closed = count(&app, "SELECT MAX(id) FROM rooms").await;
+    let (first_copy, last_shown, first_left_out) = (
+        count(&app, &copy(1)).await,
+        count(&app, &copy(499)).await,
+        count(&app, &copy(500)).await,
+    );
+
+    let (_, index) = team.elena.0.page("/pre-reads").await;
+    let shown = |id: i64| index.contains(&format!("/rooms/{id}/pre-read\""));
+    assert_eq!(index.matches("/pre-read\"").count(), 500, "the first 500");
+    assert!(shown(room) && shown(first_copy) && shown(last_shown));
+    assert!(!shown(closed), "closed rooms are left out");
+    assert!(!shown(first_left_out), "the 501st soonest is left out");
+    let overdue = index.find(&format!("/rooms/{room}/pre-read\"")).unwrap();
+    assert!(
+        overdue
+            < index
+                .find(&format!("/rooms/{first_copy}/pre-read\""))
+                .unwrap()
+    );
+    assert!(index.contains("Second headline") && !index.contains("First headline"));
+    app.outbox_settled().await;
+}
+
 #[tokio::test]
 async fn the_pre_read_shows_what_the_customer_was_told_since_the_previous_one() {
     let app = TestApp::spawn().await;
