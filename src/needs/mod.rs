@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
 
 use crate::clock::Millis;
 use crate::stamped::StampedCache;
@@ -321,38 +321,31 @@ pub async fn stamp_in_transaction(
 
 /// The same bump for PostgreSQL, right after the transaction commits. Inside the transaction
 /// every write held the rows of the people in many rooms (a director in every room) until its
-/// commit, and writes queued behind each other. After the commit it is one statement that locks
-/// the people's rows in id order before it bumps them: every statement that holds several of
-/// these rows takes them in the same order, so none waits in a cycle (an `UPDATE … WHERE id IN`
-/// takes them in the order it finds them, which deadlocked in the benchmark's write mix). Should
-/// the server still pick this statement as a deadlock's victim, the bump is made one person at
-/// a time, holding one row at once. After the commit, no list older than the change is kept
-/// under the new stamp.
+/// commit, and writes queued behind each other. After the commit the people are read, then bumped
+/// in one message of one-row statements in id order, which the server runs as one transaction:
+/// every bump takes its rows in the same order, and each statement reads the rows afresh, so none
+/// waits in a cycle. (A single `UPDATE … WHERE id IN` takes the rows in the order it finds them;
+/// one that locks them in id order first, `WITH … ORDER BY id FOR NO KEY UPDATE`, still
+/// deadlocked: its update re-found a row from its snapshot's older version, queued behind a
+/// waiter for the newer one, and PostgreSQL broke each such cycle after `deadlock_timeout`, a
+/// 1 s stall.) Should the server still pick the bump as a deadlock's victim, it is made one
+/// person per transaction. After the commit, no list older than the change is kept under the new
+/// stamp.
 pub async fn stamp_after_commit(
     conn: &mut AnyConnection,
     rooms: &BTreeSet<i64>,
     also: &BTreeSet<i64>,
 ) -> sqlx::Result<()> {
-    if rooms.is_empty() && also.is_empty() {
+    let people = people_of(conn, rooms, also).await?;
+    if people.is_empty() {
         return Ok(());
     }
-    let bumped = match (rooms.first(), rooms.len(), also.is_empty()) {
-        // The usual write: one room, nobody leaving. One statement text, prepared once.
-        (Some(&room), 1, true) => {
-            sqlx::query(&stamp_in_id_order("room_id = $1", "-1"))
-                .bind(room)
-                .execute(&mut *conn)
-                .await
-        }
-        _ => {
-            let sql =
-                stamp_in_id_order(&format!("room_id IN ({})", id_list(rooms)), &id_list(also));
-            sqlx::query(&sql).execute(&mut *conn).await
-        }
-    };
-    match bumped {
+    let sql = bumps_in_id_order(&people);
+    // Through `Executor` (a boxed future): `RawSql::execute`'s own future trips rustc's check
+    // that the callers' spawned futures are `Send` for every lifetime.
+    match Executor::execute(&mut *conn, sqlx::raw_sql(&sql)).await {
         Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DEADLOCK) => {
-            stamp_one_at_a_time(conn, rooms, also).await
+            stamp_one_at_a_time(conn, &people).await
         }
         other => other.map(drop),
     }
@@ -361,30 +354,43 @@ pub async fn stamp_after_commit(
 /// PostgreSQL's SQLSTATE for a transaction rolled back to break a deadlock.
 const DEADLOCK: &str = "40P01";
 
-/// The bump of the members of the rooms `rooms_where` picks and of the people in `also` (an id
-/// list), their rows locked in id order first.
-fn stamp_in_id_order(rooms_where: &str, also: &str) -> String {
-    format!(
-        "WITH people AS (SELECT id FROM users \
-         WHERE id IN (SELECT user_id FROM members WHERE {rooms_where} \
-                      UNION ALL SELECT id FROM users WHERE id IN ({also})) \
-         ORDER BY id FOR NO KEY UPDATE) \
-         UPDATE users SET needs_stamp = needs_stamp + 1 FROM people WHERE users.id = people.id"
-    )
-}
-
-/// The bump one person per statement: each holds one row and nothing while it waits.
-async fn stamp_one_at_a_time(
+/// The members of `rooms` and the people in `also`, in id order.
+async fn people_of(
     conn: &mut AnyConnection,
     rooms: &BTreeSet<i64>,
     also: &BTreeSet<i64>,
-) -> sqlx::Result<()> {
-    let sql = format!(
-        "SELECT DISTINCT user_id FROM members WHERE room_id IN ({})",
-        id_list(rooms)
-    );
-    let members: Vec<i64> = sqlx::query_scalar(&sql).fetch_all(&mut *conn).await?;
-    let people: BTreeSet<i64> = members.into_iter().chain(also.iter().copied()).collect();
+) -> sqlx::Result<BTreeSet<i64>> {
+    let members: Vec<i64> = match (rooms.first(), rooms.len()) {
+        (None, _) => Vec::new(),
+        // The usual write: one room. One statement text, prepared once.
+        (Some(&room), 1) => {
+            sqlx::query_scalar("SELECT user_id FROM members WHERE room_id = $1")
+                .bind(room)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        _ => {
+            let sql = format!(
+                "SELECT DISTINCT user_id FROM members WHERE room_id IN ({})",
+                id_list(rooms)
+            );
+            sqlx::query_scalar(&sql).fetch_all(&mut *conn).await?
+        }
+    };
+    Ok(members.into_iter().chain(also.iter().copied()).collect())
+}
+
+/// One message bumping each of `people`, one row per statement, in id order (a `BTreeSet`
+/// iterates in order). Sent as a simple query, its statements run as one transaction.
+fn bumps_in_id_order(people: &BTreeSet<i64>) -> String {
+    people
+        .iter()
+        .map(|id| format!("UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id = {id};"))
+        .collect()
+}
+
+/// The bump one person per statement: each holds one row and nothing while it waits.
+async fn stamp_one_at_a_time(conn: &mut AnyConnection, people: &BTreeSet<i64>) -> sqlx::Result<()> {
     for person in people {
         sqlx::query("UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id = $1")
             .bind(person)
@@ -450,6 +456,17 @@ impl NeedsCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bumps_take_each_person_once_in_id_order() {
+        let people = BTreeSet::from([42, 7, 1_000]);
+        assert_eq!(
+            bumps_in_id_order(&people),
+            "UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id = 7;\
+             UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id = 42;\
+             UPDATE users SET needs_stamp = needs_stamp + 1 WHERE id = 1000;"
+        );
+    }
 
     const HOUR: Millis = 3_600_000;
 

@@ -274,3 +274,48 @@ async fn joining_or_leaving_a_room_changes_the_count_on_the_next_page() {
         "removal takes effect on the very next request"
     );
 }
+
+#[tokio::test]
+async fn many_writes_at_once_to_rooms_sharing_people_bump_each_of_them_once_per_write() {
+    let app = TestApp::spawn().await;
+    let team = app.team().await;
+    let first = team.open_northwind().await;
+    let customer = count(&app, "SELECT customer_id FROM rooms").await;
+    let mut rooms = vec![first];
+    for _ in 0..3 {
+        rooms.push(team.open_another_for(customer).await);
+    }
+    let stamp = |id: i64| format!("SELECT needs_stamp FROM users WHERE id = {id}");
+    let (sam, elena) = (team.sam.1, team.elena.1);
+    let before = (
+        count(&app, &stamp(sam)).await,
+        count(&app, &stamp(elena)).await,
+    );
+    // Sam and Elena are in all four rooms: every write bumps both, whichever writes commit
+    // together (on PostgreSQL the bumps of concurrent writes overlap on their rows).
+    const PER_ROOM: usize = 6;
+    let dana = &team.dana;
+    let writes = rooms.iter().flat_map(|&room| {
+        (0..PER_ROOM).map(move |i| async move {
+            let title = format!("Slice {i}");
+            let started = dana
+                .0
+                .start_workstream(room, &title, dana.1, "2026-01-05T09:00");
+            started.await.status()
+        })
+    });
+    let statuses = futures_util::future::join_all(writes).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{statuses:?}"
+    );
+    let written = (rooms.len() * PER_ROOM) as i64;
+    let after = (
+        count(&app, &stamp(sam)).await,
+        count(&app, &stamp(elena)).await,
+    );
+    assert_eq!(after.0 - before.0, written, "Sam's stamp, once per write");
+    assert_eq!(after.1 - before.1, written, "Elena's stamp, once per write");
+    let (_, page) = team.sam.0.page("/customers").await;
+    assert_eq!(top_bar_count(&page), 0, "workstreams ask nothing of Sam");
+}
