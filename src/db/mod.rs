@@ -62,6 +62,24 @@ const SQLITE_READERS: usize = 8;
 /// How long a request waits for a connection before it gives up (the database is down).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How many prepared statements each PostgreSQL connection keeps. Every connection of the pool
+/// serves every page and Accord runs a few hundred different statements, so at sqlx's default of
+/// 100 a connection that has served the whole product evicts one statement for each it prepares
+/// (a `Parse` and a `Close` more on a request that could have run a cached plan).
+const PREPARED_STATEMENTS: usize = 1024;
+
+/// `url` asking sqlx to keep [`PREPARED_STATEMENTS`] per connection, unless it names a number
+/// of its own (`statement-cache-capacity`, sqlx's parameter).
+fn with_statement_cache(url: &str) -> anyhow::Result<String> {
+    const KEY: &str = "statement-cache-capacity";
+    let mut url = url::Url::parse(url)?;
+    if !url.query_pairs().any(|(key, _)| key == KEY) {
+        url.query_pairs_mut()
+            .append_pair(KEY, &PREPARED_STATEMENTS.to_string());
+    }
+    Ok(url.into())
+}
+
 /// Tells PostgreSQL that, for this connection, reading a page through an index costs little more
 /// than reading it in sequence (`random_page_cost` 1.1 instead of 4). Accord's working set —
 /// sessions, users, rooms, members — is small and hot, and with the default PostgreSQL plans the
@@ -80,7 +98,10 @@ impl Db {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)
             .ok_or_else(|| anyhow::anyhow!("unsupported database URL scheme"))?;
-        let options = AnyConnectOptions::from_str(url)?;
+        let options = match backend {
+            Backend::Postgres => AnyConnectOptions::from_str(&with_statement_cache(url)?)?,
+            Backend::Sqlite => AnyConnectOptions::from_str(url)?,
+        };
         if backend == Backend::Postgres {
             // One direct attempt first: a pool retries a refused connection until it times out,
             // hiding the cause behind "pool timed out".
@@ -307,6 +328,35 @@ mod tests {
             .await
             .expect("the table is there");
         assert_eq!(rows, 0);
+    }
+
+    #[test]
+    fn postgres_connections_keep_room_for_every_statement_unless_told_otherwise() {
+        let cases = [
+            (
+                "postgres://u@h/db",
+                "postgres://u@h/db?statement-cache-capacity=1024",
+            ),
+            // The rest of the URL comes through as it was: a password with escapes, parameters.
+            (
+                "postgres://u:p%40ss@h:5432/db?sslmode=require",
+                "postgres://u:p%40ss@h:5432/db?sslmode=require&statement-cache-capacity=1024",
+            ),
+            // A Unix socket named by the host parameter.
+            (
+                "postgresql:///db?host=/var/run/postgresql",
+                "postgresql:///db?host=/var/run/postgresql&statement-cache-capacity=1024",
+            ),
+            // An operator's own number stands.
+            (
+                "postgres://u@h/db?statement-cache-capacity=50",
+                "postgres://u@h/db?statement-cache-capacity=50",
+            ),
+        ];
+        for (given, used) in cases {
+            assert_eq!(with_statement_cache(given).expect(given), used);
+        }
+        assert!(with_statement_cache("not a url").is_err());
     }
 
     #[test]
